@@ -1,0 +1,72 @@
+#pragma once
+
+// Every tunable of baton and its default, in one place. Where baton departs
+// from the reference (the Buildkite agent's kubernetes package), the
+// reference value is noted.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace baton::defaults {
+
+using namespace std::chrono_literals;
+
+/// The version of the wire protocol this build speaks.
+constexpr uint32_t protocol_version = 1;
+
+/// The job context directory shared by every container of the pod.
+constexpr const char* job_context_dir = "/workspace";
+
+/// The socket's file name inside the job context directory.
+constexpr const char* socket_name = "baton.sock";
+
+/// Largest frame body accepted or sent.
+constexpr size_t max_frame_size = 1024 * 1024;
+
+/// Log bytes a bootstrap may have in flight before the agent grants more:
+/// bounds the agent's memory per connection (reference: one synchronous
+/// round trip per write).
+constexpr uint64_t log_window = 1024 * 1024;
+
+/// Largest log chunk a bootstrap sends in one frame.
+constexpr size_t log_chunk_size = 64 * 1024;
+
+/// Silence after which a connected container counts as lost (reference:
+/// 30 s, checked every 100 ms; baton also notices a closed connection at
+/// once).
+constexpr auto lost_timeout = 30s;
+
+/// How often a bootstrap tells the agent it is alive (reference: its 1 s
+/// status poll doubles as the heartbeat).
+constexpr auto heartbeat_interval = 1s;
+
+/// How long the agent waits for every container to register; 0 disables
+/// (reference: 5 min).
+constexpr auto start_timeout = 5min;
+
+/// After an interrupt, how long containers get to exit before the job is
+/// terminated.
+constexpr auto cancel_grace_period = 15s;
+
+/// How long a bootstrap keeps trying to connect (reference: 120 s, retried
+/// every 1 s; baton retries within milliseconds of the socket appearing).
+constexpr auto connect_timeout = 120s;
+
+/// After the cancel signal, how long before the command gets SIGKILL.
+constexpr auto cancel_signal_timeout = 10s;
+
+/// After SIGKILL, how long before the bootstrap exits on its own.
+constexpr auto cancel_cleanup_timeout = 5s;
+
+/// The aggregate wait status of a lost container.
+constexpr int32_t lost_status = -7;
+
+/// The aggregate wait status of a container that never connected.
+constexpr int32_t not_connected_status = -10;
+
+/// The aggregate wait status of a container that connected but never
+/// reported an exit status.
+constexpr int32_t unreported_status = 137;
+
+} // namespace baton::defaults

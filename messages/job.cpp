@@ -1,0 +1,56 @@
+#include "messages/job.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace baton {
+
+const char* to_string(run_state x) {
+  switch (x) {
+    case run_state::wait: return "wait";
+    case run_state::start: return "start";
+    case run_state::interrupt: return "interrupt";
+    case run_state::shutdown: return "shutdown";
+  }
+  return "invalid";
+}
+
+const char* to_string(container_state x) {
+  switch (x) {
+    case container_state::not_yet_connected: return "not_yet_connected";
+    case container_state::connected: return "connected";
+    case container_state::exited: return "exited";
+    case container_state::lost: return "lost";
+  }
+  return "invalid";
+}
+
+bool from_string(const std::string& str, run_state& x) {
+  for (auto s : {run_state::wait, run_state::start, run_state::interrupt,
+                 run_state::shutdown}) {
+    if (str == to_string(s)) {
+      x = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+nlohmann::json to_json(const job_result& x) {
+  auto containers = nlohmann::json::array();
+  for (auto& c : x.containers) {
+    nlohmann::json exit_status;
+    if (c.state == container_state::exited)
+      exit_status = c.exit_status;
+    containers.push_back({{"id", c.id},
+                          {"state", to_string(c.state)},
+                          {"exit_status", exit_status},
+                          {"log_bytes", c.log_bytes}});
+  }
+  return {{"status", x.status},
+          {"interrupted", x.interrupted},
+          {"terminated", x.terminated},
+          {"reason", x.reason},
+          {"containers", std::move(containers)}};
+}
+
+} // namespace baton

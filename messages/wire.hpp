@@ -1,0 +1,200 @@
+#pragma once
+
+// The wire protocol between `baton bootstrap` and `baton agent`: frames on a
+// Unix stream socket. See docs/protocol.md for the layout and the rules of
+// who sends what when. Each message struct below carries its frame type;
+// its CAF inspect sits beside it and its body encoding in wire.cpp, so the
+// two cannot drift apart.
+
+#include "messages/defaults.hpp"
+#include "messages/job.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace baton::wire {
+
+/// The byte after a frame's length: what its body holds.
+enum class frame_type : uint8_t {
+  hello = 1,
+  welcome = 2,
+  register_ = 3,
+  registered = 4,
+  state = 5,
+  log = 6,
+  credit = 7,
+  heartbeat = 8,
+  exit = 9,
+  exit_ack = 10,
+  error = 11,
+};
+
+/// Returns the protocol name of `x` ("hello", "register", ...).
+const char* to_string(frame_type x);
+
+/// True if `x` is the value of some `frame_type`.
+bool is_frame_type(uint8_t x);
+
+/// Bytes before a frame's body: a 32-bit big-endian body length and the type.
+constexpr size_t header_size = 5;
+
+/// One frame: its type and its body, raw bytes that may hold anything.
+struct frame {
+  frame_type type = frame_type::heartbeat;
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frame& x) {
+  return f(caf::meta::type_name("frame"), x.type, x.body);
+}
+
+/// Appends `x` with its header to `out`.
+void append(std::vector<char>& out, const frame& x);
+
+/// Appends a frame of `type` whose body is `data[0..size)` to `out`.
+void append(std::vector<char>& out, frame_type type, const char* data,
+            size_t size);
+
+// -- messages -----------------------------------------------------------------
+
+/// bootstrap -> agent, first frame: the protocol version the peer speaks.
+struct hello {
+  static constexpr auto type = frame_type::hello;
+  uint32_t version = defaults::protocol_version;
+  /// Free text naming the peer, e.g. "baton-bootstrap 0.1.0".
+  std::string peer;
+};
+
+/// agent -> bootstrap: the handshake is accepted.
+struct welcome {
+  static constexpr auto type = frame_type::welcome;
+  uint32_t version = defaults::protocol_version;
+  /// How often the bootstrap must send a heartbeat.
+  uint32_t heartbeat_ms = 0;
+};
+
+/// bootstrap -> agent: bind this connection to container `id`.
+struct register_request {
+  static constexpr auto type = frame_type::register_;
+  int32_t id = 0;
+};
+
+/// agent -> bootstrap: registration accepted; the job environment.
+struct registered {
+  static constexpr auto type = frame_type::registered;
+  /// `KEY=VALUE` strings.
+  std::vector<std::string> env;
+};
+
+/// agent -> bootstrap, pushed on every change: what to do now.
+struct state_update {
+  static constexpr auto type = frame_type::state;
+  run_state state = run_state::wait;
+};
+
+/// bootstrap -> agent: command output, raw bytes (never empty).
+struct log_data {
+  static constexpr auto type = frame_type::log;
+  std::string bytes;
+};
+
+/// agent -> bootstrap: the bootstrap may send `bytes` more log bytes.
+struct credit {
+  static constexpr auto type = frame_type::credit;
+  uint64_t bytes = 0;
+};
+
+/// bootstrap -> agent: still alive. Empty body.
+struct heartbeat {
+  static constexpr auto type = frame_type::heartbeat;
+};
+
+/// bootstrap -> agent, last frame: the command's exit status.
+struct exit_report {
+  static constexpr auto type = frame_type::exit;
+  int32_t status = 0;
+};
+
+/// agent -> bootstrap: the exit status is recorded and the container's log
+/// is written. Empty body.
+struct exit_ack {
+  static constexpr auto type = frame_type::exit_ack;
+};
+
+/// Either way: the sender refuses something and closes the connection.
+struct error_report {
+  static constexpr auto type = frame_type::error;
+  /// The name of a `baton::ec` code, e.g. "duplicate_container".
+  std::string code;
+  /// A sentence for a human that names the problem and the value.
+  std::string message;
+};
+
+/// Any decoded message.
+using message = std::variant<hello, welcome, register_request, registered,
+                             state_update, log_data, credit, heartbeat,
+                             exit_report, exit_ack, error_report>;
+
+/// Encodes a message as a frame. Never throws: text that is not valid UTF-8
+/// is carried with U+FFFD in place of the invalid bytes (log bytes are raw
+/// and carried as they are).
+frame encode(const message& x);
+
+/// Decodes a frame's body. Errors: `malformed_body` for a body that is not
+/// what its type requires, `bad_field` for a missing field, a field of the
+/// wrong type or out of range. Never throws.
+caf::expected<message> decode(const frame& x);
+
+/// Returns the frame type of `x`.
+frame_type type_of(const message& x);
+
+// -- incremental decoding -----------------------------------------------------
+
+/// Splits a byte stream into frames. Accepts bytes in any split, one at a
+/// time included. After the first error it stays failed.
+class frame_decoder {
+public:
+  explicit frame_decoder(size_t max_frame_size = defaults::max_frame_size);
+
+  /// Appends received bytes.
+  void feed(const char* data, size_t size);
+
+  /// Moves the next complete frame into `out` and returns true, or returns
+  /// false when more bytes are needed or the stream failed (see `error`).
+  /// A header with an unknown type or an oversized length fails the stream
+  /// as soon as its five bytes are in, without waiting for the body.
+  bool next(frame& out);
+
+  /// The error that failed the stream, if any.
+  const caf::error& error() const noexcept {
+    return error_;
+  }
+
+  /// To call when the stream ends: an error if it ended inside a frame.
+  caf::error finish() const;
+
+  /// Bytes received but not yet returned as frames.
+  size_t buffered() const noexcept {
+    return buf_.size() - pos_;
+  }
+
+  size_t max_frame_size() const noexcept {
+    return max_frame_size_;
+  }
+
+private:
+  size_t max_frame_size_;
+  std::string buf_;
+  size_t pos_ = 0;
+  caf::error error_;
+};
+
+} // namespace baton::wire
