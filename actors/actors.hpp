@@ -1,0 +1,116 @@
+#pragma once
+
+// Every typed actor interface of baton, in one place: who talks to whom with
+// which messages.
+//
+// The agent:
+//
+//   socket broker --frame--> session --register/exit/lost--> runner
+//        ^                      |  ^                            |
+//        +------write/close-----+  +-------state (pushed)-------+
+//                               |
+//                               +--log/eof--> log aggregator --> job log
+//
+//   signal thread --signal--> cancellation watcher --interrupt/terminate-->
+//   runner
+//
+// The bootstrap:
+//
+//   client broker <--frames--> bootstrap --> command (child process)
+
+#include "messages/atoms.hpp"
+#include "messages/job.hpp"
+#include "messages/wire.hpp"
+
+#include <caf/io/connection_handle.hpp>
+#include <caf/io/system_messages.hpp>
+#include <caf/io/typed_broker.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace baton {
+
+/// What a session needs of its connection: the socket broker, or a test
+/// double standing in for it.
+using peer_actor = caf::typed_actor<
+  // Writes a frame to the connection.
+  caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
+  // Closes the connection once its pending writes are out.
+  caf::reacts_to<atom::close, caf::io::connection_handle>>;
+
+/// One per connection: speaks the protocol with one bootstrap and binds the
+/// connection to its container id.
+using session_actor = caf::typed_actor<
+  // A frame arrived from the peer.
+  caf::reacts_to<wire::frame>,
+  // The connection is gone; the text says why ("" if the peer closed it).
+  caf::reacts_to<atom::closed, std::string>,
+  // The runner pushes what the container should do now.
+  caf::reacts_to<atom::state, run_state>,
+  // Checks for heartbeat silence (sent to itself).
+  caf::reacts_to<atom::tick>>;
+
+/// The job state machine (reference: Runner).
+using runner_actor = caf::typed_actor<
+  // Registers container `id` served by a session; replies with the job
+  // environment and the container's current run state.
+  caf::replies_to<atom::register_, int32_t, session_actor>::with<
+    std::vector<std::string>, run_state>,
+  // Records the exit status of container `id`.
+  caf::replies_to<atom::exit, int32_t, int32_t>::with<atom::ok>,
+  // Marks container `id` lost, for the given reason.
+  caf::reacts_to<atom::lost, int32_t, std::string>,
+  // Cancels the job: every container is told to interrupt. Idempotent.
+  caf::reacts_to<atom::interrupt>,
+  // Stops the job now, for the given reason. Idempotent.
+  caf::reacts_to<atom::terminate, std::string>,
+  // Replies with a snapshot of the job.
+  caf::replies_to<atom::status>::with<job_result>,
+  // Replies with the result once the job is done.
+  caf::replies_to<atom::done>::with<job_result>,
+  // Fires the start timeout (sent to itself).
+  caf::reacts_to<atom::tick>>;
+
+/// The single writer of the job log.
+using log_aggregator_actor = caf::typed_actor<
+  // Appends output of container `id`; replies with the number of bytes
+  // written once they are in the sink, which the session grants back.
+  caf::replies_to<atom::log, int32_t, std::string>::with<uint64_t>,
+  // Container `id` has no more output; replies once everything is written.
+  caf::replies_to<atom::eof, int32_t>::with<atom::ok>,
+  // Replies with the bytes written per container.
+  caf::replies_to<atom::status>::with<std::vector<uint64_t>>>;
+
+/// Turns signals into an interrupt, then a terminate.
+using cancellation_watcher_actor = caf::typed_actor<
+  // The process received signal `signo`.
+  caf::reacts_to<atom::signal, int>,
+  // The grace period after the interrupt has run out (sent to itself).
+  caf::reacts_to<atom::grace>>;
+
+/// Bridges the agent's Unix socket: accepts connections, splits their bytes
+/// into frames for one session each, and writes frames out.
+using socket_broker_actor = caf::typed_actor<
+  caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
+  caf::reacts_to<atom::close, caf::io::connection_handle>,
+  // Stops accepting, closes every connection and quits.
+  caf::reacts_to<atom::stop>,
+  caf::reacts_to<caf::io::new_connection_msg>,
+  caf::reacts_to<caf::io::new_data_msg>,
+  caf::reacts_to<caf::io::connection_closed_msg>,
+  caf::reacts_to<caf::io::acceptor_closed_msg>>;
+
+/// The socket broker's implementation type.
+using socket_broker_impl = caf::io::typed_broker<
+  caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
+  caf::reacts_to<atom::close, caf::io::connection_handle>,
+  caf::reacts_to<atom::stop>, caf::reacts_to<caf::io::new_connection_msg>,
+  caf::reacts_to<caf::io::new_data_msg>,
+  caf::reacts_to<caf::io::connection_closed_msg>,
+  caf::reacts_to<caf::io::acceptor_closed_msg>>;
+
+} // namespace baton

@@ -1,0 +1,32 @@
+#pragma once
+
+#include "actors/actors.hpp"
+#include "actors/log_sink.hpp"
+
+#include <caf/stateful_actor.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace baton {
+
+struct log_aggregator_state {
+  static constexpr const char* name = "log-aggregator";
+
+  log_sink_ptr sink;
+  /// Told to terminate the job when the sink fails.
+  runner_actor runner;
+  /// Bytes written per container.
+  std::vector<uint64_t> bytes;
+  /// Set once the sink failed: later writes are refused.
+  caf::error failure;
+};
+
+/// Spawns with `spawn(log_aggregator, sink, containers, runner)`. Writes each
+/// chunk to the sink before replying, so a slow sink delays the grants that
+/// let a bootstrap send more: the command slows down, nothing piles up.
+log_aggregator_actor::behavior_type
+log_aggregator(log_aggregator_actor::stateful_pointer<log_aggregator_state> self,
+               log_sink_ptr sink, uint32_t containers, runner_actor runner);
+
+} // namespace baton

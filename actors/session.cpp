@@ -1,0 +1,269 @@
+#include "actors/session.hpp"
+
+#include "messages/duration.hpp"
+#include "messages/error.hpp"
+
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace baton {
+
+caf::error session_config::validate() const {
+  if (lost_timeout.count() <= 0)
+    return make_error(ec::invalid_argument,
+                      "lost timeout must be positive, got "
+                        + format_duration(lost_timeout));
+  if (heartbeat_interval.count() <= 0 || heartbeat_interval >= lost_timeout)
+    return make_error(ec::invalid_argument,
+                      "heartbeat interval must be positive and below the "
+                      "lost timeout ("
+                        + format_duration(lost_timeout) + "), got "
+                        + format_duration(heartbeat_interval));
+  if (log_window == 0)
+    return make_error(ec::invalid_argument, "log window must be positive");
+  return {};
+}
+
+const char* to_string(session_phase x) {
+  switch (x) {
+    case session_phase::handshake: return "handshake";
+    case session_phase::unbound: return "unbound";
+    case session_phase::registering: return "registering";
+    case session_phase::bound: return "bound";
+    case session_phase::exiting: return "exiting";
+    case session_phase::exited: return "exited";
+    case session_phase::closed: return "closed";
+  }
+  return "invalid";
+}
+
+namespace {
+
+using session_ptr = session_actor::stateful_pointer<session_state>;
+
+void send_frame(session_ptr self, const wire::message& msg) {
+  self->send(self->state.peer, atom::write::value, self->state.hdl,
+             wire::encode(msg));
+}
+
+// The connection ends. A container that registered but did not report its
+// exit status is lost at once (reference: noticed only after 30 s).
+void finish(session_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.phase == session_phase::closed)
+    return;
+  auto phase = st.phase;
+  st.phase = session_phase::closed;
+  if (phase == session_phase::bound || phase == session_phase::exiting) {
+    caf::anon_send(st.aggregator, atom::eof::value, st.id);
+    self->send(st.runner, atom::lost::value, st.id, why);
+  }
+  self->quit();
+}
+
+// Refuses something: tells the peer why, logs it, closes the connection.
+void fail(session_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  auto text = render(err);
+  spdlog::warn("{}: closing the connection: {}", st.label, text);
+  send_frame(self, wire::error_report{to_string(code_of(err)), text});
+  self->send(st.peer, atom::close::value, st.hdl);
+  finish(self, text);
+}
+
+void refuse_unexpected(session_ptr self, wire::frame_type type) {
+  fail(self, make_error(ec::unexpected_message,
+                        std::string{"unexpected "} + wire::to_string(type)
+                          + " frame while the session is in phase "
+                          + to_string(self->state.phase)));
+}
+
+void on_hello(session_ptr self, const wire::hello& msg) {
+  auto& st = self->state;
+  if (msg.version != defaults::protocol_version) {
+    fail(self, make_error(ec::protocol_mismatch,
+                          "protocol version mismatch: the agent speaks "
+                            + std::to_string(defaults::protocol_version)
+                            + ", the peer speaks "
+                            + std::to_string(msg.version)));
+    return;
+  }
+  st.phase = session_phase::unbound;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+    st.config.heartbeat_interval);
+  send_frame(self, wire::welcome{defaults::protocol_version,
+                                 static_cast<uint32_t>(ms.count())});
+}
+
+void on_register(session_ptr self, const wire::register_request& msg) {
+  auto& st = self->state;
+  st.phase = session_phase::registering;
+  self
+    ->request(st.runner, caf::infinite, atom::register_::value, msg.id,
+              session_actor{self})
+    .then(
+      [=](std::vector<std::string>& env, run_state state) {
+        auto& st = self->state;
+        if (st.phase != session_phase::registering)
+          return;
+        st.phase = session_phase::bound;
+        st.id = msg.id;
+        st.label += " (container " + std::to_string(msg.id) + ")";
+        st.credit = st.config.log_window;
+        send_frame(self, wire::registered{std::move(env)});
+        send_frame(self, wire::state_update{state});
+        send_frame(self, wire::credit{st.config.log_window});
+        st.last_heard = self->clock().now();
+        self->delayed_send(self, st.config.lost_timeout, atom::tick::value);
+      },
+      [=](caf::error& err) {
+        if (self->state.phase == session_phase::registering)
+          fail(self, err);
+      });
+}
+
+void on_log(session_ptr self, wire::log_data& msg) {
+  auto& st = self->state;
+  auto n = msg.bytes.size();
+  if (n > st.credit) {
+    fail(self, make_error(ec::credit_exceeded,
+                          "log frame of " + std::to_string(n)
+                            + " bytes exceeds the remaining credit of "
+                            + std::to_string(st.credit) + " bytes"));
+    return;
+  }
+  st.credit -= n;
+  self
+    ->request(st.aggregator, caf::infinite, atom::log::value, st.id,
+              std::move(msg.bytes))
+    .then([=](uint64_t written) {
+      auto& st = self->state;
+      if (st.phase == session_phase::closed)
+        return;
+      st.credit += written;
+      send_frame(self, wire::credit{written});
+    });
+}
+
+void on_exit(session_ptr self, const wire::exit_report& msg) {
+  auto& st = self->state;
+  st.phase = session_phase::exiting;
+  // The log first, then the status: once the runner hands the turn to the
+  // next container, this container's output is already in the job log.
+  self->request(st.aggregator, caf::infinite, atom::eof::value, st.id)
+    .then([=](atom::ok) {
+      auto& st = self->state;
+      self->request(st.runner, caf::infinite, atom::exit::value, st.id,
+                    msg.status)
+        .then(
+          [=](atom::ok) {
+            if (self->state.phase != session_phase::exiting)
+              return;
+            self->state.phase = session_phase::exited;
+            send_frame(self, wire::exit_ack{});
+          },
+          [=](caf::error& err) {
+            if (self->state.phase == session_phase::exiting)
+              fail(self, err);
+          });
+    });
+}
+
+void on_frame(session_ptr self, wire::frame& frm) {
+  auto& st = self->state;
+  if (st.phase == session_phase::closed)
+    return;
+  st.last_heard = self->clock().now();
+  auto msg = wire::decode(frm);
+  if (!msg) {
+    fail(self, msg.error());
+    return;
+  }
+  using phase = session_phase;
+  switch (frm.type) {
+    case wire::frame_type::hello:
+      if (st.phase != phase::handshake)
+        return refuse_unexpected(self, frm.type);
+      return on_hello(self, std::get<wire::hello>(*msg));
+    case wire::frame_type::register_:
+      if (st.phase != phase::unbound)
+        return refuse_unexpected(self, frm.type);
+      return on_register(self, std::get<wire::register_request>(*msg));
+    case wire::frame_type::log:
+      if (st.phase != phase::bound)
+        return refuse_unexpected(self, frm.type);
+      return on_log(self, std::get<wire::log_data>(*msg));
+    case wire::frame_type::heartbeat:
+      if (st.phase == phase::handshake)
+        return refuse_unexpected(self, frm.type);
+      return;
+    case wire::frame_type::exit:
+      if (st.phase != phase::bound)
+        return refuse_unexpected(self, frm.type);
+      return on_exit(self, std::get<wire::exit_report>(*msg));
+    case wire::frame_type::error: {
+      auto& report = std::get<wire::error_report>(*msg);
+      spdlog::warn("{}: peer reports {}: {}", st.label, report.code,
+                   report.message);
+      self->send(st.peer, atom::close::value, st.hdl);
+      return finish(self, "peer reported an error: " + report.message);
+    }
+    default:
+      // Frames only the agent sends.
+      return refuse_unexpected(self, frm.type);
+  }
+}
+
+} // namespace
+
+session_actor::behavior_type
+session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
+        runner_actor runner, log_aggregator_actor aggregator,
+        session_config config) {
+  auto& st = self->state;
+  st.config = config;
+  st.hdl = hdl;
+  st.peer = std::move(peer);
+  st.runner = std::move(runner);
+  st.aggregator = std::move(aggregator);
+  st.label = "session " + std::to_string(hdl.id());
+  st.last_heard = self->clock().now();
+  return {
+    [=](wire::frame& frm) { on_frame(self, frm); },
+    [=](atom::closed, const std::string& why) {
+      auto& st = self->state;
+      if (st.phase == session_phase::closed)
+        return;
+      if (st.phase == session_phase::bound
+          || st.phase == session_phase::exiting)
+        spdlog::warn("{}: connection closed before the exit status: {}",
+                     st.label, why.empty() ? "closed by the peer" : why);
+      finish(self, why.empty() ? "connection closed before its exit status"
+                               : why);
+    },
+    [=](atom::state, run_state state) {
+      auto& st = self->state;
+      if (st.phase == session_phase::bound
+          || st.phase == session_phase::exiting)
+        send_frame(self, wire::state_update{state});
+    },
+    [=](atom::tick) {
+      auto& st = self->state;
+      if (st.phase != session_phase::bound)
+        return;
+      auto silent = self->clock().now() - st.last_heard;
+      if (silent >= st.config.lost_timeout) {
+        fail(self, make_error(ec::heartbeat_timeout,
+                              "no heartbeat for "
+                                + format_duration(st.config.lost_timeout)));
+        return;
+      }
+      self->delayed_send(self, st.config.lost_timeout - silent,
+                         atom::tick::value);
+    },
+  };
+}
+
+} // namespace baton

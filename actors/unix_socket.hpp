@@ -1,0 +1,31 @@
+#pragma once
+
+#include <caf/expected.hpp>
+
+#include <string>
+
+namespace baton {
+
+/// Creates a Unix stream socket listening at `path` that every uid in the
+/// pod may connect to (mode 0777), without touching the process umask: it
+/// binds under a temporary name in the same directory, sets the mode,
+/// listens, and renames the socket into place, so it never appears at
+/// `path` with another mode or before it accepts. (Reference: sets umask 0
+/// around listen, which races with other threads.)
+///
+/// A stale socket at `path` (nothing accepts on it) is replaced; a live one
+/// is an error, and so is a path too long for `sun_path`, a missing or
+/// unwritable directory, or a file at `path` that is not a socket.
+caf::expected<int> listen_unix(const std::string& path, int backlog = 128);
+
+/// Connects to the Unix stream socket at `path`. On failure returns -errno.
+int try_connect_unix(const std::string& path);
+
+/// Connects to the Unix stream socket at `path`, with an error naming the
+/// path and the cause on failure.
+caf::expected<int> connect_unix(const std::string& path);
+
+/// The longest path `sun_path` holds.
+size_t max_socket_path();
+
+} // namespace baton
