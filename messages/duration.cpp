@@ -84,8 +84,11 @@ caf::expected<caf::timespan> parse_duration(std::string_view text) {
       return invalid(text, "overflows");
     auto value = whole * scale;
     // The fraction, rounded down to whole nanoseconds.
-    value += static_cast<int64_t>(static_cast<long double>(frac) * scale
-                                  / frac_scale);
+    auto frac_ns = static_cast<int64_t>(static_cast<long double>(frac) * scale
+                                        / frac_scale);
+    if (value > max - frac_ns)
+      return invalid(text, "overflows");
+    value += frac_ns;
     if (total > max - value)
       return invalid(text, "overflows");
     total += value;

@@ -113,8 +113,12 @@ caf::expected<json> parse_object(const frame& x) {
   auto what = to_string(x.type);
   json j;
   try {
-    j = json::parse(x.body, [](int depth, json::parse_event_t, json&) {
-      if (depth > max_json_depth)
+    j = json::parse(x.body, [](int depth, json::parse_event_t event, json&) {
+      // A container's start reports the depth around it; it opens one
+      // deeper, so an empty container at the limit counts too.
+      auto opens = event == json::parse_event_t::object_start
+                   || event == json::parse_event_t::array_start;
+      if (depth + (opens ? 1 : 0) > max_json_depth)
         throw too_deep{};
       return true;
     });

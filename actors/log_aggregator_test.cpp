@@ -1,0 +1,84 @@
+#include "actors/log_aggregator.hpp"
+
+#include "actors/runner.hpp"
+#include "actors/test_fixture.hpp"
+#include "messages/error.hpp"
+
+#include <random>
+
+using namespace baton;
+
+namespace {
+
+class log_aggregator_test : public baton::testing::actor_fixture {
+protected:
+  log_aggregator_actor make(std::shared_ptr<memory_sink> sink) {
+    runner_config rc;
+    rc.containers = 2;
+    the_runner = spawn(runner, rc);
+    return spawn(log_aggregator, sink, rc.containers, the_runner);
+  }
+
+  runner_actor the_runner;
+};
+
+} // namespace
+
+TEST_F(log_aggregator_test, writes_every_byte_in_order_and_counts_them) {
+  auto sink = std::make_shared<memory_sink>();
+  auto agg = make(sink);
+  std::mt19937 rng{42};
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    std::string chunk(rng() % 5000 + 1, '\0');
+    for (auto& c : chunk)
+      c = static_cast<char>(rng());
+    expected += chunk;
+    auto written = request<uint64_t>(agg, atom::log::value, int32_t{1}, chunk);
+    EXPECT_EQ(written->get(), chunk.size());
+  }
+  EXPECT_EQ(sink->data(), expected);
+  auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
+  EXPECT_EQ(bytes->get(), (std::vector<uint64_t>{0, expected.size()}));
+}
+
+TEST_F(log_aggregator_test, eof_is_acknowledged) {
+  auto agg = make(std::make_shared<memory_sink>());
+  EXPECT_TRUE(request<atom::ok>(agg, atom::eof::value, int32_t{0})->value);
+}
+
+TEST_F(log_aggregator_test, an_unknown_container_is_refused) {
+  auto sink = std::make_shared<memory_sink>();
+  auto agg = make(sink);
+  auto rep = request<uint64_t>(agg, atom::log::value, int32_t{2},
+                               std::string{"x"});
+  EXPECT_EQ(code_of(rep->error), ec::unrecognized_container);
+  EXPECT_TRUE(sink->data().empty());
+}
+
+TEST_F(log_aggregator_test, a_failing_sink_terminates_the_job_with_a_reason) {
+  auto sink = std::make_shared<memory_sink>(10);
+  auto agg = make(sink);
+  EXPECT_TRUE(request<uint64_t>(agg, atom::log::value, int32_t{0},
+                                std::string{"12345"})
+                ->value);
+  auto rep = request<uint64_t>(agg, atom::log::value, int32_t{0},
+                               std::string{"1234567890"});
+  EXPECT_EQ(code_of(rep->error), ec::log_sink_failed);
+  auto result = request<job_result>(the_runner, atom::status::value)->get();
+  EXPECT_TRUE(result.terminated);
+  EXPECT_EQ(result.reason, "cannot write the job log to memory: no space "
+                           "left (10 bytes)");
+  // Later writes fail too; what was written stays.
+  rep = request<uint64_t>(agg, atom::log::value, int32_t{0}, std::string{"x"});
+  EXPECT_EQ(code_of(rep->error), ec::log_sink_failed);
+  EXPECT_EQ(sink->data(), "12345");
+}
+
+TEST(log_sink, a_file_sink_names_a_file_it_cannot_open) {
+  auto sink = open_file_sink("/nonexistent-dir/job.log");
+  ASSERT_FALSE(sink);
+  EXPECT_EQ(render(sink.error()), "cannot open the job log file "
+                                  "'/nonexistent-dir/job.log': No such file "
+                                  "or directory");
+}

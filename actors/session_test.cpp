@@ -1,0 +1,298 @@
+#include "actors/session.hpp"
+
+#include "actors/log_aggregator.hpp"
+#include "actors/runner.hpp"
+#include "actors/test_fixture.hpp"
+#include "messages/error.hpp"
+
+#include <chrono>
+
+using namespace std::chrono_literals;
+using namespace baton;
+using baton::testing::fake_peer;
+using baton::testing::fake_peer_state;
+
+namespace {
+
+class session_test : public baton::testing::actor_fixture {
+protected:
+  session_test() {
+    runner_config rc;
+    rc.containers = 2;
+    rc.env = {"A=1"};
+    the_runner = spawn(runner, rc);
+    aggregator = spawn(log_aggregator, sink, rc.containers, the_runner);
+    config.lost_timeout = 30s;
+    config.heartbeat_interval = 1s;
+    config.log_window = 100;
+  }
+
+  /// A new connection: a session and the peer double recording its writes.
+  struct conn {
+    session_actor session;
+    peer_actor peer;
+  };
+
+  conn open() {
+    auto peer = spawn(fake_peer);
+    caf::io::connection_handle hdl;
+    auto s = spawn(session, hdl, peer, the_runner, aggregator, config);
+    return {s, peer};
+  }
+
+  void send(const conn& c, const wire::message& msg) {
+    caf::anon_send(c.session, wire::encode(msg));
+    run();
+  }
+
+  void send_raw(const conn& c, wire::frame_type type, std::string body) {
+    caf::anon_send(c.session, wire::frame{type, std::move(body)});
+    run();
+  }
+
+  /// A connection past hello and register as container `id`.
+  conn bound(int32_t id) {
+    auto c = open();
+    send(c, wire::hello{defaults::protocol_version, "test"});
+    send(c, wire::register_request{id});
+    return c;
+  }
+
+  /// Every message the session wrote to its peer, decoded.
+  std::vector<wire::message> written(const conn& c) {
+    std::vector<wire::message> result;
+    for (auto& frm : state_of<fake_peer_state>(c.peer).frames) {
+      auto msg = wire::decode(frm);
+      EXPECT_TRUE(msg) << render(msg.error());
+      if (msg)
+        result.push_back(std::move(*msg));
+    }
+    return result;
+  }
+
+  template <class T>
+  std::vector<T> written_of(const conn& c) {
+    std::vector<T> result;
+    for (auto& msg : written(c))
+      if (auto x = std::get_if<T>(&msg))
+        result.push_back(*x);
+    return result;
+  }
+
+  bool closed(const conn& c) {
+    return state_of<fake_peer_state>(c.peer).closed;
+  }
+
+  /// The error the session reported before closing, if any.
+  std::string error_code(const conn& c) {
+    auto errors = written_of<wire::error_report>(c);
+    return errors.empty() ? "" : errors.back().code;
+  }
+
+  job_result status() {
+    return request<job_result>(the_runner, atom::status::value)->get();
+  }
+
+  std::shared_ptr<memory_sink> sink = std::make_shared<memory_sink>();
+  runner_actor the_runner;
+  log_aggregator_actor aggregator;
+  session_config config;
+};
+
+} // namespace
+
+TEST_F(session_test, handshake_answers_with_a_welcome) {
+  auto c = open();
+  send(c, wire::hello{defaults::protocol_version, "test"});
+  auto welcomes = written_of<wire::welcome>(c);
+  ASSERT_EQ(welcomes.size(), 1u);
+  EXPECT_EQ(welcomes[0].version, defaults::protocol_version);
+  EXPECT_EQ(welcomes[0].heartbeat_ms, 1000u);
+  EXPECT_FALSE(closed(c));
+}
+
+TEST_F(session_test, a_mismatched_version_is_refused_naming_both) {
+  auto c = open();
+  send(c, wire::hello{7, "future"});
+  auto errors = written_of<wire::error_report>(c);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, "protocol_mismatch");
+  EXPECT_EQ(errors[0].message, "protocol version mismatch: the agent speaks "
+                               "1, the peer speaks 7");
+  EXPECT_TRUE(closed(c));
+}
+
+TEST_F(session_test, registration_sends_env_state_and_credit) {
+  auto c = bound(0);
+  auto msgs = written(c);
+  ASSERT_EQ(msgs.size(), 4u);
+  EXPECT_EQ(std::get<wire::registered>(msgs[1]).env,
+            std::vector<std::string>{"A=1"});
+  EXPECT_EQ(std::get<wire::state_update>(msgs[2]).state, run_state::start);
+  EXPECT_EQ(std::get<wire::credit>(msgs[3]).bytes, 100u);
+  EXPECT_EQ(status().containers[0].state, container_state::connected);
+}
+
+TEST_F(session_test, register_before_hello_is_refused) {
+  auto c = open();
+  send(c, wire::register_request{0});
+  EXPECT_EQ(error_code(c), "unexpected_message");
+  EXPECT_TRUE(closed(c));
+  EXPECT_EQ(status().containers[0].state, container_state::not_yet_connected);
+}
+
+TEST_F(session_test, a_duplicate_registration_closes_only_that_connection) {
+  auto first = bound(0);
+  auto second = bound(0);
+  auto errors = written_of<wire::error_report>(second);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "client id 0 already registered");
+  EXPECT_TRUE(closed(second));
+  EXPECT_FALSE(closed(first));
+  // The first keeps working: its exit is acknowledged.
+  send(first, wire::exit_report{0});
+  EXPECT_EQ(written_of<wire::exit_ack>(first).size(), 1u);
+  EXPECT_EQ(status().containers[0].state, container_state::exited);
+}
+
+TEST_F(session_test, an_unknown_id_is_refused) {
+  auto c = bound(5);
+  auto errors = written_of<wire::error_report>(c);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, "unrecognized_container");
+  EXPECT_TRUE(closed(c));
+}
+
+TEST_F(session_test, log_bytes_reach_the_sink_and_are_credited_back) {
+  auto c = bound(0);
+  send(c, wire::log_data{std::string{"hello\0world\n", 12}});
+  EXPECT_EQ(sink->data(), std::string("hello\0world\n", 12));
+  auto credits = written_of<wire::credit>(c);
+  ASSERT_EQ(credits.size(), 2u);
+  EXPECT_EQ(credits[1].bytes, 12u);
+  EXPECT_EQ(state_of<session_state>(c.session).credit, 100u);
+}
+
+TEST_F(session_test, log_beyond_the_credit_is_refused) {
+  auto c = bound(0);
+  send(c, wire::log_data{std::string(101, 'x')});
+  EXPECT_EQ(error_code(c), "credit_exceeded");
+  EXPECT_TRUE(sink->data().empty());
+  EXPECT_EQ(status().containers[0].state, container_state::lost);
+}
+
+TEST_F(session_test, log_before_register_is_refused) {
+  auto c = open();
+  send(c, wire::hello{defaults::protocol_version, "test"});
+  send(c, wire::log_data{"x"});
+  EXPECT_EQ(error_code(c), "unexpected_message");
+  EXPECT_TRUE(sink->data().empty());
+}
+
+TEST_F(session_test, exit_is_acknowledged_after_the_log_is_written) {
+  auto c0 = bound(0);
+  auto c1 = bound(1);
+  send(c0, wire::log_data{"out"});
+  send(c0, wire::exit_report{0});
+  EXPECT_EQ(sink->data(), "out");
+  EXPECT_EQ(written_of<wire::exit_ack>(c0).size(), 1u);
+  // The turn passes: container 1 is pushed `start`.
+  auto states = written_of<wire::state_update>(c1);
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[0].state, run_state::wait);
+  EXPECT_EQ(states[1].state, run_state::start);
+}
+
+TEST_F(session_test, a_close_before_exit_marks_the_container_lost_at_once) {
+  auto c = bound(0);
+  caf::anon_send(c.session, atom::closed::value, std::string{});
+  run();
+  auto result = status();
+  EXPECT_EQ(result.containers[0].state, container_state::lost);
+  EXPECT_EQ(result.status, defaults::lost_status);
+  EXPECT_EQ(result.reason,
+            "container 0 lost: connection closed before its exit status");
+}
+
+TEST_F(session_test, a_close_after_exit_is_not_a_loss) {
+  auto c = bound(0);
+  send(c, wire::exit_report{0});
+  caf::anon_send(c.session, atom::closed::value, std::string{});
+  run();
+  EXPECT_EQ(status().containers[0].state, container_state::exited);
+}
+
+TEST_F(session_test, silence_beyond_the_lost_timeout_loses_the_container) {
+  auto c = bound(0);
+  advance(29s);
+  EXPECT_EQ(status().containers[0].state, container_state::connected);
+  advance(1s);
+  EXPECT_EQ(status().containers[0].state, container_state::lost);
+  EXPECT_EQ(error_code(c), "heartbeat_timeout");
+  EXPECT_TRUE(closed(c));
+}
+
+TEST_F(session_test, heartbeats_keep_the_container_alive) {
+  auto c = bound(0);
+  for (int i = 0; i < 10; ++i) {
+    advance(20s);
+    send(c, wire::heartbeat{});
+  }
+  EXPECT_EQ(status().containers[0].state, container_state::connected);
+  advance(30s);
+  EXPECT_EQ(status().containers[0].state, container_state::lost);
+}
+
+TEST_F(session_test, a_malformed_body_closes_the_connection) {
+  auto c = bound(0);
+  send_raw(c, wire::frame_type::exit, "{not json");
+  EXPECT_EQ(error_code(c), "malformed_body");
+  EXPECT_TRUE(closed(c));
+  EXPECT_EQ(status().containers[0].state, container_state::lost);
+}
+
+TEST_F(session_test, a_frame_only_the_agent_sends_is_refused) {
+  auto c = open();
+  send(c, wire::hello{defaults::protocol_version, "test"});
+  send(c, wire::welcome{1, 1000});
+  EXPECT_EQ(error_code(c), "unexpected_message");
+}
+
+TEST_F(session_test, a_second_hello_is_refused) {
+  auto c = open();
+  send(c, wire::hello{defaults::protocol_version, "test"});
+  send(c, wire::hello{defaults::protocol_version, "test"});
+  EXPECT_EQ(error_code(c), "unexpected_message");
+}
+
+TEST_F(session_test, exit_before_register_is_refused) {
+  auto c = open();
+  send(c, wire::hello{defaults::protocol_version, "test"});
+  send(c, wire::exit_report{0});
+  EXPECT_EQ(error_code(c), "unexpected_message");
+  EXPECT_EQ(status().containers[0].state, container_state::not_yet_connected);
+}
+
+TEST_F(session_test, pushed_states_reach_the_peer) {
+  auto c = bound(1);
+  caf::anon_send(the_runner, atom::interrupt::value);
+  run();
+  auto states = written_of<wire::state_update>(c);
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[1].state, run_state::interrupt);
+}
+
+TEST_F(session_test, a_peer_error_closes_the_connection) {
+  auto c = bound(0);
+  send(c, wire::error_report{"system_error", "bye"});
+  EXPECT_TRUE(closed(c));
+  EXPECT_EQ(status().containers[0].state, container_state::lost);
+}
+
+TEST(session_config, validate_names_the_bad_value) {
+  session_config config;
+  config.heartbeat_interval = 40s;
+  EXPECT_EQ(render(config.validate()),
+            "heartbeat interval must be positive and below the lost timeout "
+            "(30s), got 40s");
+}
