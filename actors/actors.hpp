@@ -27,6 +27,7 @@
 #include <caf/io/typed_broker.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <cstdint>
 #include <string>

@@ -1,0 +1,332 @@
+// The socket broker over a real Unix socket in a temporary directory, with
+// the real runner, sessions and aggregator behind it. The peers are plain
+// blocking sockets in the test thread; every wait has a deadline.
+
+#include "actors/socket_broker.hpp"
+
+#include "actors/log_aggregator.hpp"
+#include "actors/runner.hpp"
+#include "actors/unix_socket.hpp"
+#include "messages/error.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using namespace baton;
+
+namespace {
+
+/// A blocking client speaking the wire protocol, with deadlines.
+class client {
+public:
+  explicit client(const std::string& path) {
+    auto fd = connect_unix(path);
+    EXPECT_TRUE(fd) << render(fd.error());
+    fd_ = fd ? *fd : -1;
+  }
+
+  ~client() {
+    close();
+  }
+
+  void close() {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = -1;
+  }
+
+  void send_raw(const std::string& bytes) {
+    ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()),
+              static_cast<ssize_t>(bytes.size()));
+  }
+
+  void send(const wire::message& msg) {
+    std::vector<char> buf;
+    wire::append(buf, wire::encode(msg));
+    send_raw(std::string{buf.begin(), buf.end()});
+  }
+
+  /// The next message, or nothing at end of stream or after 10 s.
+  std::optional<wire::message> receive() {
+    wire::frame frm;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!decoder_.next(frm)) {
+      if (decoder_.error() || eof_)
+        return std::nullopt;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      pollfd pfd{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count()))
+                                 <= 0) {
+        ADD_FAILURE() << "no message within 10 s";
+        return std::nullopt;
+      }
+      char buf[4096];
+      auto n = ::read(fd_, buf, sizeof(buf));
+      if (n <= 0)
+        eof_ = true;
+      else
+        decoder_.feed(buf, static_cast<size_t>(n));
+    }
+    auto msg = wire::decode(frm);
+    EXPECT_TRUE(msg) << render(msg.error());
+    return msg ? std::optional<wire::message>{std::move(*msg)} : std::nullopt;
+  }
+
+  /// The next message, which must be a T.
+  template <class T>
+  T expect() {
+    auto msg = receive();
+    if (!msg) {
+      ADD_FAILURE() << "expected a message, got none";
+      return T{};
+    }
+    if (!std::holds_alternative<T>(*msg)) {
+      ADD_FAILURE() << "expected " << wire::to_string(T::type) << ", got "
+                    << wire::to_string(wire::type_of(*msg));
+      return T{};
+    }
+    return std::get<T>(*msg);
+  }
+
+  /// Reads until end of stream; true if it came within 10 s.
+  bool expect_eof() {
+    while (receive())
+      ; // Drop what is still in flight.
+    return eof_;
+  }
+
+  /// Handshake and registration; returns the pushed state.
+  run_state join(int32_t id) {
+    send(wire::hello{defaults::protocol_version, "test"});
+    expect<wire::welcome>();
+    send(wire::register_request{id});
+    expect<wire::registered>();
+    auto state = expect<wire::state_update>().state;
+    expect<wire::credit>();
+    return state;
+  }
+
+private:
+  int fd_ = -1;
+  bool eof_ = false;
+  wire::frame_decoder decoder_;
+};
+
+struct broker_config : caf::actor_system_config {
+  broker_config() {
+    load<caf::io::middleman>();
+    set("scheduler.max-threads", 2);
+    set("logger.verbosity", caf::atom("quiet"));
+    baton::add_message_types(*this);
+  }
+};
+
+class socket_broker_test : public ::testing::Test {
+protected:
+  socket_broker_test() {
+    spdlog::set_level(spdlog::level::off);
+    char tmpl[] = "/tmp/baton-test-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    path = dir + "/baton.sock";
+  }
+
+  ~socket_broker_test() override {
+    if (broker)
+      caf::anon_send(broker, atom::stop::value);
+    caf::anon_send_exit(the_runner, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(aggregator, caf::exit_reason::user_shutdown);
+    sys.await_all_actors_done();
+    std::string cmd = "rm -rf '" + dir + "'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+  }
+
+  void start(uint32_t containers, size_t max_frame_size = 1024) {
+    runner_config rc;
+    rc.containers = containers;
+    rc.env = {"A=1"};
+    the_runner = sys.spawn(runner, rc);
+    aggregator = sys.spawn(log_aggregator, sink, containers, the_runner);
+    auto fd = listen_unix(path);
+    ASSERT_TRUE(fd) << render(fd.error());
+    socket_broker_config config;
+    config.max_frame_size = max_frame_size;
+    broker = sys.middleman().spawn_broker(socket_broker, *fd, the_runner,
+                                          aggregator, config);
+  }
+
+  job_result wait_done() {
+    caf::scoped_actor self{sys};
+    job_result result;
+    self->request(the_runner, 10s, atom::done::value)
+      .receive([&](job_result& x) { result = std::move(x); },
+               [&](caf::error& err) { ADD_FAILURE() << render(err); });
+    return result;
+  }
+
+  broker_config cfg;
+  caf::actor_system sys{cfg};
+  std::string dir;
+  std::string path;
+  std::shared_ptr<memory_sink> sink = std::make_shared<memory_sink>();
+  runner_actor the_runner;
+  log_aggregator_actor aggregator;
+  socket_broker_actor broker;
+};
+
+} // namespace
+
+TEST_F(socket_broker_test, a_client_runs_through_the_whole_protocol) {
+  start(1);
+  client c{path};
+  EXPECT_EQ(c.join(0), run_state::start);
+  c.send(wire::log_data{std::string{"out\0put\n", 8}});
+  EXPECT_EQ(c.expect<wire::credit>().bytes, 8u);
+  c.send(wire::heartbeat{});
+  c.send(wire::exit_report{0});
+  c.expect<wire::exit_ack>();
+  auto result = wait_done();
+  EXPECT_EQ(result.status, 0);
+  EXPECT_EQ(sink->data(), std::string("out\0put\n", 8));
+}
+
+TEST_F(socket_broker_test, two_clients_at_once_take_turns) {
+  start(2);
+  client c0{path};
+  client c1{path};
+  EXPECT_EQ(c1.join(1), run_state::wait);
+  EXPECT_EQ(c0.join(0), run_state::start);
+  c0.send(wire::exit_report{0});
+  c0.expect<wire::exit_ack>();
+  // Pushed, not polled: the state arrives without c1 asking.
+  EXPECT_EQ(c1.expect<wire::state_update>().state, run_state::start);
+  c1.send(wire::exit_report{0});
+  c1.expect<wire::exit_ack>();
+  EXPECT_EQ(wait_done().status, 0);
+}
+
+TEST_F(socket_broker_test, a_malformed_frame_closes_only_that_connection) {
+  start(1);
+  client good{path};
+  EXPECT_EQ(good.join(0), run_state::start);
+  client bad{path};
+  bad.send_raw(std::string{"\x00\x00\x00\x02\x2a", 5} + "{}");
+  auto err = bad.expect<wire::error_report>();
+  EXPECT_EQ(err.code, "unknown_frame_type");
+  EXPECT_EQ(err.message, "unknown frame type 42 (expected 1 to 11)");
+  EXPECT_TRUE(bad.expect_eof());
+  good.send(wire::log_data{"still here"});
+  EXPECT_EQ(good.expect<wire::credit>().bytes, 10u);
+  good.send(wire::exit_report{0});
+  good.expect<wire::exit_ack>();
+  EXPECT_EQ(wait_done().status, 0);
+  EXPECT_EQ(sink->data(), "still here");
+}
+
+TEST_F(socket_broker_test, an_oversized_frame_is_refused_before_its_body) {
+  start(1, 1024);
+  client c{path};
+  c.send_raw(std::string{"\x00\x00\x04\x01\x06", 5});
+  auto err = c.expect<wire::error_report>();
+  EXPECT_EQ(err.code, "frame_too_large");
+  EXPECT_EQ(err.message,
+            "frame of 1025 bytes exceeds the maximum of 1024 bytes");
+  EXPECT_TRUE(c.expect_eof());
+}
+
+TEST_F(socket_broker_test, a_dropped_connection_is_lost_at_once) {
+  start(2);
+  client c0{path};
+  client c1{path};
+  c0.join(0);
+  c1.join(1);
+  c0.send(wire::log_data{"partial"});
+  c0.expect<wire::credit>();
+  c0.close();
+  // No lost timeout passes: the close alone ends the job.
+  auto result = wait_done();
+  EXPECT_EQ(result.status, defaults::lost_status);
+  EXPECT_EQ(result.containers[0].state, container_state::lost);
+  EXPECT_EQ(c1.expect<wire::state_update>().state, run_state::shutdown);
+  EXPECT_EQ(sink->data(), "partial");
+}
+
+TEST_F(socket_broker_test, a_truncated_frame_is_reported_on_close) {
+  start(1);
+  client c{path};
+  c.join(0);
+  c.send_raw(std::string{"\x00\x00\x00\x10\x06", 5} + "abc");
+  c.close();
+  auto result = wait_done();
+  EXPECT_EQ(result.containers[0].state, container_state::lost);
+  EXPECT_EQ(result.reason, "container 0 lost: stream ended inside a log "
+                           "frame: got 3 of 16 body bytes");
+}
+
+TEST_F(socket_broker_test, the_socket_is_connectable_by_every_uid) {
+  start(1);
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0777u);
+}
+
+TEST_F(socket_broker_test, a_live_socket_is_not_stolen) {
+  start(1);
+  auto second = listen_unix(path);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(render(second.error()),
+            "another agent is already listening on '" + path + "'");
+}
+
+TEST(unix_socket, a_stale_socket_is_replaced) {
+  char tmpl[] = "/tmp/baton-test-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto path = dir + "/baton.sock";
+  auto first = listen_unix(path);
+  ASSERT_TRUE(first);
+  ::close(*first); // The agent died; its socket file stays.
+  auto second = listen_unix(path);
+  ASSERT_TRUE(second) << render(second.error());
+  auto fd = connect_unix(path);
+  EXPECT_TRUE(fd);
+  ::close(*fd);
+  ::close(*second);
+  ::unlink(path.c_str());
+  ::rmdir(dir.c_str());
+}
+
+TEST(unix_socket, errors_name_the_path) {
+  std::string long_path = "/tmp/" + std::string(200, 'x') + "/baton.sock";
+  auto fd = listen_unix(long_path);
+  ASSERT_FALSE(fd);
+  EXPECT_EQ(code_of(fd.error()), ec::socket_error);
+  EXPECT_NE(render(fd.error()).find("is too long: 216 bytes, at most 107"),
+            std::string::npos)
+    << render(fd.error());
+  fd = listen_unix("/nonexistent-dir/baton.sock");
+  ASSERT_FALSE(fd);
+  EXPECT_EQ(render(fd.error()),
+            "cannot create the socket '/nonexistent-dir/baton.sock': "
+            "directory '/nonexistent-dir': No such file or directory");
+  fd = listen_unix("/etc/hostname");
+  ASSERT_FALSE(fd);
+  EXPECT_EQ(render(fd.error()),
+            "'/etc/hostname' exists and is not a socket; refusing to replace "
+            "it");
+}
