@@ -114,4 +114,37 @@ using socket_broker_impl = caf::io::typed_broker<
   caf::reacts_to<caf::io::connection_closed_msg>,
   caf::reacts_to<caf::io::acceptor_closed_msg>>;
 
+/// The bootstrap's state machine: registers, waits for its turn, runs the
+/// command and streams its output, reports the exit status.
+using bootstrap_actor = caf::typed_actor<
+  // A frame arrived from the agent.
+  caf::reacts_to<wire::frame>,
+  // The connection to the agent is gone; the text says why.
+  caf::reacts_to<atom::closed, std::string>,
+  // The command wrote this output (credit for it was already taken).
+  caf::reacts_to<atom::output, std::string>,
+  // The command's output ended.
+  caf::reacts_to<atom::eof>,
+  // The command exited with this status (128+N if killed by signal N).
+  caf::reacts_to<atom::exit, int32_t>,
+  // The bootstrap process received signal `signo`.
+  caf::reacts_to<atom::signal, int>,
+  // Time to send a heartbeat (sent to itself).
+  caf::reacts_to<atom::tick>,
+  // A cancel or drain deadline passed (sent to itself): 1 = send SIGKILL,
+  // 2 = give up on the command, 3 = stop waiting for its output.
+  caf::reacts_to<atom::grace, int32_t>>;
+
+/// Bridges the bootstrap's connection to the agent: splits bytes into
+/// frames for the bootstrap actor and writes its frames out.
+using client_broker_impl = caf::io::typed_broker<
+  caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
+  caf::reacts_to<atom::close, caf::io::connection_handle>,
+  // The process received signal `signo`: passed on to the bootstrap actor.
+  caf::reacts_to<atom::signal, int>,
+  caf::reacts_to<caf::io::new_data_msg>,
+  caf::reacts_to<caf::io::connection_closed_msg>>;
+
+using client_broker_actor = client_broker_impl::actor_hdl;
+
 } // namespace baton

@@ -21,8 +21,11 @@ caf::error session_config::validate() const {
                       "lost timeout ("
                         + format_duration(lost_timeout) + "), got "
                         + format_duration(heartbeat_interval));
-  if (log_window == 0)
-    return make_error(ec::invalid_argument, "log window must be positive");
+  if (log_window < min_log_window)
+    return make_error(ec::invalid_argument,
+                      "log window must be at least "
+                        + std::to_string(min_log_window) + " bytes, got "
+                        + std::to_string(log_window));
   return {};
 }
 
@@ -112,9 +115,11 @@ void on_register(session_ptr self, const wire::register_request& msg) {
         st.id = msg.id;
         st.label += " (container " + std::to_string(msg.id) + ")";
         st.credit = st.config.log_window;
+        // Credit before the state: a container told to start can log its
+        // header at once.
         send_frame(self, wire::registered{std::move(env)});
-        send_frame(self, wire::state_update{state});
         send_frame(self, wire::credit{st.config.log_window});
+        send_frame(self, wire::state_update{state});
         st.last_heard = self->clock().now();
         self->delayed_send(self, st.config.lost_timeout, atom::tick::value);
       },

@@ -14,6 +14,9 @@
 namespace baton {
 
 struct session_config {
+  /// The smallest log window: room for a bootstrap's header line.
+  static constexpr uint64_t min_log_window = 4096;
+
   /// Silence after which a registered container counts as lost.
   caf::timespan lost_timeout = defaults::lost_timeout;
   /// How often the bootstrap must send a heartbeat (told in the welcome).

@@ -24,7 +24,7 @@ protected:
     aggregator = spawn(log_aggregator, sink, rc.containers, the_runner);
     config.lost_timeout = 30s;
     config.heartbeat_interval = 1s;
-    config.log_window = 100;
+    config.log_window = 4096;
   }
 
   /// A new connection: a session and the peer double recording its writes.
@@ -128,8 +128,8 @@ TEST_F(session_test, registration_sends_env_state_and_credit) {
   ASSERT_EQ(msgs.size(), 4u);
   EXPECT_EQ(std::get<wire::registered>(msgs[1]).env,
             std::vector<std::string>{"A=1"});
-  EXPECT_EQ(std::get<wire::state_update>(msgs[2]).state, run_state::start);
-  EXPECT_EQ(std::get<wire::credit>(msgs[3]).bytes, 100u);
+  EXPECT_EQ(std::get<wire::credit>(msgs[2]).bytes, 4096u);
+  EXPECT_EQ(std::get<wire::state_update>(msgs[3]).state, run_state::start);
   EXPECT_EQ(status().containers[0].state, container_state::connected);
 }
 
@@ -170,12 +170,12 @@ TEST_F(session_test, log_bytes_reach_the_sink_and_are_credited_back) {
   auto credits = written_of<wire::credit>(c);
   ASSERT_EQ(credits.size(), 2u);
   EXPECT_EQ(credits[1].bytes, 12u);
-  EXPECT_EQ(state_of<session_state>(c.session).credit, 100u);
+  EXPECT_EQ(state_of<session_state>(c.session).credit, 4096u);
 }
 
 TEST_F(session_test, log_beyond_the_credit_is_refused) {
   auto c = bound(0);
-  send(c, wire::log_data{std::string(101, 'x')});
+  send(c, wire::log_data{std::string(4097, 'x')});
   EXPECT_EQ(error_code(c), "credit_exceeded");
   EXPECT_TRUE(sink->data().empty());
   EXPECT_EQ(status().containers[0].state, container_state::lost);

@@ -117,9 +117,8 @@ public:
     expect<wire::welcome>();
     send(wire::register_request{id});
     expect<wire::registered>();
-    auto state = expect<wire::state_update>().state;
     expect<wire::credit>();
-    return state;
+    return expect<wire::state_update>().state;
   }
 
 private:

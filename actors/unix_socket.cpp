@@ -2,12 +2,15 @@
 
 #include "messages/error.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -86,6 +89,64 @@ caf::expected<int> connect_unix(const std::string& path) {
   if (fd < 0)
     return sys_error("cannot connect to '" + path + "'", -fd);
   return fd;
+}
+
+caf::expected<int> connect_unix_wait(const std::string& path,
+                                     std::chrono::milliseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  if (path.size() > max_socket_path())
+    return too_long(path);
+  auto deadline = clock::now() + timeout;
+  auto dir = dir_of(path);
+  int watch = -1;
+  auto stop_watching = [&] {
+    if (watch >= 0)
+      ::close(watch);
+  };
+  for (;;) {
+    // Watch before trying, so that a socket appearing in between wakes us.
+    if (watch < 0) {
+      watch = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+      if (watch >= 0
+          && ::inotify_add_watch(watch, dir.c_str(),
+                                 IN_CREATE | IN_MOVED_TO | IN_ATTRIB)
+               < 0) {
+        ::close(watch);
+        watch = -1;
+      }
+    }
+    auto fd = try_connect_unix(path);
+    if (fd >= 0) {
+      stop_watching();
+      return fd;
+    }
+    // Not there yet, or a stale socket nobody accepts on: wait. Anything
+    // else will not go away by waiting.
+    if (fd != -ENOENT && fd != -ECONNREFUSED) {
+      stop_watching();
+      return sys_error("cannot connect to the agent at '" + path + "'", -fd);
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - clock::now());
+    if (left.count() <= 0) {
+      stop_watching();
+      return make_error(ec::socket_error,
+                        "no agent listening at '" + path + "' after "
+                          + std::to_string(timeout.count()) + " ms: "
+                          + std::strerror(-fd));
+    }
+    if (watch >= 0) {
+      // Woken by any change in the directory; at most 1 s between tries in
+      // case an event is missed.
+      pollfd pfd{watch, POLLIN, 0};
+      ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+      char events[4096];
+      while (::read(watch, events, sizeof(events)) > 0)
+        ; // Drain: any event means try again.
+    } else {
+      ::poll(nullptr, 0, static_cast<int>(std::min<int64_t>(left.count(), 50)));
+    }
+  }
 }
 
 caf::expected<int> listen_unix(const std::string& path, int backlog) {

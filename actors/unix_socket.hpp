@@ -2,6 +2,7 @@
 
 #include <caf/expected.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace baton {
@@ -24,6 +25,13 @@ int try_connect_unix(const std::string& path);
 /// Connects to the Unix stream socket at `path`, with an error naming the
 /// path and the cause on failure.
 caf::expected<int> connect_unix(const std::string& path);
+
+/// Connects to `path`, waiting up to `timeout` for an agent to listen
+/// there. Watches the socket's directory with inotify, so it connects
+/// within milliseconds of the socket appearing (reference: retries every
+/// 1 s); polls every 50 ms while the directory itself does not exist.
+caf::expected<int> connect_unix_wait(const std::string& path,
+                                     std::chrono::milliseconds timeout);
 
 /// The longest path `sun_path` holds.
 size_t max_socket_path();

@@ -33,6 +33,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(baton, caf::first_custom_type_id)
   CAF_ADD_ATOM(baton, baton::atom, log, "log")
   CAF_ADD_ATOM(baton, baton::atom, eof, "eof")
   CAF_ADD_ATOM(baton, baton::atom, credit, "credit")
+  CAF_ADD_ATOM(baton, baton::atom, output, "output")
 
   // Connections and timers.
   CAF_ADD_ATOM(baton, baton::atom, write, "write")

@@ -69,4 +69,17 @@ constexpr int32_t not_connected_status = -10;
 /// reported an exit status.
 constexpr int32_t unreported_status = 137;
 
+/// A bootstrap's exit status when its command never ran: interrupted
+/// before its turn, or the agent went away (reference: the error exit of
+/// kubernetes-bootstrap).
+constexpr int32_t not_started_status = 1;
+
+/// A bootstrap's exit status when its command cannot be executed, as a
+/// shell reports it.
+constexpr int32_t cannot_execute_status = 127;
+
+/// How long a bootstrap waits for the rest of the command's output once the
+/// command exited (a background process may hold the pty open).
+constexpr auto output_drain_timeout = 2s;
+
 } // namespace baton::defaults

@@ -1,0 +1,197 @@
+#include "actors/cancellation_watcher.hpp"
+#include "actors/log_aggregator.hpp"
+#include "actors/nodes.hpp"
+#include "actors/runner.hpp"
+#include "actors/signals.hpp"
+#include "actors/socket_broker.hpp"
+#include "actors/unix_socket.hpp"
+#include "messages/duration.hpp"
+#include "messages/error.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace baton {
+
+void setup_logging(const char* process) {
+  auto logger = spdlog::stderr_logger_mt(process);
+  logger->set_pattern(std::string{"%Y-%m-%dT%H:%M:%S.%eZ "} + process
+                        + " %l: %v",
+                      spdlog::pattern_time_type::utc);
+  auto level = spdlog::level::info;
+  if (auto text = std::getenv("BATON_LOG_LEVEL"))
+    level = spdlog::level::from_str(text);
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+int exit_status_for(int32_t wait_status) {
+  if (wait_status < 0 || wait_status > 255)
+    return 255;
+  return wait_status;
+}
+
+namespace {
+
+struct agent_system_config : caf::actor_system_config {
+  agent_system_config() {
+    load<caf::io::middleman>();
+    // Two workers suffice: the work is small messages and one writer.
+    set("scheduler.max-threads", 2);
+    set("middleman.workers", 0);
+    set("logger.verbosity", caf::atom("quiet"));
+    baton::add_message_types(*this);
+  }
+};
+
+// Writes the result file next to its final name, then renames it, so a
+// reader never sees half a document.
+caf::error write_result_file(const std::string& path,
+                             const job_result& result) {
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::trunc};
+    if (!out)
+      return make_error(ec::system_error, "cannot write the result file '"
+                                            + tmp
+                                            + "': " + std::strerror(errno));
+    out << to_json(result).dump(2) << '\n';
+    if (!out.flush())
+      return make_error(ec::system_error,
+                        "cannot write the result file '" + tmp + "'");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return make_error(ec::system_error, "cannot move the result file into "
+                                        "place at '"
+                                          + path
+                                          + "': " + std::strerror(errno));
+  return {};
+}
+
+// Removes the socket file if it is still the one this agent created.
+void remove_socket(const std::string& path, const struct stat& created) {
+  struct stat now;
+  if (::lstat(path.c_str(), &now) == 0 && now.st_ino == created.st_ino
+      && now.st_dev == created.st_dev)
+    ::unlink(path.c_str());
+}
+
+} // namespace
+
+int run_agent(const agent_options& options) {
+  // Before any thread starts: every thread inherits the mask.
+  block_signals({SIGTERM, SIGINT, SIGPIPE});
+  setup_logging("baton-agent");
+  auto job_env = own_environment();
+  if (!options.env_file.empty()) {
+    auto extra = read_env_file(options.env_file);
+    if (!extra) {
+      spdlog::error("{}", render(extra.error()));
+      return 2;
+    }
+    for (auto& [key, value] : *extra)
+      job_env[key] = value;
+  }
+  runner_config rc;
+  rc.containers = options.containers;
+  rc.env = to_env_list(job_env);
+  rc.start_timeout = options.start_timeout;
+  socket_broker_config bc;
+  bc.session.lost_timeout = options.lost_timeout;
+  bc.session.heartbeat_interval
+    = std::min<caf::timespan>(defaults::heartbeat_interval,
+                              options.lost_timeout / 4);
+  for (auto err : {rc.validate(), bc.session.validate()}) {
+    if (err) {
+      spdlog::error("{}", render(err));
+      return 2;
+    }
+  }
+  log_sink_ptr sink;
+  if (options.log_file.empty()) {
+    sink = make_fd_sink(STDOUT_FILENO, "stdout", false);
+  } else {
+    auto file = open_file_sink(options.log_file);
+    if (!file) {
+      spdlog::error("{}", render(file.error()));
+      return 2;
+    }
+    sink = *file;
+  }
+  auto fd = listen_unix(options.socket);
+  if (!fd) {
+    spdlog::error("{}", render(fd.error()));
+    return 2;
+  }
+  struct stat socket_stat {};
+  ::lstat(options.socket.c_str(), &socket_stat);
+  spdlog::info("listening on {} for {} containers", options.socket,
+               options.containers);
+  agent_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto runner_hdl = sys.spawn(runner, rc);
+  auto aggregator_hdl = sys.spawn(log_aggregator, sink, rc.containers,
+                                  runner_hdl);
+  auto broker_hdl = sys.middleman().spawn_broker(socket_broker, *fd,
+                                                 runner_hdl, aggregator_hdl,
+                                                 bc);
+  auto watcher_hdl = sys.spawn(cancellation_watcher, runner_hdl,
+                               options.cancel_grace_period);
+  watch_signals({SIGTERM, SIGINT}, [watcher_hdl](int signo) {
+    caf::anon_send(watcher_hdl, atom::signal::value, signo);
+  });
+  job_result result;
+  caf::scoped_actor self{sys};
+  self->request(runner_hdl, caf::infinite, atom::done::value)
+    .receive([&](job_result& x) { result = std::move(x); },
+             [&](caf::error& err) {
+               result.status = defaults::not_connected_status;
+               result.reason = "the runner failed: " + render(err);
+             });
+  self->request(aggregator_hdl, std::chrono::seconds{5}, atom::status::value)
+    .receive(
+      [&](std::vector<uint64_t>& bytes) {
+        for (size_t id = 0; id < bytes.size() && id < result.containers.size();
+             ++id)
+          result.containers[id].log_bytes = bytes[id];
+      },
+      [&](caf::error& err) {
+        spdlog::warn("cannot count the log bytes: {}", render(err));
+      });
+  int code = exit_status_for(result.status);
+  if (!options.result_file.empty()) {
+    if (auto err = write_result_file(options.result_file, result)) {
+      spdlog::error("{}", render(err));
+      code = code == 0 ? 1 : code;
+    }
+  }
+  spdlog::info("job {} with status {}: {}",
+               result.interrupted ? "interrupted" : "done", result.status,
+               result.reason);
+  caf::anon_send(broker_hdl, atom::stop::value);
+  remove_socket(options.socket, socket_stat);
+  spdlog::default_logger()->flush();
+  // Skip the actor system's teardown: a peer that stopped reading could
+  // hold queued writes, and nothing is left to do.
+  std::fflush(nullptr);
+  ::_exit(code);
+}
+
+} // namespace baton

@@ -1,0 +1,426 @@
+#include "actors/bootstrap.hpp"
+
+#include "messages/duration.hpp"
+#include "messages/error.hpp"
+
+#include <caf/send.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace baton {
+
+const char* to_string(bootstrap_phase x) {
+  switch (x) {
+    case bootstrap_phase::handshake: return "handshake";
+    case bootstrap_phase::registering: return "registering";
+    case bootstrap_phase::waiting: return "waiting";
+    case bootstrap_phase::running: return "running";
+    case bootstrap_phase::reporting: return "reporting";
+    case bootstrap_phase::done: return "done";
+  }
+  return "invalid";
+}
+
+namespace {
+
+// Parses "SIGTERM", "TERM" or "15".
+int parse_signal(const std::string& text) {
+  if (text.empty())
+    return -1;
+  if (text.find_first_not_of("0123456789") == std::string::npos) {
+    auto n = std::stoi(text.substr(0, 3));
+    return n > 0 && n < NSIG ? n : -1;
+  }
+  auto name = text.compare(0, 3, "SIG") == 0 ? text.substr(3) : text;
+  for (int signo = 1; signo < NSIG; ++signo) {
+    auto abbrev = sigabbrev_np(signo);
+    if (abbrev != nullptr && name == abbrev)
+      return signo;
+  }
+  return -1;
+}
+
+// Parses a Go duration or a whole number of seconds.
+caf::expected<caf::timespan> parse_timeout(const std::string& text) {
+  if (!text.empty() && text.size() < 10
+      && text.find_first_not_of("0123456789") == std::string::npos)
+    return caf::timespan{std::chrono::seconds{std::stoll(text)}};
+  return parse_duration(text);
+}
+
+} // namespace
+
+cancel_config read_cancel_config(const env_map& env,
+                                 std::vector<std::string>& warnings) {
+  cancel_config result;
+  if (auto i = env.find("BUILDKITE_CANCEL_SIGNAL"); i != env.end()) {
+    auto signo = parse_signal(i->second);
+    if (signo < 0)
+      warnings.push_back("ignoring BUILDKITE_CANCEL_SIGNAL='" + i->second
+                         + "': not a signal name or number; using SIGTERM");
+    else if (signo == SIGKILL)
+      // Reference: SIGKILL leaves no chance to clean up; it comes anyway
+      // after the signal timeout.
+      warnings.push_back("BUILDKITE_CANCEL_SIGNAL=SIGKILL is downgraded to "
+                         "SIGTERM");
+    else
+      result.signal = signo;
+  }
+  auto timeout = [&](const char* name, caf::timespan& out) {
+    auto i = env.find(name);
+    if (i == env.end() || i->second.empty())
+      return;
+    auto value = parse_timeout(i->second);
+    if (!value)
+      warnings.push_back(std::string{"ignoring "} + name + "='" + i->second
+                         + "': " + render(value.error()) + "; using "
+                         + format_duration(out));
+    else
+      out = *value;
+  };
+  timeout("BUILDKITE_CANCEL_SIGNAL_TIMEOUT", result.signal_timeout);
+  timeout("BUILDKITE_CANCEL_CLEANUP_TIMEOUT", result.cleanup_timeout);
+  return result;
+}
+
+caf::expected<std::vector<std::string>>
+command_line(const std::vector<std::string>& command, const env_map& env) {
+  if (!command.empty())
+    return command;
+  auto i = env.find("BUILDKITE_COMMAND");
+  if (i == env.end() || i->second.empty())
+    return make_error(ec::invalid_argument,
+                      "nothing to run: no command after -- and "
+                      "BUILDKITE_COMMAND is empty");
+  std::string shell = "/bin/sh -e -c";
+  if (auto j = env.find("BUILDKITE_SHELL"); j != env.end() && !j->second.empty())
+    shell = j->second;
+  std::vector<std::string> result;
+  std::istringstream words{shell};
+  for (std::string word; words >> word;)
+    result.push_back(word);
+  result.push_back(i->second);
+  return result;
+}
+
+namespace {
+
+using bootstrap_ptr = bootstrap_actor::stateful_pointer<bootstrap_state>;
+
+void send_frame(bootstrap_ptr self, const wire::message& msg) {
+  auto& st = self->state;
+  if (st.connected)
+    self->send(st.peer, atom::write::value, st.hdl, wire::encode(msg));
+}
+
+void write_stdout(bootstrap_ptr self, const std::string& text) {
+  auto fd = self->state.config.stdout_fd;
+  if (fd < 0)
+    return;
+  auto data = text.data();
+  auto size = text.size();
+  while (size > 0) {
+    auto n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+// Puts a line into the job log (and stdout), as the command's output would
+// be. Lines of our own are short; the window always has room for one.
+void log_line(bootstrap_ptr self, std::string line) {
+  line += '\n';
+  write_stdout(self, line);
+  auto& st = self->state;
+  auto n = std::min<uint64_t>(line.size(), st.credit);
+  if (n == 0)
+    return;
+  line.resize(n);
+  st.credit -= n;
+  send_frame(self, wire::log_data{std::move(line)});
+}
+
+void finish(bootstrap_ptr self, int status) {
+  auto& st = self->state;
+  if (st.phase == bootstrap_phase::done)
+    return;
+  st.phase = bootstrap_phase::done;
+  if (st.connected)
+    self->send(st.peer, atom::close::value, st.hdl);
+  if (st.config.on_done)
+    st.config.on_done(status);
+  self->quit();
+}
+
+// Reports the exit status once the command exited and its output is in.
+void maybe_report(bootstrap_ptr self) {
+  auto& st = self->state;
+  if (st.phase != bootstrap_phase::running || !st.exit_status
+      || !st.output_done)
+    return;
+  if (!st.connected) {
+    finish(self, *st.exit_status);
+    return;
+  }
+  st.phase = bootstrap_phase::reporting;
+  send_frame(self, wire::exit_report{*st.exit_status});
+}
+
+// The command never runs: say why, report a failure, and wait for the ack.
+void give_up_before_start(bootstrap_ptr self, const std::string& why) {
+  auto& st = self->state;
+  spdlog::error("{}: {}", st.name, why);
+  if (!st.connected) {
+    finish(self, defaults::not_started_status);
+    return;
+  }
+  st.exit_status = defaults::not_started_status;
+  st.phase = bootstrap_phase::reporting;
+  send_frame(self, wire::exit_report{defaults::not_started_status});
+}
+
+void cancel(bootstrap_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.cancelling || st.exit_status)
+    return;
+  st.cancelling = true;
+  spdlog::info("{}: {}; sending {} to the command", st.name, why,
+               strsignal(st.cancel.signal));
+  st.runner->signal(st.cancel.signal);
+  self->delayed_send(self, st.cancel.signal_timeout, atom::grace::value,
+                     int32_t{1});
+}
+
+void start_command(bootstrap_ptr self) {
+  auto& st = self->state;
+  st.phase = bootstrap_phase::running;
+  std::string header = "~~~ Running container "
+                       + std::to_string(st.config.container_id) + ":";
+  for (auto& arg : st.argv)
+    header += " " + arg;
+  // One line, however long the command.
+  for (auto& c : header)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  if (header.size() > 1024)
+    header = header.substr(0, 1021) + "...";
+  log_line(self, header);
+  command_spec spec;
+  spec.argv = st.argv;
+  spec.env = to_env_list(st.env);
+  auto pty = st.env.find("BUILDKITE_PTY");
+  spec.pty = pty == st.env.end()
+             || (pty->second != "false" && pty->second != "0");
+  if (auto err = st.runner->start(spec, self)) {
+    auto text = render(err);
+    spdlog::error("{}: {}", st.name, text);
+    log_line(self, "baton: " + text);
+    st.exit_status = defaults::cannot_execute_status;
+    st.output_done = true;
+    maybe_report(self);
+    return;
+  }
+  // Credit that arrived before the start now goes to the output reader.
+  st.runner->grant(st.credit);
+  st.credit = 0;
+}
+
+void on_registered(bootstrap_ptr self, wire::registered& msg) {
+  auto& st = self->state;
+  st.env = merge_environment(st.config.own_env, to_env_map(msg.env),
+                             st.config.job_context_dir, st.config.bin_path);
+  std::vector<std::string> warnings;
+  st.cancel = read_cancel_config(st.env, warnings);
+  for (auto& warning : warnings)
+    spdlog::warn("{}: {}", st.name, warning);
+  auto argv = command_line(st.config.command, st.env);
+  st.phase = bootstrap_phase::waiting;
+  if (!argv) {
+    give_up_before_start(self, render(argv.error()));
+    return;
+  }
+  st.argv = std::move(*argv);
+}
+
+void on_state(bootstrap_ptr self, run_state state) {
+  auto& st = self->state;
+  switch (st.phase) {
+    case bootstrap_phase::waiting:
+      if (state == run_state::start)
+        start_command(self);
+      else if (state != run_state::wait)
+        give_up_before_start(self, "job interrupted before starting");
+      return;
+    case bootstrap_phase::running:
+      if (state == run_state::interrupt)
+        cancel(self, "the job is interrupted");
+      else if (state == run_state::shutdown)
+        cancel(self, "the job is shut down");
+      return;
+    default:
+      return;
+  }
+}
+
+void on_frame(bootstrap_ptr self, wire::frame& frm) {
+  auto& st = self->state;
+  auto msg = wire::decode(frm);
+  if (!msg) {
+    spdlog::error("{}: the agent sent a bad frame: {}", st.name,
+                  render(msg.error()));
+    return;
+  }
+  std::visit(
+    [&](auto& x) {
+      using type = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<type, wire::welcome>) {
+        if (st.phase != bootstrap_phase::handshake)
+          return;
+        st.heartbeat_interval = std::chrono::milliseconds{x.heartbeat_ms};
+        st.phase = bootstrap_phase::registering;
+        send_frame(self, wire::register_request{st.config.container_id});
+        if (st.heartbeat_interval.count() > 0)
+          self->delayed_send(self, st.heartbeat_interval, atom::tick::value);
+      } else if constexpr (std::is_same_v<type, wire::registered>) {
+        if (st.phase == bootstrap_phase::registering)
+          on_registered(self, x);
+      } else if constexpr (std::is_same_v<type, wire::state_update>) {
+        on_state(self, x.state);
+      } else if constexpr (std::is_same_v<type, wire::credit>) {
+        if (st.phase == bootstrap_phase::running)
+          st.runner->grant(x.bytes);
+        else
+          st.credit += x.bytes;
+      } else if constexpr (std::is_same_v<type, wire::exit_ack>) {
+        if (st.phase == bootstrap_phase::reporting)
+          finish(self, *st.exit_status);
+      } else if constexpr (std::is_same_v<type, wire::error_report>) {
+        spdlog::error("{}: the agent refused: {}", st.name, x.message);
+      } else {
+        spdlog::warn("{}: ignoring an unexpected {} frame from the agent",
+                     st.name, wire::to_string(frm.type));
+      }
+    },
+    *msg);
+}
+
+} // namespace
+
+bootstrap_actor::behavior_type
+bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
+          command_runner_ptr runner, bootstrap_config config) {
+  auto& st = self->state;
+  st.hdl = hdl;
+  st.peer = std::move(peer);
+  st.runner = std::move(runner);
+  st.config = std::move(config);
+  send_frame(self, wire::hello{defaults::protocol_version,
+                               "baton-bootstrap " BATON_VERSION});
+  return {
+    [=](wire::frame& frm) { on_frame(self, frm); },
+    [=](atom::closed, const std::string& why) {
+      auto& st = self->state;
+      if (!st.connected)
+        return;
+      st.connected = false;
+      auto reason = why.empty() ? std::string{"the agent closed the connection"}
+                                : why;
+      switch (st.phase) {
+        case bootstrap_phase::running:
+          cancel(self, "lost the connection to the agent (" + reason + ")");
+          maybe_report(self);
+          return;
+        case bootstrap_phase::reporting:
+          finish(self, *st.exit_status);
+          return;
+        case bootstrap_phase::done:
+          return;
+        default:
+          spdlog::error("{}: lost the connection to the agent before "
+                        "starting: {}",
+                        st.name, reason);
+          finish(self, defaults::not_started_status);
+      }
+    },
+    [=](atom::output, std::string& chunk) {
+      // Output after the exit report (a reader we stopped waiting for) has
+      // nowhere to go.
+      if (self->state.phase == bootstrap_phase::running)
+        send_frame(self, wire::log_data{std::move(chunk)});
+    },
+    [=](atom::eof) {
+      self->state.output_done = true;
+      maybe_report(self);
+    },
+    [=](atom::exit, int32_t status) {
+      auto& st = self->state;
+      st.exit_status = status;
+      spdlog::info("{}: the command exited with status {}", st.name, status);
+      if (!st.output_done)
+        self->delayed_send(self, defaults::output_drain_timeout,
+                           atom::grace::value, int32_t{3});
+      maybe_report(self);
+    },
+    [=](atom::signal, int signo) {
+      // Reference: Kubernetes signals the bootstrap when the pod stops; the
+      // agent decides when to interrupt the command.
+      spdlog::info("{}: ignoring {}: the agent decides when to interrupt",
+                   self->state.name, strsignal(signo));
+    },
+    [=](atom::tick) {
+      auto& st = self->state;
+      if (!st.connected || st.phase == bootstrap_phase::done)
+        return;
+      send_frame(self, wire::heartbeat{});
+      self->delayed_send(self, st.heartbeat_interval, atom::tick::value);
+    },
+    [=](atom::grace, int32_t stage) {
+      auto& st = self->state;
+      switch (stage) {
+        case 1: // The cancel signal timed out.
+          if (st.exit_status)
+            return;
+          spdlog::warn("{}: the command outlived its cancel signal timeout "
+                       "of {}; sending SIGKILL",
+                       st.name, format_duration(st.cancel.signal_timeout));
+          st.runner->signal(SIGKILL);
+          self->delayed_send(self, st.cancel.cleanup_timeout,
+                             atom::grace::value, int32_t{2});
+          return;
+        case 2: // Even SIGKILL did not end it.
+          if (st.exit_status)
+            return;
+          spdlog::error("{}: the command did not exit within the cleanup "
+                        "timeout of {}; giving up on it",
+                        st.name, format_duration(st.cancel.cleanup_timeout));
+          st.runner->stop_output();
+          st.exit_status = 128 + SIGKILL;
+          st.output_done = true;
+          maybe_report(self);
+          return;
+        default: // The output did not end after the command exited.
+          if (st.output_done)
+            return;
+          spdlog::warn("{}: the command exited but something still holds "
+                       "its output open; not waiting for it",
+                       st.name);
+          st.runner->stop_output();
+          st.output_done = true;
+          maybe_report(self);
+      }
+    },
+  };
+}
+
+} // namespace baton

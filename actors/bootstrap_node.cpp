@@ -1,0 +1,91 @@
+#include "actors/client_broker.hpp"
+#include "actors/nodes.hpp"
+#include "actors/signals.hpp"
+#include "actors/unix_socket.hpp"
+#include "messages/duration.hpp"
+#include "messages/error.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <future>
+
+#include <climits>
+#include <unistd.h>
+
+namespace baton {
+
+namespace {
+
+struct bootstrap_system_config : caf::actor_system_config {
+  bootstrap_system_config() {
+    load<caf::io::middleman>();
+    set("scheduler.max-threads", 1);
+    set("middleman.workers", 0);
+    set("logger.verbosity", caf::atom("quiet"));
+    baton::add_message_types(*this);
+  }
+};
+
+std::string executable_dir() {
+  char buf[PATH_MAX];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return ".";
+  std::string path{buf, static_cast<size_t>(n)};
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+} // namespace
+
+int run_bootstrap(const bootstrap_options& options) {
+  // Reference: these are logged and swallowed; the agent decides.
+  std::vector<int> swallowed = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+  auto blocked = swallowed;
+  blocked.push_back(SIGPIPE);
+  block_signals(blocked);
+  auto name = "baton-bootstrap-" + std::to_string(options.container_id);
+  setup_logging(name.c_str());
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+    options.connect_timeout);
+  auto fd = connect_unix_wait(options.socket, timeout);
+  if (!fd) {
+    spdlog::error("cannot connect to the agent within {}: {}",
+                  format_duration(options.connect_timeout),
+                  render(fd.error()));
+    return defaults::not_started_status;
+  }
+  std::promise<int> done;
+  auto status = done.get_future();
+  bootstrap_config config;
+  config.container_id = options.container_id;
+  config.command = options.command;
+  config.own_env = own_environment();
+  config.job_context_dir = options.job_context_dir;
+  config.bin_path = executable_dir();
+  config.stdout_fd = STDOUT_FILENO;
+  config.on_done = [&done](int code) { done.set_value(code); };
+  bootstrap_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto runner = make_process_runner(STDOUT_FILENO, defaults::log_chunk_size);
+  auto broker = sys.middleman().spawn_broker(client_broker, *fd, runner,
+                                             std::move(config));
+  watch_signals(swallowed, [broker](int signo) {
+    caf::anon_send(broker, atom::signal::value, signo);
+  });
+  auto code = status.get();
+  spdlog::default_logger()->flush();
+  std::fflush(nullptr);
+  // Skip the actor system's teardown: the output reader may still block on
+  // a pty that a background process holds open.
+  ::_exit(code);
+}
+
+} // namespace baton

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <caf/expected.hpp>
+
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace baton {
+
+/// What to run and how.
+struct command_spec {
+  /// The program and its arguments; argv[0] is looked up in PATH of `env`.
+  std::vector<std::string> argv;
+  /// The complete environment, as `KEY=VALUE`.
+  std::vector<std::string> env;
+  /// Run in a pseudo-terminal (reference: BUILDKITE_PTY, default true).
+  bool pty = true;
+};
+
+/// A running command in its own process group (its own session when in a
+/// pty), with stdout and stderr merged into one readable descriptor and
+/// stdin from /dev/null (or the pty).
+class child_process {
+public:
+  /// Starts the command. Fails with an error naming the program when it
+  /// cannot be executed.
+  static caf::expected<child_process> start(const command_spec& spec);
+
+  child_process() = default;
+
+  pid_t pid() const noexcept {
+    return pid_;
+  }
+
+  /// Where the command's output arrives: a pty master or a pipe. The caller
+  /// owns it.
+  int output_fd() const noexcept {
+    return output_fd_;
+  }
+
+  /// Sends `signo` to the command's whole process group.
+  void signal_group(int signo) const;
+
+  /// Blocks until the command exits; returns its exit status as a shell
+  /// reports it (128+N when killed by signal N).
+  int wait() const;
+
+private:
+  pid_t pid_ = -1;
+  int output_fd_ = -1;
+};
+
+/// Maps a waitpid status to an exit status as a shell reports it.
+int exit_status_of(int wait_status);
+
+} // namespace baton

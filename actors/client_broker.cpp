@@ -1,0 +1,50 @@
+#include "actors/client_broker.hpp"
+
+#include "messages/error.hpp"
+
+#include <caf/io/receive_policy.hpp>
+#include <caf/send.hpp>
+
+namespace baton {
+
+client_broker_impl::behavior_type
+client_broker(client_broker_ptr self, int fd, command_runner_ptr runner,
+              bootstrap_config config) {
+  auto hdl = self->add_scribe(fd);
+  self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  auto& st = self->state;
+  st.bootstrap = self->spawn(bootstrap, hdl, peer_actor{self},
+                             std::move(runner), std::move(config));
+  self->monitor(st.bootstrap);
+  self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
+  return {
+    [=](atom::write, caf::io::connection_handle hdl, const wire::frame& frm) {
+      wire::append(self->wr_buf(hdl), frm);
+      self->flush(hdl);
+    },
+    [=](atom::close, caf::io::connection_handle hdl) { self->close(hdl); },
+    [=](atom::signal, int signo) {
+      self->send(self->state.bootstrap, atom::signal::value, signo);
+    },
+    [=](caf::io::new_data_msg& msg) {
+      auto& st = self->state;
+      st.decoder.feed(msg.buf.data(), msg.buf.size());
+      wire::frame frm;
+      while (st.decoder.next(frm))
+        self->send(st.bootstrap, std::move(frm));
+      if (auto& err = st.decoder.error()) {
+        self->send(st.bootstrap, atom::closed::value,
+                   "the agent sent a bad frame: " + render(err));
+        self->close(msg.handle);
+      }
+    },
+    [=](const caf::io::connection_closed_msg&) {
+      auto& st = self->state;
+      auto err = st.decoder.finish();
+      self->send(st.bootstrap, atom::closed::value,
+                 err ? render(err) : std::string{});
+    },
+  };
+}
+
+} // namespace baton

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "actors/actors.hpp"
+#include "actors/bootstrap.hpp"
+
+#include <caf/stateful_actor.hpp>
+
+namespace baton {
+
+struct client_broker_state {
+  static constexpr const char* name = "client-broker";
+
+  wire::frame_decoder decoder;
+  bootstrap_actor bootstrap;
+};
+
+using client_broker_ptr
+  = caf::stateful_actor<client_broker_state, client_broker_impl>*;
+
+/// Spawns with `middleman().spawn_broker(client_broker, fd, runner,
+/// config)`, where `fd` is connected to the agent. Spawns the bootstrap
+/// actor for that connection and quits when it does.
+client_broker_impl::behavior_type
+client_broker(client_broker_ptr self, int fd, command_runner_ptr runner,
+              bootstrap_config config);
+
+} // namespace baton

@@ -1,0 +1,149 @@
+#include "actors/command_runner.hpp"
+
+#include <caf/send.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <unistd.h>
+
+namespace baton {
+
+command_runner::~command_runner() {
+  // nop
+}
+
+namespace {
+
+/// Hands log credit from the bootstrap actor to the output thread.
+class credit_gate {
+public:
+  /// Blocks until there is credit or the gate closes; takes up to `max`.
+  /// Returns 0 once closed.
+  uint64_t take(uint64_t max) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait(guard, [this] { return credit_ > 0 || closed_; });
+    if (closed_)
+      return 0;
+    auto n = std::min(credit_, max);
+    credit_ -= n;
+    return n;
+  }
+
+  void grant(uint64_t n) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      credit_ += n;
+    }
+    cv_.notify_one();
+  }
+
+  void close() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      closed_ = true;
+    }
+    cv_.notify_one();
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  uint64_t credit_ = 0;
+  bool closed_ = false;
+};
+
+void write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    auto n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return; // Our own stdout is gone: the job log still gets every byte.
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+class process_runner : public command_runner {
+public:
+  process_runner(int tee_fd, size_t chunk_size)
+    : gate_(std::make_shared<credit_gate>()),
+      tee_fd_(tee_fd),
+      chunk_size_(chunk_size) {
+    // nop
+  }
+
+  ~process_runner() override {
+    gate_->close();
+  }
+
+  caf::error start(const command_spec& spec,
+                   bootstrap_actor listener) override {
+    auto child = child_process::start(spec);
+    if (!child)
+      return std::move(child.error());
+    child_ = *child;
+    // Both threads outlive this object if they must (a grandchild may hold
+    // the pty open); they share only the gate and the listener handle.
+    std::thread{[gate = gate_, fd = child_.output_fd(), tee = tee_fd_,
+                 max = chunk_size_, listener] {
+      std::string buf;
+      for (;;) {
+        auto credit = gate->take(max);
+        if (credit == 0)
+          break;
+        buf.resize(credit);
+        ssize_t n;
+        do {
+          n = ::read(fd, buf.data(), buf.size());
+        } while (n < 0 && errno == EINTR);
+        // A pty master reports EIO once the last writer is gone.
+        if (n <= 0)
+          break;
+        gate->grant(credit - static_cast<uint64_t>(n));
+        buf.resize(static_cast<size_t>(n));
+        if (tee >= 0)
+          write_all(tee, buf.data(), buf.size());
+        caf::anon_send(listener, atom::output::value, buf);
+      }
+      ::close(fd);
+      caf::anon_send(listener, atom::eof::value);
+    }}.detach();
+    std::thread{[child = child_, listener] {
+      auto status = child.wait();
+      caf::anon_send(listener, atom::exit::value, static_cast<int32_t>(status));
+    }}.detach();
+    return {};
+  }
+
+  void grant(uint64_t bytes) override {
+    gate_->grant(bytes);
+  }
+
+  void signal(int signo) override {
+    child_.signal_group(signo);
+  }
+
+  void stop_output() override {
+    gate_->close();
+  }
+
+private:
+  std::shared_ptr<credit_gate> gate_;
+  child_process child_;
+  int tee_fd_;
+  size_t chunk_size_;
+};
+
+} // namespace
+
+command_runner_ptr make_process_runner(int tee_fd, size_t chunk_size) {
+  return std::make_shared<process_runner>(tee_fd, chunk_size);
+}
+
+} // namespace baton

@@ -1,0 +1,28 @@
+#pragma once
+
+// The processes baton runs as: each builds its actor system from parsed
+// options and returns the process exit status.
+
+#include "actors/cli.hpp"
+
+namespace baton {
+
+/// Sends diagnostics to stderr, each line naming the process; the level
+/// comes from BATON_LOG_LEVEL (trace, debug, info, warn, error; default
+/// info).
+void setup_logging(const char* process);
+
+/// The agent container node. Returns the aggregate status mapped to an exit
+/// status: 0-255 as is, 255 for the negative ones.
+int run_agent(const agent_options& options);
+
+/// The checkout or command container node. Returns the command's status.
+int run_bootstrap(const bootstrap_options& options);
+
+/// A whole pod on this machine. Returns the agent's exit status.
+int run_pod(const pod_options& options);
+
+/// Maps an aggregate wait status to a process exit status.
+int exit_status_for(int32_t wait_status);
+
+} // namespace baton

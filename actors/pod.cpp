@@ -1,0 +1,229 @@
+// `baton pod`: a pod on one machine. Plays the part of Kubernetes: makes
+// the shared volume, starts every container's process in no particular
+// order, and collects the agent's status.
+
+#include "actors/environment.hpp"
+#include "actors/nodes.hpp"
+#include "actors/pod_spec.hpp"
+#include "actors/signals.hpp"
+#include "messages/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include <climits>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace baton {
+
+namespace {
+
+struct process_spec {
+  std::string name;
+  std::vector<std::string> argv;
+  env_map env;
+  std::string working_dir;
+  /// Where stdout goes; empty: inherited.
+  std::string stdout_file;
+};
+
+std::vector<char*> c_strings(const std::vector<std::string>& xs) {
+  std::vector<char*> result;
+  for (auto& x : xs)
+    result.push_back(const_cast<char*>(x.c_str()));
+  result.push_back(nullptr);
+  return result;
+}
+
+caf::expected<pid_t> start(const process_spec& spec) {
+  auto argv = c_strings(spec.argv);
+  auto env_list = to_env_list(spec.env);
+  auto envp = c_strings(env_list);
+  int out = -1;
+  if (!spec.stdout_file.empty()) {
+    out = ::open(spec.stdout_file.c_str(),
+                 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0)
+      return make_error(ec::system_error, "cannot create '" + spec.stdout_file
+                                            + "': " + std::strerror(errno));
+  }
+  auto pid = ::fork();
+  if (pid < 0)
+    return make_error(ec::system_error,
+                      std::string{"cannot fork: "} + std::strerror(errno));
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Each container in a process group of its own, as in a pod.
+    ::setpgid(0, 0);
+    if (out >= 0)
+      ::dup2(out, STDOUT_FILENO);
+    if (!spec.working_dir.empty() && ::chdir(spec.working_dir.c_str()) != 0)
+      ::_exit(126);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  if (out >= 0)
+    ::close(out);
+  return pid;
+}
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string{buf, static_cast<size_t>(n)} : "baton";
+}
+
+caf::error write_env_file(const std::string& path, const env_map& env) {
+  std::ofstream out{path};
+  for (auto& [key, value] : env) {
+    if (value.find('\n') != std::string::npos)
+      return make_error(ec::invalid_argument,
+                        "pod spec: env." + key
+                          + ": values with newlines are not supported");
+    out << key << '=' << value << '\n';
+  }
+  if (!out.flush())
+    return make_error(ec::system_error, "cannot write '" + path + "'");
+  return {};
+}
+
+} // namespace
+
+int run_pod(const pod_options& options) {
+  block_signals({SIGTERM, SIGINT});
+  setup_logging("baton-pod");
+  auto spec = read_pod_spec(options.spec_file);
+  if (!spec) {
+    spdlog::error("{}", render(spec.error()));
+    return 2;
+  }
+  char tmpl[] = "/tmp/baton-pod-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    spdlog::error("cannot create the job context directory: {}",
+                  std::strerror(errno));
+    return 2;
+  }
+  std::string dir = tmpl;
+  // Containers may run as other uids.
+  ::chmod(dir.c_str(), 0777);
+  auto env_file = dir + "/job.env";
+  if (auto err = write_env_file(env_file, spec->env)) {
+    spdlog::error("{}", render(err));
+    return 2;
+  }
+  auto exe = self_exe();
+  auto own = own_environment();
+  auto n = spec->containers.size();
+  std::vector<process_spec> procs;
+  process_spec agent{"agent",
+                     {exe, "agent", "--containers", std::to_string(n),
+                      "--job-context-dir", dir, "--env-file", env_file},
+                     own,
+                     "",
+                     ""};
+  if (!options.log_file.empty())
+    agent.argv.insert(agent.argv.end(), {"--log-file", options.log_file});
+  if (!options.result_file.empty())
+    agent.argv.insert(agent.argv.end(),
+                      {"--result-file", options.result_file});
+  procs.push_back(agent);
+  for (size_t id = 0; id < n; ++id) {
+    auto& c = spec->containers[id];
+    process_spec p{c.name,
+                   {exe, "bootstrap", "--container-id", std::to_string(id),
+                    "--job-context-dir", dir, "--"},
+                   own,
+                   c.working_dir,
+                   dir + "/" + c.name + ".log"};
+    p.argv.insert(p.argv.end(), c.command.begin(), c.command.end());
+    // As the rendered manifest does: the container knows its own id.
+    p.env["BUILDKITE_CONTAINER_ID"] = std::to_string(id);
+    for (auto& [key, value] : c.env)
+      p.env[key] = value;
+    procs.push_back(std::move(p));
+  }
+  // Kubernetes starts the containers in no particular order.
+  std::vector<size_t> order(procs.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  auto seed = options.seed ? *options.seed : std::random_device{}();
+  std::mt19937_64 rng{seed};
+  std::shuffle(order.begin(), order.end(), rng);
+  std::string order_text;
+  for (auto i : order)
+    order_text += " " + procs[i].name;
+  spdlog::info("job context directory {}; starting (seed {}):{}", dir, seed,
+               order_text);
+  std::vector<pid_t> pids(procs.size(), -1);
+  for (auto i : order) {
+    auto pid = start(procs[i]);
+    if (!pid) {
+      spdlog::error("cannot start {}: {}", procs[i].name, render(pid.error()));
+      for (auto p : pids)
+        if (p > 0)
+          ::kill(-p, SIGKILL);
+      return 2;
+    }
+    pids[i] = *pid;
+  }
+  auto agent_pid = pids[0];
+  // Cancelling the pod cancels the job: the agent decides the rest.
+  watch_signals({SIGTERM, SIGINT},
+                [agent_pid](int signo) { ::kill(agent_pid, signo); });
+  int status = 0;
+  while (::waitpid(agent_pid, &status, 0) < 0 && errno == EINTR)
+    ; // Retry.
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // The bootstraps end on their own once the agent is gone, within their
+  // cancel timeouts; past those, they are killed as a kubelet would.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  size_t alive = procs.size() - 1;
+  while (alive > 0) {
+    alive = 0;
+    for (size_t i = 1; i < pids.size(); ++i) {
+      if (pids[i] <= 0)
+        continue;
+      if (::waitpid(pids[i], nullptr, WNOHANG) == pids[i])
+        pids[i] = -1;
+      else
+        ++alive;
+    }
+    if (alive == 0)
+      break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      for (size_t i = 1; i < pids.size(); ++i) {
+        if (pids[i] > 0) {
+          spdlog::warn("{} did not exit; killing it", procs[i].name);
+          ::kill(-pids[i], SIGKILL);
+          ::waitpid(pids[i], nullptr, 0);
+        }
+      }
+      break;
+    }
+    ::poll(nullptr, 0, 10);
+  }
+  if (options.keep) {
+    spdlog::info("kept the job context directory {}", dir);
+  } else {
+    std::string cmd = "rm -rf -- '" + dir + "'";
+    if (std::system(cmd.c_str()) != 0)
+      spdlog::warn("cannot remove {}", dir);
+  }
+  return code;
+}
+
+} // namespace baton

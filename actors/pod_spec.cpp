@@ -1,0 +1,115 @@
+#include "actors/pod_spec.hpp"
+
+#include "messages/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace baton {
+
+namespace {
+
+using nlohmann::json;
+
+caf::error bad(const std::string& where, const std::string& what) {
+  return make_error(ec::invalid_argument, "pod spec: " + where + ": " + what);
+}
+
+caf::error read_env(const json& j, const std::string& where, env_map& out) {
+  if (!j.is_object())
+    return bad(where, std::string{"expected an object of strings, got "}
+                        + j.type_name());
+  for (auto& [key, value] : j.items()) {
+    if (!value.is_string())
+      return bad(where + "." + key, std::string{"expected a string, got "}
+                                      + value.type_name());
+    if (key.empty() || key.find('=') != std::string::npos)
+      return bad(where, "invalid variable name '" + key + "'");
+    out[key] = value.get<std::string>();
+  }
+  return {};
+}
+
+caf::error read_string(const json& j, const char* field,
+                       const std::string& where, std::string& out) {
+  auto i = j.find(field);
+  if (i == j.end())
+    return {};
+  if (!i->is_string())
+    return bad(where + "." + field, std::string{"expected a string, got "}
+                                      + i->type_name());
+  out = i->get<std::string>();
+  return {};
+}
+
+} // namespace
+
+caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    return make_error(ec::invalid_argument,
+                      std::string{"pod spec is not valid JSON: "} + e.what());
+  }
+  if (!j.is_object())
+    return bad("top level", std::string{"expected an object, got "}
+                              + j.type_name());
+  pod_spec result;
+  if (auto i = j.find("env"); i != j.end())
+    if (auto err = read_env(*i, "env", result.env))
+      return err;
+  auto containers = j.find("containers");
+  if (containers == j.end())
+    return bad("containers", "missing");
+  if (!containers->is_array() || containers->empty())
+    return bad("containers", "expected a non-empty array");
+  for (size_t index = 0; index < containers->size(); ++index) {
+    auto& c = (*containers)[index];
+    auto where = "containers[" + std::to_string(index) + "]";
+    if (!c.is_object())
+      return bad(where, std::string{"expected an object, got "}
+                          + c.type_name());
+    pod_spec::container out;
+    if (auto err = read_string(c, "name", where, out.name))
+      return err;
+    if (out.name.empty())
+      out.name = "container-" + std::to_string(index);
+    auto command = c.find("command");
+    if (command == c.end())
+      return bad(where + ".command", "missing");
+    if (!command->is_array() || command->empty())
+      return bad(where + ".command", "expected a non-empty array of strings");
+    for (auto& arg : *command) {
+      if (!arg.is_string())
+        return bad(where + ".command", "expected a non-empty array of strings");
+      out.command.push_back(arg.get<std::string>());
+    }
+    if (auto i = c.find("env"); i != c.end())
+      if (auto err = read_env(*i, where + ".env", out.env))
+        return err;
+    if (auto err = read_string(c, "workingDir", where, out.working_dir))
+      return err;
+    if (auto err = read_string(c, "image", where, out.image))
+      return err;
+    result.containers.push_back(std::move(out));
+  }
+  return result;
+}
+
+caf::expected<pod_spec> read_pod_spec(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return make_error(ec::invalid_argument, "cannot read the pod spec '"
+                                              + path
+                                              + "': " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_pod_spec(text.str());
+}
+
+} // namespace baton
