@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace baton {
 
 caf::error runner_config::validate() const {
@@ -95,7 +97,16 @@ void check_done(runner_ptr self) {
   auto& st = self->state;
   if (st.done)
     return;
-  if (!st.terminated && st.finished < st.containers.size())
+  auto all_finished = st.finished == st.containers.size();
+  // Once interrupted, nothing is left to wait for when no container is
+  // connected: one that connects later would only be told to interrupt.
+  auto none_running = st.interrupted
+                      && std::none_of(st.containers.begin(),
+                                      st.containers.end(), [](auto& c) {
+                                        return c.state
+                                               == container_state::connected;
+                                      });
+  if (!st.terminated && !all_finished && !none_running)
     return;
   st.done = true;
   if (st.reason.empty())
@@ -166,7 +177,13 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
       c.session = nullptr;
       ++st.finished;
       spdlog::info("runner: container {} exited with status {}", id, status);
-      if (status != 0)
+      // A failure stops the job so later containers never start. Once the
+      // job is interrupted none will start anyway, and stopping now would
+      // cut short the cleanup of a command still handling its cancel
+      // signal (and lose its last output): the grace period bounds that
+      // instead. (The reference terminates here too; its interrupted
+      // containers usually end as lost after 30 s.)
+      if (status != 0 && !st.interrupted)
         terminate(self, "container " + std::to_string(id)
                           + " exited with status " + std::to_string(status));
       else if (static_cast<size_t>(id) + 1 < st.containers.size())
@@ -196,6 +213,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
       st.reason = "job interrupted";
       spdlog::info("runner: job interrupted");
       push_all(self);
+      check_done(self);
     },
     [=](atom::terminate, std::string& reason) {
       terminate(self, std::move(reason));

@@ -197,11 +197,41 @@ TEST_F(runner_test, interrupt_before_start_interrupts_the_waiting_client) {
 }
 
 TEST_F(runner_test, a_registration_after_interrupt_is_told_to_interrupt) {
-  auto r = make_runner(1);
+  auto r = make_runner(2);
+  connect(r, 0);
   caf::anon_send(r, atom::interrupt::value);
   run();
-  auto [s0, r0] = connect(r, 0);
-  EXPECT_EQ(std::get<1>(*r0->value), run_state::interrupt);
+  auto [s1, r1] = connect(r, 1);
+  EXPECT_EQ(std::get<1>(*r1->value), run_state::interrupt);
+}
+
+TEST_F(runner_test, an_interrupt_with_nothing_running_ends_the_job) {
+  auto r = make_runner(2);
+  caf::anon_send(r, atom::interrupt::value);
+  run();
+  auto result = status(r);
+  EXPECT_TRUE(result.done);
+  EXPECT_EQ(result.status, defaults::not_connected_status);
+}
+
+TEST_F(runner_test, failures_after_an_interrupt_wait_for_the_running_one) {
+  auto r = make_runner(3);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  connect(r, 1);
+  connect(r, 2);
+  exit(r, 0, 0);
+  caf::anon_send(r, atom::interrupt::value);
+  run();
+  // Container 2 never started and reports a failure; container 1 is still
+  // handling its cancel signal and must get to finish.
+  exit(r, 2, 1);
+  EXPECT_FALSE(done->answered());
+  EXPECT_FALSE(status(r).terminated);
+  exit(r, 1, 143);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 143);
+  EXPECT_EQ(done->get().reason, "job interrupted");
 }
 
 TEST_F(runner_test, terminate_before_start_shuts_the_waiting_client_down) {
@@ -224,8 +254,10 @@ TEST_F(runner_test, interrupt_after_start_reaches_the_running_client) {
   caf::anon_send(r, atom::interrupt::value);
   run();
   EXPECT_EQ(states(s0), std::vector<run_state>{run_state::interrupt});
-  // The interrupted command exits; the job is done once every container is.
+  // The interrupted command exits; container 1 never connected, so nothing
+  // is left to wait for.
   auto done = request<job_result>(r, atom::done::value);
+  EXPECT_FALSE(done->answered());
   exit(r, 0, 143);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, 143);

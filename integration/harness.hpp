@@ -1,0 +1,131 @@
+#pragma once
+
+// Real `baton` processes for integration tests: each runs in a process group
+// of its own, its stdout and stderr go to files, and every wait has a
+// deadline.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace baton::integration {
+
+using namespace std::chrono_literals;
+
+/// The baton binary under test.
+std::string baton_exe();
+
+/// A fresh directory, removed with everything in it at the end.
+class temp_dir {
+public:
+  temp_dir();
+  ~temp_dir();
+
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::string& path() const noexcept {
+    return path_;
+  }
+
+  std::string operator/(const std::string& name) const {
+    return path_ + "/" + name;
+  }
+
+private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path);
+
+void write_file(const std::string& path, const std::string& content);
+
+bool file_exists(const std::string& path);
+
+/// Polls `predicate` until it holds or `timeout` passes; true if it held.
+bool wait_until(const std::function<bool()>& predicate,
+                std::chrono::milliseconds timeout = 20s);
+
+/// A child process. Killed (its whole group) if still running at the end.
+class process {
+public:
+  /// Starts `argv` with this process's environment plus `env` (a value of
+  /// "\x01unset" removes a variable), stdout and stderr to files beside
+  /// `output_prefix`.
+  process(std::vector<std::string> argv, const std::string& output_prefix,
+          std::map<std::string, std::string> env = {});
+  ~process();
+
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  pid_t pid() const noexcept {
+    return pid_;
+  }
+
+  void signal(int signo) const;
+
+  /// Waits for the exit status (128+N when killed by signal N), or nothing
+  /// after `timeout`.
+  std::optional<int> wait(std::chrono::milliseconds timeout = 30s);
+
+  bool running();
+
+  std::string out() const;
+  std::string err() const;
+
+private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+/// The marker that removes a variable from a child's environment.
+extern const char* const unset;
+
+/// A job on one machine: a job context directory, an agent, bootstraps.
+class job {
+public:
+  explicit job(uint32_t containers);
+
+  std::string context_dir() const {
+    return dir.path();
+  }
+
+  std::string log_file() const {
+    return dir / "job.log";
+  }
+
+  std::string result_file() const {
+    return dir / "result.json";
+  }
+
+  /// Starts the agent with the log and result files in the directory.
+  process& start_agent(std::vector<std::string> extra_args = {},
+                       std::map<std::string, std::string> env = {});
+
+  /// Starts a bootstrap for container `id` running `command` (via `sh -c`
+  /// when `shell` is true).
+  process& start_bootstrap(int id, const std::string& command,
+                           std::map<std::string, std::string> env = {},
+                           std::vector<std::string> prefix = {});
+
+  std::string log() const {
+    return read_file(log_file());
+  }
+
+  temp_dir dir;
+  uint32_t containers;
+  std::unique_ptr<process> agent;
+  std::vector<std::unique_ptr<process>> bootstraps;
+};
+
+} // namespace baton::integration

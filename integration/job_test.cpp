@@ -1,0 +1,339 @@
+// End to end: real `baton agent` and `baton bootstrap` processes on a real
+// socket, asserting on the job log, the result file and exit statuses.
+
+#include "integration/harness.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <random>
+
+#include <unistd.h>
+
+using namespace baton::integration;
+using nlohmann::json;
+
+namespace {
+
+json result_of(const job& j) {
+  return json::parse(read_file(j.result_file()));
+}
+
+// Position of `needle` in `haystack`, failing the test if it is absent.
+size_t position(const std::string& haystack, const std::string& needle) {
+  auto pos = haystack.find(needle);
+  EXPECT_NE(pos, std::string::npos) << "'" << needle << "' not in:\n"
+                                    << haystack;
+  return pos;
+}
+
+// Kills a command that a test left behind (its pid is in `pid_file`).
+struct command_reaper {
+  std::string pid_file;
+  ~command_reaper() {
+    auto text = read_file(pid_file);
+    if (!text.empty())
+      ::kill(-std::stoi(text), SIGKILL);
+  }
+};
+
+} // namespace
+
+TEST(job, containers_started_before_the_agent_run_in_id_order) {
+  job j{3};
+  // Reverse order, and before the agent exists.
+  for (int id = 2; id >= 0; --id)
+    j.start_bootstrap(id, "echo out-" + std::to_string(id)
+                            + "; echo err-" + std::to_string(id) + " >&2");
+  j.start_agent();
+  ASSERT_EQ(j.agent->wait(), 0) << j.agent->err();
+  auto log = j.log();
+  auto h0 = position(log, "~~~ Running container 0:");
+  auto o0 = position(log, "out-0\n");
+  auto e0 = position(log, "err-0\n");
+  auto h1 = position(log, "~~~ Running container 1:");
+  auto o1 = position(log, "out-1\n");
+  auto h2 = position(log, "~~~ Running container 2:");
+  auto o2 = position(log, "out-2\n");
+  EXPECT_LT(h0, o0);
+  EXPECT_LT(o0, e0);
+  EXPECT_LT(e0, h1);
+  EXPECT_LT(h1, o1);
+  EXPECT_LT(o1, h2);
+  EXPECT_LT(h2, o2);
+  for (auto& b : j.bootstraps) {
+    EXPECT_EQ(b->wait(), 0) << b->err();
+  }
+  // Each container's output also went to its own stdout.
+  EXPECT_NE(j.bootstraps[0]->out().find("out-2"), std::string::npos);
+  auto result = result_of(j);
+  EXPECT_EQ(result["status"], 0);
+  EXPECT_EQ(result["interrupted"], false);
+  EXPECT_EQ(result["reason"], "every container exited");
+  ASSERT_EQ(result["containers"].size(), 3u);
+  EXPECT_EQ(result["containers"][2]["state"], "exited");
+  EXPECT_EQ(result["containers"][2]["log_bytes"],
+            log.size() - h2);
+}
+
+TEST(job, a_failing_container_stops_the_job) {
+  job j{3};
+  j.start_agent();
+  j.start_bootstrap(0, "echo zero");
+  j.start_bootstrap(1, "echo one; exit 3");
+  j.start_bootstrap(2, "touch " + j.dir / "ran-2");
+  EXPECT_EQ(j.agent->wait(), 3) << j.agent->err();
+  EXPECT_EQ(j.bootstraps[1]->wait(), 3);
+  // Container 2 never runs: told to shut down, it fails without running.
+  EXPECT_NE(j.bootstraps[2]->wait(), 0);
+  EXPECT_FALSE(file_exists(j.dir / "ran-2"));
+  EXPECT_EQ(j.log().find("~~~ Running container 2"), std::string::npos);
+  auto result = result_of(j);
+  EXPECT_EQ(result["status"], 3);
+  EXPECT_EQ(result["reason"], "container 1 exited with status 3");
+  EXPECT_EQ(result["containers"][1]["exit_status"], 3);
+}
+
+TEST(job, sigterm_to_the_agent_interrupts_the_running_command) {
+  job j{3};
+  j.start_agent();
+  auto ready = j.dir / "ready";
+  j.start_bootstrap(0, "true");
+  j.start_bootstrap(1, "trap 'echo trapped; exit 143' TERM; touch " + ready
+                         + "; while :; do sleep 0.05; done");
+  j.start_bootstrap(2, "touch " + j.dir / "ran-2");
+  ASSERT_TRUE(wait_until([&] { return file_exists(ready); }));
+  j.agent->signal(SIGTERM);
+  EXPECT_EQ(j.agent->wait(), 143) << j.agent->err();
+  EXPECT_NE(j.log().find("trapped\n"), std::string::npos) << j.log();
+  EXPECT_FALSE(file_exists(j.dir / "ran-2"));
+  EXPECT_NE(j.bootstraps[2]->wait(), 0);
+  auto result = result_of(j);
+  EXPECT_EQ(result["interrupted"], true);
+  EXPECT_EQ(result["status"], 143);
+  EXPECT_EQ(result["reason"], "job interrupted");
+}
+
+TEST(job, sigterm_to_a_bootstrap_is_swallowed) {
+  job j{1};
+  j.start_agent();
+  auto go = j.dir / "go";
+  auto& b = j.start_bootstrap(0, "while [ ! -e " + go
+                                   + " ]; do sleep 0.01; done; echo finished");
+  ASSERT_TRUE(wait_until([&] {
+    return j.log().find("~~~ Running container 0") != std::string::npos;
+  }));
+  b.signal(SIGTERM);
+  ASSERT_TRUE(wait_until(
+    [&] { return b.err().find("ignoring Terminated") != std::string::npos; }))
+    << b.err();
+  write_file(go, "");
+  EXPECT_EQ(b.wait(), 0);
+  EXPECT_EQ(j.agent->wait(), 0);
+  EXPECT_NE(j.log().find("finished\n"), std::string::npos);
+}
+
+TEST(job, a_killed_bootstrap_is_lost_without_waiting_for_the_timeout) {
+  job j{2};
+  // The lost timeout is long: only the closed connection can end the job
+  // within the test's deadline.
+  j.start_agent({"--lost-timeout", "5m"});
+  auto pid_file = j.dir / "pid";
+  command_reaper reaper{pid_file};
+  auto& b = j.start_bootstrap(0, "echo $$ > " + pid_file
+                                   + "; echo started; exec sleep 300");
+  j.start_bootstrap(1, "true");
+  ASSERT_TRUE(wait_until(
+    [&] { return j.log().find("started\n") != std::string::npos; }));
+  b.signal(SIGKILL);
+  EXPECT_EQ(j.agent->wait(10s), 255) << j.agent->err();
+  auto result = result_of(j);
+  EXPECT_EQ(result["status"], -7);
+  EXPECT_EQ(result["containers"][0]["state"], "lost");
+  EXPECT_EQ(result["reason"],
+            "container 0 lost: connection closed before its exit status");
+}
+
+TEST(job, a_killed_agent_makes_the_bootstrap_cancel_its_command) {
+  job j{1};
+  j.start_agent();
+  auto ready = j.dir / "ready";
+  auto got = j.dir / "got-term";
+  auto& b = j.start_bootstrap(0, "trap 'touch " + got + "; exit 143' TERM; "
+                                 "touch " + ready
+                                   + "; while :; do sleep 0.05; done");
+  ASSERT_TRUE(wait_until([&] { return file_exists(ready); }));
+  j.agent->signal(SIGKILL);
+  // Within the cancel signal timeout (10 s) and the cleanup timeout (5 s).
+  auto status = b.wait(15s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 143);
+  EXPECT_TRUE(file_exists(got));
+  EXPECT_NE(b.err().find("lost the connection to the agent"),
+            std::string::npos)
+    << b.err();
+}
+
+TEST(job, a_command_ignoring_the_cancel_signal_gets_sigkill) {
+  job j{1};
+  j.start_agent();
+  auto ready = j.dir / "ready";
+  auto& b = j.start_bootstrap(0, "trap '' TERM; touch " + ready
+                                   + "; while :; do sleep 0.05; done",
+                              {{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", "200ms"}});
+  ASSERT_TRUE(wait_until([&] { return file_exists(ready); }));
+  j.agent->signal(SIGKILL);
+  auto status = b.wait(15s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 128 + SIGKILL);
+  EXPECT_NE(b.err().find("sending SIGKILL"), std::string::npos) << b.err();
+}
+
+TEST(job, bad_registrations_are_refused_and_the_job_completes) {
+  job j{1};
+  j.start_agent();
+  auto go = j.dir / "go";
+  j.start_bootstrap(0, "while [ ! -e " + go + " ]; do sleep 0.01; done");
+  ASSERT_TRUE(wait_until([&] {
+    return j.log().find("~~~ Running container 0") != std::string::npos;
+  }));
+  auto& too_big = j.start_bootstrap(5, "touch " + j.dir / "ran-5");
+  EXPECT_EQ(too_big.wait(), 1);
+  EXPECT_NE(too_big.err().find("unrecognized client id 5 (this job has "
+                               "containers 0 to 0)"),
+            std::string::npos)
+    << too_big.err();
+  auto& dup = j.start_bootstrap(0, "touch " + j.dir / "ran-dup");
+  EXPECT_EQ(dup.wait(), 1);
+  EXPECT_NE(dup.err().find("client id 0 already registered"),
+            std::string::npos)
+    << dup.err();
+  write_file(go, "");
+  EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
+  EXPECT_FALSE(file_exists(j.dir / "ran-5"));
+  EXPECT_FALSE(file_exists(j.dir / "ran-dup"));
+}
+
+TEST(job, the_job_environment_follows_the_merge_rules) {
+  job j{1};
+  write_file(j.dir / "job.env",
+             "# the job environment\n"
+             "FOO=bar baz\n"
+             "\n"
+             "PATH=/job/path\n"
+             "HOME=/job/home\n"
+             "BUILDKITE_COMMAND=echo wrong command\n"
+             "KUBERNETES_SERVICE_HOST=10.0.0.1\n"
+             "BUILDKITE_SHELL=/bin/false\n"
+             "BUILDKITE_ENV_FILE=/agent/tmp/job-env-file\n");
+  j.start_agent({"--env-file", j.dir / "job.env"});
+  // No command after --: the bootstrap runs its own $BUILDKITE_COMMAND with
+  // its own shell.
+  auto cmd = "echo FOO=$FOO; echo PATH=$PATH; echo HOME=$HOME; "
+             "echo K8S=${KUBERNETES_SERVICE_HOST-unset}; "
+             "echo ENV_FILE=$BUILDKITE_ENV_FILE; "
+             "echo EXEC=$BUILDKITE_KUBERNETES_EXEC";
+  auto& b = j.start_bootstrap(0, "",
+                              {{"BUILDKITE_COMMAND", cmd},
+                               {"BUILDKITE_SHELL", "/bin/sh -c"},
+                               {"PATH", "/usr/bin:/bin"},
+                               {"HOME", "/container/home"},
+                               {"KUBERNETES_SERVICE_HOST", unset}});
+  EXPECT_EQ(b.wait(), 0) << b.err();
+  EXPECT_EQ(j.agent->wait(), 0);
+  auto log = j.log();
+  EXPECT_NE(log.find("FOO=bar baz\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("PATH=/usr/bin:/bin\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("HOME=/container/home\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("K8S=unset\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("ENV_FILE=" + j.context_dir() + "/job-env-file\n"),
+            std::string::npos)
+    << log;
+  EXPECT_NE(log.find("EXEC=true\n"), std::string::npos) << log;
+  EXPECT_EQ(log.find("wrong command"), std::string::npos) << log;
+}
+
+TEST(job, fifty_mib_of_random_bytes_arrive_byte_identical) {
+  job j{1};
+  std::string data(50 * 1024 * 1024, '\0');
+  std::mt19937_64 rng{7};
+  for (size_t i = 0; i + 8 <= data.size(); i += 8) {
+    auto x = rng();
+    std::memcpy(&data[i], &x, 8);
+  }
+  write_file(j.dir / "random.bin", data);
+  j.start_agent();
+  // In a pty, the default: bytes pass through it unchanged.
+  auto& b = j.start_bootstrap(0, "cat " + j.dir / "random.bin");
+  EXPECT_EQ(b.wait(60s), 0) << b.err();
+  EXPECT_EQ(j.agent->wait(60s), 0) << j.agent->err();
+  auto log = j.log();
+  auto header_end = log.find('\n');
+  ASSERT_NE(header_end, std::string::npos);
+  EXPECT_TRUE(log.compare(header_end + 1, std::string::npos, data) == 0)
+    << "log of " << log.size() << " bytes differs from the "
+    << data.size() << " bytes written";
+  EXPECT_EQ(result_of(j)["containers"][0]["log_bytes"], log.size());
+}
+
+TEST(job, a_bootstrap_as_another_uid_connects) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root to switch uids";
+  if (::access("/usr/bin/setpriv", X_OK) != 0)
+    GTEST_SKIP() << "needs setpriv (util-linux)";
+  job j{1};
+  j.start_agent();
+  auto& b = j.start_bootstrap(0, "id -u", {},
+                              {"/usr/bin/setpriv", "--reuid=65534",
+                               "--regid=65534", "--clear-groups"});
+  EXPECT_EQ(b.wait(), 0) << b.err();
+  EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
+  EXPECT_NE(j.log().find("\n65534\n"), std::string::npos) << j.log();
+}
+
+TEST(pod, the_example_pod_runs_in_order) {
+  temp_dir dir;
+  process pod{{baton_exe(), "pod", EXAMPLES_DIR "/hello-pod.json", "--seed",
+               "7"},
+              dir / "pod"};
+  EXPECT_EQ(pod.wait(), 0) << pod.err();
+  auto out = pod.out();
+  auto h0 = position(out, "~~~ Running container 0");
+  auto c0 = position(out, "checkout: job hello-0001, build 42");
+  auto h1 = position(out, "~~~ Running container 1");
+  auto c1 = position(out, "build: starts after checkout (container 1)");
+  auto h2 = position(out, "~~~ Running container 2");
+  auto c2 = position(out, "test: starts after build, running the unit suite");
+  EXPECT_LT(h0, c0);
+  EXPECT_LT(c0, h1);
+  EXPECT_LT(h1, c1);
+  EXPECT_LT(c1, h2);
+  EXPECT_LT(h2, c2);
+}
+
+TEST(cli, a_bad_option_value_is_refused_naming_option_and_value) {
+  temp_dir dir;
+  process agent{{baton_exe(), "agent", "--containers", "many"}, dir / "a"};
+  EXPECT_EQ(agent.wait(), 2);
+  EXPECT_EQ(agent.err(), "baton: invalid value 'many' for --containers: "
+                         "expected a whole number from 1 to 100000\n");
+  process boot{{baton_exe(), "bootstrap", "--container-id", "0",
+                "--connect-timeout", "soon"},
+               dir / "b"};
+  EXPECT_EQ(boot.wait(), 2);
+  EXPECT_NE(boot.err().find("invalid value 'soon' for --connect-timeout"),
+            std::string::npos)
+    << boot.err();
+}
+
+TEST(cli, a_missing_agent_gives_up_after_the_connect_timeout) {
+  temp_dir dir;
+  process boot{{baton_exe(), "bootstrap", "--container-id", "0",
+                "--job-context-dir", dir.path(), "--connect-timeout", "200ms",
+                "--", "true"},
+               dir / "b"};
+  EXPECT_EQ(boot.wait(), 1);
+  EXPECT_NE(boot.err().find("cannot connect to the agent within 200ms"),
+            std::string::npos)
+    << boot.err();
+}
