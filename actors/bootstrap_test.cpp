@@ -1,0 +1,305 @@
+#include "actors/bootstrap.hpp"
+
+#include "actors/test_fixture.hpp"
+#include "messages/error.hpp"
+
+#include <chrono>
+#include <csignal>
+
+using namespace std::chrono_literals;
+using namespace baton;
+using baton::testing::fake_peer;
+using baton::testing::fake_peer_state;
+
+namespace {
+
+/// Records what the bootstrap asks of its command.
+class fake_runner : public command_runner {
+public:
+  caf::error start(const command_spec& spec, bootstrap_actor) override {
+    if (fail_with)
+      return fail_with;
+    started.push_back(spec);
+    return {};
+  }
+
+  void grant(uint64_t bytes) override {
+    granted += bytes;
+  }
+
+  void signal(int signo) override {
+    signals.push_back(signo);
+  }
+
+  void stop_output() override {
+    stopped = true;
+  }
+
+  std::vector<command_spec> started;
+  std::vector<int> signals;
+  uint64_t granted = 0;
+  bool stopped = false;
+  caf::error fail_with;
+};
+
+class bootstrap_test : public baton::testing::actor_fixture {
+protected:
+  bootstrap_test() {
+    peer = spawn(fake_peer);
+    bootstrap_config config;
+    config.container_id = 1;
+    config.command = {"make", "test"};
+    config.own_env = {{"PATH", "/container/bin"}, {"HOME", "/root"}};
+    config.job_context_dir = "/ctx";
+    config.bin_path = "/opt/baton/bin";
+    config.stdout_fd = -1;
+    config.on_done = [this](int code) { exit_code = code; };
+    caf::io::connection_handle hdl;
+    self = spawn(bootstrap, hdl, peer, runner, config);
+    run();
+  }
+
+  void from_agent(const wire::message& msg) {
+    caf::anon_send(self, wire::encode(msg));
+    run();
+  }
+
+  /// Frames written so far, decoded.
+  std::vector<wire::message> written() {
+    std::vector<wire::message> result;
+    for (auto& frm : state_of<fake_peer_state>(peer).frames)
+      result.push_back(*wire::decode(frm));
+    return result;
+  }
+
+  template <class T>
+  std::vector<T> written_of() {
+    std::vector<T> result;
+    for (auto& msg : written())
+      if (auto x = std::get_if<T>(&msg))
+        result.push_back(*x);
+    return result;
+  }
+
+  /// Handshake and registration, ending with `state`.
+  void registered(run_state state) {
+    from_agent(wire::welcome{defaults::protocol_version, 1000});
+    from_agent(wire::registered{{"JOB=1", "PATH=/job/bin"}});
+    from_agent(wire::credit{4096});
+    from_agent(wire::state_update{state});
+  }
+
+  std::string logged() {
+    std::string result;
+    for (auto& x : written_of<wire::log_data>())
+      result += x.bytes;
+    return result;
+  }
+
+  std::shared_ptr<fake_runner> runner = std::make_shared<fake_runner>();
+  peer_actor peer;
+  bootstrap_actor self;
+  std::optional<int> exit_code;
+};
+
+} // namespace
+
+TEST_F(bootstrap_test, says_hello_then_registers_after_the_welcome) {
+  auto hellos = written_of<wire::hello>();
+  ASSERT_EQ(hellos.size(), 1u);
+  EXPECT_EQ(hellos[0].version, defaults::protocol_version);
+  EXPECT_TRUE(written_of<wire::register_request>().empty());
+  from_agent(wire::welcome{defaults::protocol_version, 1000});
+  auto regs = written_of<wire::register_request>();
+  ASSERT_EQ(regs.size(), 1u);
+  EXPECT_EQ(regs[0].id, 1);
+}
+
+TEST_F(bootstrap_test, heartbeats_at_the_interval_the_agent_asked_for) {
+  from_agent(wire::welcome{defaults::protocol_version, 1000});
+  advance(1s);
+  advance(1s);
+  advance(1s);
+  EXPECT_EQ(written_of<wire::heartbeat>().size(), 3u);
+}
+
+TEST_F(bootstrap_test, waits_for_its_turn_then_runs_with_the_merged_env) {
+  from_agent(wire::welcome{defaults::protocol_version, 1000});
+  from_agent(wire::registered{{"JOB=1", "PATH=/job/bin"}});
+  from_agent(wire::credit{4096});
+  from_agent(wire::state_update{run_state::wait});
+  EXPECT_TRUE(runner->started.empty());
+  from_agent(wire::state_update{run_state::start});
+  ASSERT_EQ(runner->started.size(), 1u);
+  auto& spec = runner->started[0];
+  EXPECT_EQ(spec.argv, (std::vector<std::string>{"make", "test"}));
+  EXPECT_TRUE(spec.pty);
+  auto env = to_env_map(spec.env);
+  EXPECT_EQ(env["JOB"], "1");
+  EXPECT_EQ(env["PATH"], "/container/bin");
+  EXPECT_EQ(env["BUILDKITE_BIN_PATH"], "/opt/baton/bin");
+  // The header goes first, from the credit; the rest is the reader's.
+  std::string header = "~~~ Running container 1: make test\n";
+  EXPECT_EQ(logged(), header);
+  EXPECT_EQ(runner->granted, 4096 - header.size());
+}
+
+TEST_F(bootstrap_test, streams_output_and_reports_the_exit_status) {
+  registered(run_state::start);
+  caf::anon_send(self, atom::output::value, std::string{"hello\n"});
+  caf::anon_send(self, atom::exit::value, int32_t{3});
+  run();
+  EXPECT_TRUE(written_of<wire::exit_report>().empty()) << "output not done";
+  caf::anon_send(self, atom::eof::value);
+  run();
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, 3);
+  EXPECT_NE(logged().find("hello\n"), std::string::npos);
+  EXPECT_FALSE(exit_code);
+  from_agent(wire::exit_ack{});
+  EXPECT_EQ(exit_code, 3);
+  EXPECT_TRUE(state_of<fake_peer_state>(peer).closed);
+}
+
+TEST_F(bootstrap_test, credit_while_running_goes_to_the_reader) {
+  registered(run_state::start);
+  auto before = runner->granted;
+  from_agent(wire::credit{1000});
+  EXPECT_EQ(runner->granted, before + 1000);
+}
+
+TEST_F(bootstrap_test, an_interrupt_before_the_turn_never_runs_the_command) {
+  registered(run_state::wait);
+  from_agent(wire::state_update{run_state::interrupt});
+  EXPECT_TRUE(runner->started.empty());
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, defaults::not_started_status);
+  from_agent(wire::exit_ack{});
+  EXPECT_EQ(exit_code, defaults::not_started_status);
+}
+
+TEST_F(bootstrap_test, a_shutdown_before_the_turn_never_runs_the_command) {
+  registered(run_state::shutdown);
+  EXPECT_TRUE(runner->started.empty());
+  EXPECT_EQ(written_of<wire::exit_report>().size(), 1u);
+}
+
+TEST_F(bootstrap_test, an_interrupt_escalates_from_the_signal_to_sigkill) {
+  registered(run_state::start);
+  from_agent(wire::state_update{run_state::interrupt});
+  EXPECT_EQ(runner->signals, std::vector<int>{SIGTERM});
+  advance(9s);
+  EXPECT_EQ(runner->signals.size(), 1u);
+  advance(1s);
+  EXPECT_EQ(runner->signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  // Even SIGKILL did not end it: give up after the cleanup timeout.
+  advance(5s);
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, 128 + SIGKILL);
+  EXPECT_TRUE(runner->stopped);
+}
+
+TEST_F(bootstrap_test, a_command_that_exits_in_time_is_not_killed) {
+  registered(run_state::start);
+  from_agent(wire::state_update{run_state::interrupt});
+  caf::anon_send(self, atom::exit::value, int32_t{143});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  advance(30s);
+  EXPECT_EQ(runner->signals, std::vector<int>{SIGTERM});
+  EXPECT_EQ(written_of<wire::exit_report>()[0].status, 143);
+}
+
+TEST_F(bootstrap_test, the_cancel_signal_comes_from_the_job_environment) {
+  from_agent(wire::welcome{defaults::protocol_version, 1000});
+  from_agent(wire::registered{{"BUILDKITE_CANCEL_SIGNAL=SIGINT",
+                               "BUILDKITE_CANCEL_SIGNAL_TIMEOUT=2s"}});
+  from_agent(wire::credit{4096});
+  from_agent(wire::state_update{run_state::start});
+  from_agent(wire::state_update{run_state::shutdown});
+  EXPECT_EQ(runner->signals, std::vector<int>{SIGINT});
+  advance(2s);
+  EXPECT_EQ(runner->signals, (std::vector<int>{SIGINT, SIGKILL}));
+}
+
+TEST_F(bootstrap_test, losing_the_agent_while_running_cancels_the_command) {
+  registered(run_state::start);
+  caf::anon_send(self, atom::closed::value, std::string{});
+  run();
+  EXPECT_EQ(runner->signals, std::vector<int>{SIGTERM});
+  caf::anon_send(self, atom::exit::value, int32_t{143});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  // Nobody to report to: the bootstrap ends with the command's status.
+  EXPECT_EQ(exit_code, 143);
+}
+
+TEST_F(bootstrap_test, losing_the_agent_before_the_turn_fails) {
+  registered(run_state::wait);
+  caf::anon_send(self, atom::closed::value, std::string{"gone"});
+  run();
+  EXPECT_EQ(exit_code, defaults::not_started_status);
+  EXPECT_TRUE(runner->started.empty());
+}
+
+TEST_F(bootstrap_test, signals_to_the_bootstrap_are_swallowed) {
+  registered(run_state::start);
+  caf::anon_send(self, atom::signal::value, SIGTERM);
+  caf::anon_send(self, atom::signal::value, SIGQUIT);
+  run();
+  EXPECT_TRUE(runner->signals.empty());
+  EXPECT_FALSE(exit_code);
+}
+
+TEST_F(bootstrap_test, a_command_that_cannot_run_reports_127) {
+  runner->fail_with = make_error(ec::system_error,
+                                 "cannot run 'make': No such file or "
+                                 "directory");
+  registered(run_state::start);
+  EXPECT_NE(logged().find("baton: cannot run 'make': No such file or "
+                          "directory\n"),
+            std::string::npos);
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, defaults::cannot_execute_status);
+}
+
+TEST_F(bootstrap_test, output_held_open_after_exit_is_not_waited_for) {
+  registered(run_state::start);
+  caf::anon_send(self, atom::exit::value, int32_t{0});
+  run();
+  EXPECT_TRUE(written_of<wire::exit_report>().empty());
+  advance(defaults::output_drain_timeout);
+  EXPECT_TRUE(runner->stopped);
+  ASSERT_EQ(written_of<wire::exit_report>().size(), 1u);
+  // Output that still trickles in after the report goes nowhere.
+  auto frames = written().size();
+  caf::anon_send(self, atom::output::value, std::string{"late"});
+  run();
+  EXPECT_EQ(written().size(), frames);
+}
+
+TEST_F(bootstrap_test, nothing_to_run_fails_before_the_turn) {
+  // No command after -- and no BUILDKITE_COMMAND.
+  auto peer2 = spawn(fake_peer);
+  bootstrap_config config;
+  config.container_id = 0;
+  config.stdout_fd = -1;
+  std::optional<int> code;
+  config.on_done = [&code](int x) { code = x; };
+  caf::io::connection_handle hdl;
+  auto b = spawn(bootstrap, hdl, peer2, runner, config);
+  run();
+  caf::anon_send(b, wire::encode(wire::welcome{1, 1000}));
+  caf::anon_send(b, wire::encode(wire::registered{{}}));
+  run();
+  auto& frames = state_of<fake_peer_state>(peer2).frames;
+  ASSERT_FALSE(frames.empty());
+  auto last = wire::decode(frames.back());
+  ASSERT_TRUE(std::holds_alternative<wire::exit_report>(*last));
+  EXPECT_EQ(std::get<wire::exit_report>(*last).status,
+            defaults::not_started_status);
+}

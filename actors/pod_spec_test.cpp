@@ -1,0 +1,154 @@
+#include "actors/pod_spec.hpp"
+
+#include "messages/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using namespace baton;
+
+namespace {
+
+using args = std::vector<std::string>;
+
+/// The rendered error of a spec that must not parse.
+std::string error_of(const std::string& text) {
+  auto spec = parse_pod_spec(text);
+  if (spec)
+    return "<no error>";
+  EXPECT_EQ(code_of(spec.error()), ec::invalid_argument);
+  return render(spec.error());
+}
+
+} // namespace
+
+TEST(pod_spec, valid_spec_parses) {
+  auto spec = parse_pod_spec(R"({
+    "env": {"BUILDKITE_JOB_ID": "42", "EMPTY": ""},
+    "containers": [
+      {"name": "checkout", "command": ["sh", "-c", "git clone x"],
+       "env": {"A": "1"}, "workingDir": "/src", "image": "alpine:3"},
+      {"command": ["make", "test"]}
+    ]
+  })");
+  ASSERT_TRUE(spec) << render(spec.error());
+  EXPECT_EQ(spec->env, (env_map{{"BUILDKITE_JOB_ID", "42"}, {"EMPTY", ""}}));
+  ASSERT_EQ(spec->containers.size(), 2u);
+  auto& first = spec->containers[0];
+  EXPECT_EQ(first.name, "checkout");
+  EXPECT_EQ(first.command, (args{"sh", "-c", "git clone x"}));
+  EXPECT_EQ(first.env, (env_map{{"A", "1"}}));
+  EXPECT_EQ(first.working_dir, "/src");
+  EXPECT_EQ(first.image, "alpine:3");
+  auto& second = spec->containers[1];
+  EXPECT_EQ(second.name, "container-1");
+  EXPECT_EQ(second.command, (args{"make", "test"}));
+  EXPECT_TRUE(second.env.empty());
+  EXPECT_EQ(second.working_dir, "");
+  EXPECT_EQ(second.image, "");
+}
+
+TEST(pod_spec, env_is_optional) {
+  auto spec = parse_pod_spec(R"({"containers": [{"command": ["true"]}]})");
+  ASSERT_TRUE(spec) << render(spec.error());
+  EXPECT_TRUE(spec->env.empty());
+  ASSERT_EQ(spec->containers.size(), 1u);
+  EXPECT_EQ(spec->containers[0].name, "container-0");
+}
+
+TEST(pod_spec, not_json) {
+  auto msg = error_of("{\"containers\": [");
+  EXPECT_EQ(msg.rfind("pod spec is not valid JSON: ", 0), 0u) << msg;
+}
+
+TEST(pod_spec, top_level_not_an_object) {
+  EXPECT_EQ(error_of("[1, 2]"),
+            "pod spec: top level: expected an object, got array");
+  EXPECT_EQ(error_of("\"x\""),
+            "pod spec: top level: expected an object, got string");
+}
+
+TEST(pod_spec, missing_containers) {
+  EXPECT_EQ(error_of(R"({"env": {}})"), "pod spec: containers: missing");
+}
+
+TEST(pod_spec, empty_containers) {
+  EXPECT_EQ(error_of(R"({"containers": []})"),
+            "pod spec: containers: expected a non-empty array");
+  EXPECT_EQ(error_of(R"({"containers": {"command": ["true"]}})"),
+            "pod spec: containers: expected a non-empty array");
+}
+
+TEST(pod_spec, container_not_an_object) {
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"]}, 7]})"),
+            "pod spec: containers[1]: expected an object, got number");
+}
+
+TEST(pod_spec, command_missing) {
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"]},
+                                        {"name": "x"}]})"),
+            "pod spec: containers[1].command: missing");
+}
+
+TEST(pod_spec, command_not_an_array_of_strings) {
+  auto expected = "pod spec: containers[1].command: expected a non-empty "
+                  "array of strings";
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"]},
+                                        {"command": "make"}]})"),
+            expected);
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"]},
+                                        {"command": ["make", 1]}]})"),
+            expected);
+}
+
+TEST(pod_spec, command_empty) {
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"]},
+                                        {"command": []}]})"),
+            "pod spec: containers[1].command: expected a non-empty array of "
+            "strings");
+}
+
+TEST(pod_spec, env_value_not_a_string) {
+  EXPECT_EQ(error_of(R"({"env": {"X": 1},
+                         "containers": [{"command": ["true"]}]})"),
+            "pod spec: env.X: expected a string, got number");
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
+                                         "env": {"Y": null}}]})"),
+            "pod spec: containers[0].env.Y: expected a string, got null");
+}
+
+TEST(pod_spec, env_not_an_object) {
+  EXPECT_EQ(error_of(R"({"env": ["X=1"],
+                         "containers": [{"command": ["true"]}]})"),
+            "pod spec: env: expected an object of strings, got array");
+}
+
+TEST(pod_spec, invalid_variable_name) {
+  EXPECT_EQ(error_of(R"({"env": {"A=B": "1"},
+                         "containers": [{"command": ["true"]}]})"),
+            "pod spec: env: invalid variable name 'A=B'");
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
+                                         "env": {"": "1"}}]})"),
+            "pod spec: containers[0].env: invalid variable name ''");
+}
+
+TEST(pod_spec, string_fields_must_be_strings) {
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
+                                         "workingDir": 3}]})"),
+            "pod spec: containers[0].workingDir: expected a string, got "
+            "number");
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
+                                         "name": false}]})"),
+            "pod spec: containers[0].name: expected a string, got boolean");
+}
+
+TEST(pod_spec, missing_file_names_the_path) {
+  auto path = ::testing::TempDir() + "baton-no-such-pod-spec.json";
+  auto spec = read_pod_spec(path);
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(code_of(spec.error()), ec::invalid_argument);
+  auto msg = render(spec.error());
+  EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
+}
