@@ -118,6 +118,14 @@ int run_agent(const agent_options& options) {
   bc.session.heartbeat_interval
     = std::min<caf::timespan>(defaults::heartbeat_interval,
                               options.lost_timeout / 4);
+  // Every container receives the environment in one frame.
+  auto env_frame = wire::encode(wire::registered{rc.env});
+  if (env_frame.body.size() > bc.max_frame_size) {
+    spdlog::error("the job environment takes {} bytes, over the frame limit "
+                  "of {} bytes",
+                  env_frame.body.size(), bc.max_frame_size);
+    return 2;
+  }
   for (auto err : {rc.validate(), bc.session.validate()}) {
     if (err) {
       spdlog::error("{}", render(err));

@@ -287,6 +287,13 @@ void on_frame(bootstrap_ptr self, wire::frame& frm) {
       if constexpr (std::is_same_v<type, wire::welcome>) {
         if (st.phase != bootstrap_phase::handshake)
           return;
+        if (x.version != defaults::protocol_version) {
+          spdlog::error("{}: protocol version mismatch: the agent speaks {}, "
+                        "this bootstrap speaks {}",
+                        st.name, x.version, defaults::protocol_version);
+          finish(self, defaults::not_started_status);
+          return;
+        }
         st.heartbeat_interval = std::chrono::milliseconds{x.heartbeat_ms};
         st.phase = bootstrap_phase::registering;
         send_frame(self, wire::register_request{st.config.container_id});

@@ -135,6 +135,18 @@ void terminate(runner_ptr self, std::string reason) {
 
 runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
   self->state.containers.resize(config.containers);
+  // A session that ends while its container is connected, for whatever
+  // reason, leaves that container lost: the job never waits on a ghost.
+  self->set_down_handler([=](const caf::down_msg& msg) {
+    auto& st = self->state;
+    for (size_t id = 0; id < st.containers.size(); ++id) {
+      auto& c = st.containers[id];
+      if (c.state == container_state::connected && c.session
+          && c.session.address() == msg.source)
+        self->send(self, atom::lost::value, static_cast<int32_t>(id),
+                   std::string{"its session ended"});
+    }
+  });
   if (config.start_timeout.count() > 0)
     self->delayed_send(self, config.start_timeout, atom::tick::value);
   self->state.config = std::move(config);
@@ -153,6 +165,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
                           "client id " + std::to_string(id)
                             + " already registered");
       c.state = container_state::connected;
+      self->monitor(session);
       c.session = std::move(session);
       c.pushed = st.run_state_of(static_cast<size_t>(id));
       ++st.registered;

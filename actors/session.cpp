@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace baton {
 
 caf::error session_config::validate() const {
@@ -96,8 +98,10 @@ void on_hello(session_ptr self, const wire::hello& msg) {
   st.phase = session_phase::unbound;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
     st.config.heartbeat_interval);
+  // At least 1 ms: 0 would mean "never" to the peer.
+  auto heartbeat_ms = std::max<int64_t>(ms.count(), 1);
   send_frame(self, wire::welcome{defaults::protocol_version,
-                                 static_cast<uint32_t>(ms.count())});
+                                 static_cast<uint32_t>(heartbeat_ms)});
 }
 
 void on_register(session_ptr self, const wire::register_request& msg) {
@@ -143,13 +147,18 @@ void on_log(session_ptr self, wire::log_data& msg) {
   self
     ->request(st.aggregator, caf::infinite, atom::log::value, st.id,
               std::move(msg.bytes))
-    .then([=](uint64_t written) {
-      auto& st = self->state;
-      if (st.phase == session_phase::closed)
-        return;
-      st.credit += written;
-      send_frame(self, wire::credit{written});
-    });
+    .then(
+      [=](uint64_t written) {
+        auto& st = self->state;
+        if (st.phase == session_phase::closed)
+          return;
+        st.credit += written;
+        send_frame(self, wire::credit{written});
+      },
+      [=](caf::error& err) {
+        // The job log failed: the job is over, and this peer hears why.
+        fail(self, err);
+      });
 }
 
 void on_exit(session_ptr self, const wire::exit_report& msg) {

@@ -296,3 +296,23 @@ TEST(session_config, validate_names_the_bad_value) {
             "heartbeat interval must be positive and below the lost timeout "
             "(30s), got 40s");
 }
+
+TEST_F(session_test, a_close_while_registering_leaves_no_ghost) {
+  auto c = open();
+  send(c, wire::hello{defaults::protocol_version, "test"});
+  // The register goes out; the connection closes before the answer.
+  caf::anon_send(c.session, wire::encode(wire::register_request{0}));
+  caf::anon_send(c.session, atom::closed::value, std::string{});
+  run();
+  EXPECT_EQ(status().containers[0].state, container_state::lost);
+}
+
+TEST_F(session_test, a_failed_job_log_closes_the_connection_with_the_reason) {
+  sink = std::make_shared<memory_sink>(3);
+  aggregator = spawn(log_aggregator, sink, 2, the_runner);
+  auto c = bound(0);
+  send(c, wire::log_data{"too long"});
+  EXPECT_EQ(error_code(c), "log_sink_failed");
+  EXPECT_TRUE(closed(c));
+  EXPECT_TRUE(status().terminated);
+}
