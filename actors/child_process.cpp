@@ -41,7 +41,14 @@ namespace {
   }
   ::dup2(output_fd, STDOUT_FILENO);
   ::dup2(output_fd, STDERR_FILENO);
-  ::execvpe(argv[0], argv, envp);
+  if (output_fd > STDERR_FILENO)
+    ::close(output_fd);
+  // The parent resolved argv[0] in the command's PATH; a name still without
+  // a '/' is not there, and execvpe would search this process's PATH.
+  if (std::strchr(argv[0], '/') != nullptr)
+    ::execvpe(argv[0], argv, envp);
+  else
+    errno = ENOENT;
   int err = errno;
   auto ignored = ::write(error_pipe, &err, sizeof(err));
   static_cast<void>(ignored);

@@ -198,7 +198,7 @@ TEST(child_process, stdout_and_stderr_merge_in_pty_mode) {
 }
 
 TEST(child_process, output_is_byte_exact_in_both_modes) {
-  const std::string expected{"a\nb\r\n\0c", 8};
+  const std::string expected{"a\nb\r\n\0c", 7};
   for (auto pty : {false, true}) {
     auto result = run(make_spec({"printf", "a\\nb\\r\\n\\0c"}, pty));
     EXPECT_EQ(result.status, 0) << pty;
