@@ -48,9 +48,7 @@ std::string executable_dir() {
 int run_bootstrap(const bootstrap_options& options) {
   // Reference: these are logged and swallowed; the agent decides.
   std::vector<int> swallowed = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
-  auto blocked = swallowed;
-  blocked.push_back(SIGPIPE);
-  block_signals(blocked);
+  block_signals({SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE});
   auto name = "baton-bootstrap-" + std::to_string(options.container_id);
   setup_logging(name.c_str());
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -223,6 +223,20 @@ const std::vector<option_spec>& pod_specs() {
   return specs;
 }
 
+const std::vector<option_spec>& status_specs() {
+  static const std::vector<option_spec> specs = {
+    {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
+     defaults::job_context_dir, false,
+     "the volume shared by every container of the pod"},
+    {"socket", "PATH", "BATON_SOCKET", default_socket_note(), false,
+     "the agent's socket"},
+    {"json", nullptr, nullptr, "false", false,
+     "print the JSON document of the result file instead of a table"},
+    {"timeout", "D", nullptr, "5s", false, "how long to wait for the agent"},
+  };
+  return specs;
+}
+
 // The socket path: --socket, else <job context dir>/baton.sock.
 std::string socket_path(const option_value& socket,
                         const std::string& context_dir) {
@@ -321,6 +335,25 @@ caf::expected<pod_options> parse_pod_options(
   return result;
 }
 
+caf::expected<status_options> parse_status_options(
+  const std::vector<std::string>& args, const env_map& env) {
+  auto parsed = parse("status", status_specs(), args, env, false, 0);
+  if (!parsed)
+    return std::move(parsed.error());
+  auto& v = parsed->values;
+  status_options result;
+  result.socket = socket_path(v["socket"], v["job-context-dir"].text);
+  auto& json = v["json"];
+  if (json.text != "true" && json.text != "false")
+    return bad_value(json, "true or false");
+  result.json = json.text == "true";
+  auto timeout = get_duration(v["timeout"]);
+  if (!timeout)
+    return std::move(timeout.error());
+  result.timeout = *timeout;
+  return result;
+}
+
 std::string main_help() {
   return "Usage: baton <command> [OPTIONS]\n\n"
          "baton coordinates the containers of one CI job running as a "
@@ -336,6 +369,8 @@ std::string main_help() {
          "  pod         runs a whole pod from a JSON spec on this machine, "
          "without\n"
          "              Kubernetes\n"
+         "  status      shows each container's state, exit status and log "
+         "bytes\n"
          "  version     prints the version\n\n"
          "Run 'baton <command> --help' for the options of a command.\n";
 }
@@ -373,6 +408,13 @@ std::string pod_help() {
     "\"containers\": [{\"name\": \"checkout\",\n\"command\": [\"sh\", \"-c\", "
     "\"...\"], \"env\": {...}, \"workingDir\": \"...\"}, ...]}",
     pod_specs());
+}
+
+std::string status_help() {
+  return help_text("baton status [OPTIONS]",
+                   "Asks the agent for the job's status: each container's "
+                   "state, exit status\nand bytes logged so far.",
+                   status_specs());
 }
 
 } // namespace baton

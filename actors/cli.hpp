@@ -44,6 +44,12 @@ struct pod_options {
   bool keep = false;
 };
 
+struct status_options {
+  std::string socket;
+  bool json = false;
+  caf::timespan timeout{0};
+};
+
 /// True if `args` ask for help (`-h` or `--help` before any `--`).
 bool wants_help(const std::vector<std::string>& args);
 
@@ -59,9 +65,13 @@ caf::expected<bootstrap_options> parse_bootstrap_options(
 caf::expected<pod_options> parse_pod_options(
   const std::vector<std::string>& args, const env_map& env);
 
+caf::expected<status_options> parse_status_options(
+  const std::vector<std::string>& args, const env_map& env);
+
 std::string main_help();
 std::string agent_help();
 std::string bootstrap_help();
 std::string pod_help();
+std::string status_help();
 
 } // namespace baton

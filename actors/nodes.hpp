@@ -22,6 +22,10 @@ int run_bootstrap(const bootstrap_options& options);
 /// A whole pod on this machine. Returns the agent's exit status.
 int run_pod(const pod_options& options);
 
+/// `baton status`: prints the job's status. Returns 0, or 1 if the agent
+/// cannot be asked.
+int run_status(const status_options& options);
+
 /// Maps an aggregate wait status to a process exit status.
 int exit_status_for(int32_t wait_status);
 

@@ -6,6 +6,8 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -35,6 +37,7 @@ const char* to_string(session_phase x) {
   switch (x) {
     case session_phase::handshake: return "handshake";
     case session_phase::unbound: return "unbound";
+    case session_phase::querying: return "querying";
     case session_phase::registering: return "registering";
     case session_phase::bound: return "bound";
     case session_phase::exiting: return "exiting";
@@ -185,6 +188,26 @@ void on_exit(session_ptr self, const wire::exit_report& msg) {
     });
 }
 
+// Answers `baton status`: the runner's snapshot with the log bytes, then
+// the connection closes.
+void on_status(session_ptr self) {
+  auto& st = self->state;
+  st.phase = session_phase::querying;
+  self->request(st.runner, caf::infinite, atom::status::value)
+    .then([=](job_result& result) {
+      self
+        ->request(self->state.aggregator, caf::infinite, atom::status::value)
+        .then([=](std::vector<uint64_t>& bytes) mutable {
+          for (size_t id = 0; id < bytes.size() && id < result.containers.size();
+               ++id)
+            result.containers[id].log_bytes = bytes[id];
+          send_frame(self, wire::status_report{to_json(result).dump()});
+          self->send(self->state.peer, atom::close::value, self->state.hdl);
+          finish(self, "status sent");
+        });
+    });
+}
+
 void on_frame(session_ptr self, wire::frame& frm) {
   auto& st = self->state;
   if (st.phase == session_phase::closed)
@@ -209,6 +232,10 @@ void on_frame(session_ptr self, wire::frame& frm) {
       if (st.phase != phase::bound)
         return refuse_unexpected(self, frm.type);
       return on_log(self, std::get<wire::log_data>(*msg));
+    case wire::frame_type::status:
+      if (st.phase != phase::unbound)
+        return refuse_unexpected(self, frm.type);
+      return on_status(self);
     case wire::frame_type::heartbeat:
       if (st.phase == phase::handshake)
         return refuse_unexpected(self, frm.type);

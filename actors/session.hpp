@@ -31,8 +31,10 @@ struct session_config {
 enum class session_phase : uint8_t {
   /// Waiting for the peer's hello.
   handshake,
-  /// Waiting for the peer's register.
+  /// Waiting for the peer's register (or status request).
   unbound,
+  /// Answering a status request; the connection closes after it.
+  querying,
   /// Register sent to the runner, waiting for its answer.
   registering,
   /// Bound to a container id: logs, heartbeats and the exit flow.

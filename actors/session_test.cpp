@@ -5,6 +5,8 @@
 #include "actors/test_fixture.hpp"
 #include "messages/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 
 using namespace std::chrono_literals;
@@ -315,4 +317,24 @@ TEST_F(session_test, a_failed_job_log_closes_the_connection_with_the_reason) {
   EXPECT_EQ(error_code(c), "log_sink_failed");
   EXPECT_TRUE(closed(c));
   EXPECT_TRUE(status().terminated);
+}
+
+TEST_F(session_test, a_status_request_gets_the_job_and_the_log_bytes) {
+  auto c0 = bound(0);
+  send(c0, wire::log_data{"12345"});
+  auto c = open();
+  send(c, wire::hello{defaults::protocol_version, "status"});
+  send(c, wire::status_request{});
+  auto reports = written_of<wire::status_report>(c);
+  ASSERT_EQ(reports.size(), 1u);
+  auto j = nlohmann::json::parse(reports[0].json);
+  EXPECT_EQ(j["started"], true);
+  EXPECT_EQ(j["done"], false);
+  EXPECT_EQ(j["containers"][0]["state"], "connected");
+  EXPECT_EQ(j["containers"][0]["log_bytes"], 5);
+  EXPECT_EQ(j["containers"][1]["state"], "not_yet_connected");
+  EXPECT_TRUE(closed(c));
+  // Asking changes nothing.
+  EXPECT_FALSE(closed(c0));
+  EXPECT_EQ(status().containers[1].state, container_state::not_yet_connected);
 }

@@ -227,7 +227,7 @@ TEST_F(socket_broker_test, a_malformed_frame_closes_only_that_connection) {
   bad.send_raw(std::string{"\x00\x00\x00\x02\x2a", 5} + "{}");
   auto err = bad.expect<wire::error_report>();
   EXPECT_EQ(err.code, "unknown_frame_type");
-  EXPECT_EQ(err.message, "unknown frame type 42 (expected 1 to 11)");
+  EXPECT_EQ(err.message, "unknown frame type 42 (expected 1 to 13)");
   EXPECT_TRUE(bad.expect_eof());
   good.send(wire::log_data{"still here"});
   EXPECT_EQ(good.expect<wire::credit>().bytes, 10u);

@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
     return dispatch<baton::pod_options>(args, baton::pod_help(),
                                         baton::parse_pod_options,
                                         baton::run_pod);
+  if (command == "status")
+    return dispatch<baton::status_options>(args, baton::status_help(),
+                                           baton::parse_status_options,
+                                           baton::run_status);
   if (command == "version" || command == "--version") {
     std::cout << "baton " << BATON_VERSION << '\n';
     return 0;

@@ -291,6 +291,42 @@ TEST(job, a_bootstrap_as_another_uid_connects) {
   EXPECT_NE(j.log().find("\n65534\n"), std::string::npos) << j.log();
 }
 
+TEST(job, baton_status_shows_each_container) {
+  job j{2};
+  j.start_agent();
+  auto go = j.dir / "go";
+  j.start_bootstrap(0, "echo hello; while [ ! -e " + go
+                         + " ]; do sleep 0.01; done");
+  ASSERT_TRUE(wait_until(
+    [&] { return j.log().find("hello\n") != std::string::npos; }));
+  process table{{baton_exe(), "status", "--job-context-dir", j.context_dir()},
+                j.dir / "status"};
+  EXPECT_EQ(table.wait(), 0) << table.err();
+  auto out = table.out();
+  EXPECT_NE(out.find("job: running"), std::string::npos) << out;
+  EXPECT_NE(out.find("0    connected"), std::string::npos) << out;
+  EXPECT_NE(out.find("1    not_yet_connected"), std::string::npos) << out;
+  process as_json{{baton_exe(), "status", "--json", "--socket",
+                   j.context_dir() + "/baton.sock"},
+                  j.dir / "status-json"};
+  EXPECT_EQ(as_json.wait(), 0) << as_json.err();
+  auto doc = json::parse(as_json.out());
+  EXPECT_EQ(doc["containers"][0]["log_bytes"],
+            j.log().size());
+  write_file(go, "");
+  j.start_bootstrap(1, "true");
+  EXPECT_EQ(j.agent->wait(), 0);
+}
+
+TEST(cli, baton_status_without_an_agent_says_so) {
+  temp_dir dir;
+  process status{{baton_exe(), "status", "--job-context-dir", dir.path()},
+                 dir / "status"};
+  EXPECT_EQ(status.wait(), 1);
+  EXPECT_EQ(status.err(), "baton: cannot connect to '" + dir.path()
+                            + "/baton.sock': No such file or directory\n");
+}
+
 TEST(pod, the_example_pod_runs_in_order) {
   temp_dir dir;
   process pod{{baton_exe(), "pod", EXAMPLES_DIR "/hello-pod.json", "--seed",

@@ -47,6 +47,8 @@ nlohmann::json to_json(const job_result& x) {
                           {"log_bytes", c.log_bytes}});
   }
   return {{"status", x.status},
+          {"started", x.started},
+          {"done", x.done},
           {"interrupted", x.interrupted},
           {"terminated", x.terminated},
           {"reason", x.reason},

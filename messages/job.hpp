@@ -77,8 +77,9 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
 }
 
 /// Renders the result as the result file's JSON document:
-/// `{"status", "interrupted", "reason", "containers": [{"id", "state",
-/// "exit_status", "log_bytes"}]}`; `exit_status` is null unless exited.
+/// `{"status", "started", "done", "interrupted", "terminated", "reason",
+/// "containers": [{"id", "state", "exit_status", "log_bytes"}]}`;
+/// `exit_status` is null unless exited.
 nlohmann::json to_json(const job_result& x);
 
 } // namespace baton

@@ -23,13 +23,15 @@ const char* to_string(frame_type x) {
     case frame_type::exit: return "exit";
     case frame_type::exit_ack: return "exit_ack";
     case frame_type::error: return "error";
+    case frame_type::status: return "status";
+    case frame_type::status_report: return "status_report";
   }
   return "unknown";
 }
 
 bool is_frame_type(uint8_t x) {
   return x >= static_cast<uint8_t>(frame_type::hello)
-         && x <= static_cast<uint8_t>(frame_type::error);
+         && x <= static_cast<uint8_t>(last_frame_type);
 }
 
 void append(std::vector<char>& out, frame_type type, const char* data,
@@ -98,6 +100,14 @@ std::string body_of(const exit_ack&) {
 
 std::string body_of(const error_report& x) {
   return dump({{"code", x.code}, {"message", x.message}});
+}
+
+std::string body_of(const status_request&) {
+  return {};
+}
+
+std::string body_of(const status_report& x) {
+  return x.json;
 }
 
 // -- body decoding ------------------------------------------------------------
@@ -295,6 +305,16 @@ caf::expected<message> decode(const frame& x) {
             return err;
           return get_string(x, j, "message", m.message);
         });
+    case frame_type::status:
+      if (auto err = require_empty(x))
+        return err;
+      return message{status_request{}};
+    case frame_type::status_report: {
+      auto j = parse_object(x);
+      if (!j)
+        return std::move(j.error());
+      return message{status_report{x.body}};
+    }
   }
   return make_error(ec::unknown_frame_type,
                     "unknown frame type "
@@ -342,7 +362,9 @@ bool frame_decoder::next(frame& out) {
   if (!is_frame_type(p[4])) {
     error_ = make_error(ec::unknown_frame_type,
                         "unknown frame type " + std::to_string(p[4])
-                          + " (expected 1 to 11)");
+                          + " (expected 1 to "
+                          + std::to_string(static_cast<int>(last_frame_type))
+                          + ")");
     return false;
   }
   if (len > max_frame_size_) {

@@ -34,7 +34,12 @@ enum class frame_type : uint8_t {
   exit = 9,
   exit_ack = 10,
   error = 11,
+  status = 12,
+  status_report = 13,
 };
+
+/// The highest frame type.
+constexpr auto last_frame_type = frame_type::status_report;
 
 /// Returns the protocol name of `x` ("hello", "register", ...).
 const char* to_string(frame_type x);
@@ -138,10 +143,24 @@ struct error_report {
   std::string message;
 };
 
+/// client -> agent, instead of a register: asks for the job's status.
+/// Empty body.
+struct status_request {
+  static constexpr auto type = frame_type::status;
+};
+
+/// agent -> client: the job's status, then the agent closes. The body is
+/// the JSON object of the result file (see `to_json(job_result)`).
+struct status_report {
+  static constexpr auto type = frame_type::status_report;
+  std::string json;
+};
+
 /// Any decoded message.
 using message = std::variant<hello, welcome, register_request, registered,
                              state_update, log_data, credit, heartbeat,
-                             exit_report, exit_ack, error_report>;
+                             exit_report, exit_ack, error_report,
+                             status_request, status_report>;
 
 /// Encodes a message as a frame. Never throws: text that is not valid UTF-8
 /// is carried with U+FFFD in place of the invalid bytes (log bytes are raw

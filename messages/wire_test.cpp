@@ -167,10 +167,12 @@ TEST(wire, frame_type_names) {
   EXPECT_STREQ(to_string(frame_type::register_), "register");
   EXPECT_STREQ(to_string(frame_type::exit_ack), "exit_ack");
   EXPECT_STREQ(to_string(frame_type::error), "error");
+  EXPECT_STREQ(to_string(frame_type::status), "status");
+  EXPECT_STREQ(to_string(frame_type::status_report), "status_report");
   EXPECT_FALSE(is_frame_type(0));
-  for (uint8_t i = 1; i <= 11; ++i)
+  for (uint8_t i = 1; i <= 13; ++i)
     EXPECT_TRUE(is_frame_type(i)) << int{i};
-  EXPECT_FALSE(is_frame_type(12));
+  EXPECT_FALSE(is_frame_type(14));
   EXPECT_FALSE(is_frame_type(255));
 }
 
@@ -446,7 +448,7 @@ TEST(wire, default_max_size) {
 // -- unknown frame types ------------------------------------------------------
 
 TEST(wire, unknown_frame_type_fails_at_header) {
-  for (int type : {0, 12, 255}) {
+  for (int type : {0, 14, 255}) {
     frame_decoder dec;
     // A body that is never needed: the header alone fails the stream.
     feed(dec, header(2, static_cast<uint8_t>(type)));
@@ -459,7 +461,7 @@ TEST(wire, unknown_frame_type_fails_at_header) {
 }
 
 TEST(wire, decode_unknown_frame_type) {
-  for (int type : {0, 12, 255}) {
+  for (int type : {0, 14, 255}) {
     auto err = decode_error(static_cast<frame_type>(type), "{}");
     EXPECT_TRUE(has_error(err, ec::unknown_frame_type,
                           {"unknown frame type " + std::to_string(type)}));
@@ -518,12 +520,12 @@ TEST(wire, finish_after_bare_header) {
 
 TEST(wire, decoder_stays_failed) {
   frame_decoder dec{64};
-  feed(dec, stream_of({encode(heartbeat{})}) + header(1, 12));
+  feed(dec, stream_of({encode(heartbeat{})}) + header(1, 14));
   frame f;
   ASSERT_TRUE(dec.next(f));
   EXPECT_FALSE(dec.next(f));
   auto err = dec.error();
-  ASSERT_TRUE(has_error(err, ec::unknown_frame_type, {"12"}));
+  ASSERT_TRUE(has_error(err, ec::unknown_frame_type, {"14"}));
   auto buffered = dec.buffered();
   // A valid frame after the failure changes nothing.
   feed(dec, stream_of({encode(heartbeat{}), encode(register_request{1})}));
@@ -733,7 +735,7 @@ TEST(wire, decode_garbage_never_throws) {
     "{\"id\":99999999999999999999999}", "[[[[[[[[[[", "\"\\ud800\"",
     "{\"env\":[\"\\u0000\"]}", random_bytes(rng, 1000)};
   for (auto& body : bodies) {
-    for (uint8_t t = 0; t <= 12; ++t) {
+    for (uint8_t t = 0; t <= 14; ++t) {
       EXPECT_NO_THROW(
         static_cast<void>(decode(frame{static_cast<frame_type>(t), body})))
         << int{t};
@@ -746,7 +748,7 @@ TEST(wire, decode_garbage_never_throws) {
 TEST(wire, garbage_streams) {
   std::mt19937 rng{2024};
   std::uniform_int_distribution<int> coin{0, 3};
-  std::uniform_int_distribution<int> type{0, 12};
+  std::uniform_int_distribution<int> type{0, 14};
   std::uniform_int_distribution<uint32_t> small_len{0, 64};
   std::uniform_int_distribution<size_t> piece{0, 40};
   std::uniform_int_distribution<size_t> noise_len{0, 200};
@@ -838,4 +840,16 @@ TEST(wire, garbage_streams) {
   // The generator reaches past the framing into decoding.
   EXPECT_GT(frames, 1000u);
   EXPECT_GT(decoded, 100u);
+}
+
+TEST(wire, round_trip_status) {
+  status_request out_request;
+  ASSERT_NO_FATAL_FAILURE(round_trip(status_request{}, out_request));
+  status_report out;
+  ASSERT_NO_FATAL_FAILURE(round_trip(status_report{R"({"status":0})"}, out));
+  EXPECT_EQ(out.json, R"({"status":0})");
+  auto err = decode_error(frame_type::status_report, "[1]");
+  EXPECT_TRUE(has_error(err, ec::malformed_body, {"status_report"}));
+  err = decode_error(frame_type::status, "x");
+  EXPECT_TRUE(has_error(err, ec::malformed_body, {"status"}));
 }

@@ -1,0 +1,130 @@
+#include "actors/status_client.hpp"
+
+#include "actors/nodes.hpp"
+#include "actors/unix_socket.hpp"
+#include "messages/error.hpp"
+#include "messages/wire.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <poll.h>
+#include <unistd.h>
+
+namespace baton {
+
+namespace {
+
+caf::error send_all(int fd, const std::vector<char>& buf) {
+  size_t done = 0;
+  while (done < buf.size()) {
+    auto n = ::write(fd, buf.data() + done, buf.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return make_error(ec::socket_error, std::string{"cannot write to the "
+                                                      "agent: "}
+                                            + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+} // namespace
+
+caf::expected<nlohmann::json>
+query_status(const std::string& socket, std::chrono::milliseconds timeout) {
+  auto fd = connect_unix(socket);
+  if (!fd)
+    return std::move(fd.error());
+  std::vector<char> out;
+  wire::append(out, wire::encode(wire::hello{defaults::protocol_version,
+                                             "baton-status " BATON_VERSION}));
+  wire::append(out, wire::encode(wire::status_request{}));
+  auto result = [&]() -> caf::expected<nlohmann::json> {
+    if (auto err = send_all(*fd, out))
+      return err;
+    wire::frame_decoder decoder;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      wire::frame frm;
+      while (decoder.next(frm)) {
+        auto msg = wire::decode(frm);
+        if (!msg)
+          return std::move(msg.error());
+        if (auto report = std::get_if<wire::status_report>(&*msg))
+          return nlohmann::json::parse(report->json);
+        if (auto err = std::get_if<wire::error_report>(&*msg))
+          return make_error(ec::socket_error,
+                            "the agent refused: " + err->message);
+      }
+      if (decoder.error())
+        return decoder.error();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      pollfd pfd{*fd, POLLIN, 0};
+      if (left.count() <= 0
+          || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+        return make_error(ec::socket_error,
+                          "no status from the agent at '" + socket
+                            + "' within "
+                            + std::to_string(timeout.count()) + " ms");
+      char buf[65536];
+      auto n = ::read(*fd, buf, sizeof(buf));
+      if (n <= 0)
+        return make_error(ec::socket_error,
+                          "the agent closed the connection without a "
+                          "status");
+      decoder.feed(buf, static_cast<size_t>(n));
+    }
+  }();
+  ::close(*fd);
+  return result;
+}
+
+std::string format_status(const nlohmann::json& status) {
+  std::string out;
+  auto done = status.value("done", false);
+  out += "job: ";
+  if (!done)
+    out += status.value("started", false) ? "running" : "waiting for "
+                                                         "containers";
+  else
+    out += "done, status " + std::to_string(status.value("status", 0))
+           + " (" + status.value("reason", std::string{}) + ")";
+  if (status.value("interrupted", false))
+    out += ", interrupted";
+  out += "\n";
+  char line[128];
+  std::snprintf(line, sizeof(line), "%-4s %-18s %-6s %s\n", "ID", "STATE",
+                "EXIT", "LOG BYTES");
+  out += line;
+  for (auto& c : status.value("containers", nlohmann::json::array())) {
+    auto exit = c["exit_status"].is_null()
+                  ? std::string{"-"}
+                  : std::to_string(c["exit_status"].get<int>());
+    std::snprintf(line, sizeof(line), "%-4d %-18s %-6s %llu\n",
+                  c.value("id", 0), c.value("state", "").c_str(),
+                  exit.c_str(),
+                  static_cast<unsigned long long>(
+                    c.value("log_bytes", uint64_t{0})));
+    out += line;
+  }
+  return out;
+}
+
+int run_status(const status_options& options) {
+  auto status = query_status(
+    options.socket,
+    std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout));
+  if (!status) {
+    std::fprintf(stderr, "baton: %s\n", render(status.error()).c_str());
+    return 1;
+  }
+  auto text = options.json ? status->dump(2) + "\n" : format_status(*status);
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
+} // namespace baton
