@@ -3,9 +3,12 @@
 #
 # Defines the imported targets CAF::core and CAF::io and CAF_VERSION.
 
-find_path(CAF_INCLUDE_DIR NAMES caf/all.hpp caf/config.hpp)
-find_library(CAF_CORE_LIBRARY NAMES caf_core)
-find_library(CAF_IO_LIBRARY NAMES caf_io)
+# CAF_ROOT (a prefix, e.g. a CAF built with -fsanitize=thread) is searched
+# before the system.
+find_path(CAF_INCLUDE_DIR NAMES caf/all.hpp caf/config.hpp
+          HINTS ${CAF_ROOT}/include NO_CACHE)
+find_library(CAF_CORE_LIBRARY NAMES caf_core HINTS ${CAF_ROOT}/lib NO_CACHE)
+find_library(CAF_IO_LIBRARY NAMES caf_io HINTS ${CAF_ROOT}/lib NO_CACHE)
 
 if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
   file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" _caf_version_line
