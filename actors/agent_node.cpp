@@ -31,7 +31,7 @@ namespace baton {
 
 void setup_logging(const char* process) {
   auto logger = spdlog::stderr_logger_mt(process);
-  logger->set_pattern(std::string{"%Y-%m-%dT%H:%M:%S.%eZ "} + process
+  logger->set_pattern(std::string{"%Y-%m-%dT%H:%M:%S.%fZ "} + process
                         + " %l: %v",
                       spdlog::pattern_time_type::utc);
   auto level = spdlog::level::info;

@@ -1,0 +1,655 @@
+// The benchmark suite: every row of the performance table, measured with
+// real `baton` processes (and, for the scale row, the real actors in one
+// process). Prints one JSON document. Timings never decide a test: this
+// program only reports, with the raw limit of the same path measured in the
+// same run so that ratios hold on a noisy machine.
+//
+//   baton_bench [--runs N] [--size BYTES] [--only NAME[,NAME...]]
+
+#include "actors/runner.hpp"
+#include "messages/atoms.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+using nlohmann::json;
+
+namespace {
+
+// -- utilities ----------------------------------------------------------------
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string baton_exe = BATON_EXE;
+std::string tool_exe = BENCH_TOOL_EXE;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+int64_t read_ns(const std::string& path) {
+  auto text = read_file(path);
+  return text.empty() ? -1 : std::stoll(text);
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+void nap(int ms) {
+  ::poll(nullptr, 0, ms);
+}
+
+bool wait_for_file(const std::string& path, int timeout_ms = 20000) {
+  for (int waited = 0; !exists(path); waited += 1) {
+    if (waited > timeout_ms)
+      return false;
+    nap(1);
+  }
+  return true;
+}
+
+/// A directory for one run, on tmpfs where there is one so that disk speed
+/// does not decide the figures.
+struct run_dir {
+  std::string path;
+  run_dir() {
+    std::string base = exists("/dev/shm") ? "/dev/shm" : "/tmp";
+    auto tmpl = base + "/baton-bench-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    path = ::mkdtemp(buf.data());
+  }
+  ~run_dir() {
+    auto cmd = "rm -rf -- '" + path + "'";
+    if (std::system(cmd.c_str()) != 0)
+      std::fprintf(stderr, "cannot remove %s\n", path.c_str());
+  }
+  std::string operator/(const std::string& name) const {
+    return path + "/" + name;
+  }
+};
+
+struct child {
+  pid_t pid = -1;
+  int status = -1;
+  rusage usage{};
+  int64_t exited_ns = 0;
+
+  /// Waits for the exit (blocking).
+  void wait() {
+    if (status >= 0)
+      return;
+    int st = 0;
+    while (::wait4(pid, &st, 0, &usage) < 0 && errno == EINTR)
+      ;
+    exited_ns = now_ns();
+    status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+
+  double cpu_seconds() const {
+    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
+           + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+  }
+
+  double max_rss_mib() const {
+    return usage.ru_maxrss / 1024.0;
+  }
+};
+
+child spawn(const std::vector<std::string>& argv,
+            const std::map<std::string, std::string>& env = {},
+            const std::string& out = "/dev/null",
+            const std::string& err = "/dev/null") {
+  std::vector<std::string> env_list;
+  for (auto p = environ; *p != nullptr; ++p) {
+    std::string entry = *p;
+    auto key = entry.substr(0, entry.find('='));
+    if (env.count(key) == 0)
+      env_list.push_back(entry);
+  }
+  for (auto& [key, value] : env)
+    env_list.push_back(key + "=" + value);
+  std::vector<char*> c_argv;
+  for (auto& arg : argv)
+    c_argv.push_back(const_cast<char*>(arg.c_str()));
+  c_argv.push_back(nullptr);
+  std::vector<char*> c_env;
+  for (auto& entry : env_list)
+    c_env.push_back(entry.data());
+  c_env.push_back(nullptr);
+  child result;
+  result.pid = ::fork();
+  if (result.pid == 0) {
+    ::setpgid(0, 0);
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execve(c_argv[0], c_argv.data(), c_env.data());
+    ::_exit(127);
+  }
+  return result;
+}
+
+child agent(const run_dir& dir, int containers,
+            std::vector<std::string> extra = {},
+            const std::string& log_file = "") {
+  std::vector<std::string> argv = {baton_exe,
+                                   "agent",
+                                   "--containers",
+                                   std::to_string(containers),
+                                   "--job-context-dir",
+                                   dir.path,
+                                   "--log-file",
+                                   log_file.empty() ? dir / "job.log"
+                                                    : log_file};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return spawn(argv, {}, "/dev/null", dir / "agent.err");
+}
+
+child bootstrap(const run_dir& dir, int id, std::vector<std::string> command,
+                std::map<std::string, std::string> env = {}) {
+  std::vector<std::string> argv = {baton_exe,     "bootstrap",
+                                   "--container-id", std::to_string(id),
+                                   "--job-context-dir", dir.path,
+                                   "--"};
+  argv.insert(argv.end(), command.begin(), command.end());
+  return spawn(argv, env, "/dev/null", dir / ("bootstrap-" + std::to_string(id)
+                                               + ".err"));
+}
+
+// Parses the agent's "container N registered" line: its UTC timestamp in
+// nanoseconds, or -1.
+int64_t registered_ns(const run_dir& dir, int id) {
+  std::istringstream in{read_file(dir / "agent.err")};
+  auto needle = "runner: container " + std::to_string(id) + " registered";
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(needle) == std::string::npos)
+      continue;
+    std::tm tm{};
+    long micros = 0;
+    if (std::sscanf(line.c_str(), "%d-%d-%dT%d:%d:%d.%ldZ", &tm.tm_year,
+                    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                    &tm.tm_sec, &micros)
+        != 7)
+      return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return int64_t{timegm(&tm)} * 1'000'000'000 + micros * 1000;
+  }
+  return -1;
+}
+
+// -- statistics ---------------------------------------------------------------
+
+json summarize(std::vector<double> xs, const char* unit) {
+  if (xs.empty())
+    return {{"n", 0}};
+  std::sort(xs.begin(), xs.end());
+  auto at = [&](double q) {
+    auto i = static_cast<size_t>(q * static_cast<double>(xs.size() - 1) + 0.5);
+    return xs[std::min(i, xs.size() - 1)];
+  };
+  return {{"n", xs.size()}, {"unit", unit},     {"min", xs.front()},
+          {"p50", at(0.5)}, {"p99", at(0.99)}, {"max", xs.back()}};
+}
+
+double ms(int64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
+
+// -- scenarios ----------------------------------------------------------------
+
+// Command k exits -> command k+1 starts, both processes' exit and exec
+// included.
+json handoff(int containers, int runs) {
+  std::vector<double> samples;
+  int failures = 0;
+  for (int run = 0; run < runs; ++run) {
+    run_dir dir;
+    auto a = agent(dir, containers);
+    std::vector<child> bs;
+    for (int id = 0; id < containers; ++id)
+      bs.push_back(bootstrap(dir, id, {tool_exe, "handoff",
+                                       dir / ("h" + std::to_string(id))}));
+    a.wait();
+    for (auto& b : bs)
+      b.wait();
+    if (a.status != 0) {
+      ++failures;
+      continue;
+    }
+    for (int id = 0; id + 1 < containers; ++id) {
+      auto end = read_ns(dir / ("h" + std::to_string(id) + ".end"));
+      auto start = read_ns(dir / ("h" + std::to_string(id + 1) + ".start"));
+      samples.push_back(ms(start - end));
+    }
+  }
+  auto result = summarize(samples, "ms");
+  result["containers"] = containers;
+  result["failed_runs"] = failures;
+  return result;
+}
+
+// The agent receives SIGTERM -> the running command receives its cancel
+// signal.
+json interrupt(int runs) {
+  std::vector<double> samples;
+  for (int run = 0; run < runs; ++run) {
+    run_dir dir;
+    auto a = agent(dir, 2);
+    auto b0 = bootstrap(dir, 0, {tool_exe, "wait-signal", dir / "sig"});
+    auto b1 = bootstrap(dir, 1, {"/bin/true"});
+    if (!wait_for_file(dir / "sig.ready"))
+      continue;
+    auto t0 = now_ns();
+    ::kill(a.pid, SIGTERM);
+    a.wait();
+    b0.wait();
+    b1.wait();
+    if (wait_for_file(dir / "sig", 1000))
+      samples.push_back(ms(read_ns(dir / "sig") - t0));
+  }
+  return summarize(samples, "ms");
+}
+
+// A bootstrap is killed with SIGKILL -> the agent has marked it lost and
+// ended the job (measured at the agent's exit, an upper bound).
+json lost(int runs) {
+  std::vector<double> samples;
+  for (int run = 0; run < runs; ++run) {
+    run_dir dir;
+    auto a = agent(dir, 2, {"--lost-timeout", "30s"});
+    auto b0 = bootstrap(dir, 0, {tool_exe, "wait-signal", dir / "sig"});
+    auto b1 = bootstrap(dir, 1, {"/bin/true"});
+    if (!wait_for_file(dir / "sig.ready"))
+      continue;
+    auto t0 = now_ns();
+    ::kill(b0.pid, SIGKILL);
+    a.wait();
+    samples.push_back(ms(a.exited_ns - t0));
+    b0.wait();
+    b1.wait();
+    // The orphaned command.
+    ::kill(static_cast<pid_t>(read_ns(dir / "sig.ready")), SIGKILL);
+  }
+  return summarize(samples, "ms");
+}
+
+// A bootstrap started before the agent: the socket appears -> registered.
+json connect_before_agent(int runs) {
+  std::vector<double> samples;
+  for (int run = 0; run < runs; ++run) {
+    run_dir dir;
+    auto b = bootstrap(dir, 0, {"/bin/true"});
+    nap(100); // Let it settle into waiting for the socket.
+    int watch = ::inotify_init1(IN_CLOEXEC);
+    ::inotify_add_watch(watch, dir.path.c_str(), IN_MOVED_TO | IN_CREATE);
+    auto a = agent(dir, 1);
+    int64_t appeared = -1;
+    char buf[4096];
+    while (appeared < 0) {
+      auto n = ::read(watch, buf, sizeof(buf));
+      if (n <= 0)
+        break;
+      for (char* p = buf; p < buf + n;) {
+        auto ev = reinterpret_cast<inotify_event*>(p);
+        if (ev->len > 0 && std::strcmp(ev->name, "baton.sock") == 0)
+          appeared = now_ns();
+        p += sizeof(inotify_event) + ev->len;
+      }
+    }
+    ::close(watch);
+    a.wait();
+    b.wait();
+    auto reg = registered_ns(dir, 0);
+    if (appeared > 0 && reg > 0)
+      samples.push_back(ms(reg - appeared));
+  }
+  return summarize(samples, "ms");
+}
+
+// The agent is listening: bootstrap exec -> registered.
+json exec_to_registered(int runs) {
+  std::vector<double> samples;
+  for (int run = 0; run < runs; ++run) {
+    run_dir dir;
+    auto a = agent(dir, 1);
+    if (!wait_for_file(dir / "baton.sock"))
+      continue;
+    auto t0 = now_ns();
+    auto b = bootstrap(dir, 0, {"/bin/true"});
+    a.wait();
+    b.wait();
+    auto reg = registered_ns(dir, 0);
+    if (reg > 0)
+      samples.push_back(ms(reg - t0));
+  }
+  return summarize(samples, "ms");
+}
+
+struct stream_run {
+  double seconds = 0;
+  double agent_cpu = 0;
+  double agent_rss = 0;
+  double bootstrap_rss = 0;
+  bool exact = false;
+};
+
+// One command writes `size` bytes in `block`-sized writes; the job log is a
+// file.
+stream_run stream_once(uint64_t size, uint64_t block, bool pty) {
+  run_dir dir;
+  stream_run result;
+  auto a = agent(dir, 1);
+  if (!wait_for_file(dir / "baton.sock"))
+    return result;
+  auto t0 = now_ns();
+  auto b = bootstrap(dir, 0,
+                     {tool_exe, "write", std::to_string(size),
+                      std::to_string(block)},
+                     {{"BUILDKITE_PTY", pty ? "true" : "false"}});
+  a.wait();
+  b.wait();
+  result.seconds = static_cast<double>(a.exited_ns - t0) / 1e9;
+  result.agent_cpu = a.cpu_seconds();
+  result.agent_rss = a.max_rss_mib();
+  result.bootstrap_rss = b.max_rss_mib();
+  struct stat st;
+  ::stat((dir / "job.log").c_str(), &st);
+  auto header = read_file(dir / "job.log").substr(0, 200);
+  auto header_size = header.find('\n') + 1;
+  result.exact = a.status == 0
+                 && static_cast<uint64_t>(st.st_size) == size + header_size;
+  return result;
+}
+
+// The raw limit of the same path: pipe -> relay process -> Unix socket ->
+// receiver -> file.
+double raw_once(uint64_t size, uint64_t block) {
+  run_dir dir;
+  auto r = spawn({tool_exe, "receive", dir / "raw.sock", dir / "raw.out"});
+  if (!wait_for_file(dir / "raw.out.ready"))
+    return 0;
+  auto t0 = now_ns();
+  auto w = spawn({"/bin/sh", "-c",
+                  "'" + tool_exe + "' write " + std::to_string(size) + " "
+                    + std::to_string(block) + " | '" + tool_exe + "' relay '"
+                    + dir / "raw.sock" + "'"});
+  r.wait();
+  w.wait();
+  return static_cast<double>(r.exited_ns - t0) / 1e9;
+}
+
+json throughput(uint64_t size, uint64_t block, int runs) {
+  std::vector<double> baton_rate, raw_rate, ratio, cpu_per_gib, agent_rss,
+    bootstrap_rss, pipe_rate;
+  int inexact = 0;
+  auto mb = static_cast<double>(size) / 1e6;
+  auto gib = static_cast<double>(size) / (1024.0 * 1024 * 1024);
+  for (int run = 0; run < runs; ++run) {
+    auto raw = raw_once(size, block);
+    auto s = stream_once(size, block, true);
+    auto p = stream_once(size, block, false);
+    if (!s.exact || !p.exact)
+      ++inexact;
+    raw_rate.push_back(mb / raw);
+    baton_rate.push_back(mb / s.seconds);
+    pipe_rate.push_back(mb / p.seconds);
+    ratio.push_back(raw / s.seconds);
+    cpu_per_gib.push_back(s.agent_cpu / gib);
+    agent_rss.push_back(s.agent_rss);
+    bootstrap_rss.push_back(s.bootstrap_rss);
+  }
+  return {{"bytes", size},
+          {"block", block},
+          {"baton_pty_mb_s", summarize(baton_rate, "MB/s")},
+          {"baton_pipe_mb_s", summarize(pipe_rate, "MB/s")},
+          {"raw_mb_s", summarize(raw_rate, "MB/s")},
+          {"ratio_to_raw", summarize(ratio, "x")},
+          {"agent_cpu_s_per_gib", summarize(cpu_per_gib, "s")},
+          {"agent_peak_rss_mib", summarize(agent_rss, "MiB")},
+          {"bootstrap_peak_rss_mib", summarize(bootstrap_rss, "MiB")},
+          {"runs_not_byte_exact", inexact}};
+}
+
+// The job log is a pipe read at `rate` bytes/s, far slower than the
+// command: memory must stay flat and every byte arrive.
+json slow_sink(uint64_t size, double rate) {
+  run_dir dir;
+  auto fifo = dir / "log.fifo";
+  ::mkfifo(fifo.c_str(), 0644);
+  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  auto a = agent(dir, 1, {}, fifo);
+  uint64_t received = 0;
+  std::atomic<bool> done{false};
+  std::thread reader{[&] {
+    ::fcntl(rd, F_SETFL, 0);
+    std::vector<char> buf(64 * 1024);
+    auto start = now_ns();
+    for (;;) {
+      auto n = ::read(rd, buf.data(), buf.size());
+      if (n <= 0)
+        break;
+      received += static_cast<uint64_t>(n);
+      // Pace the reads to `rate`.
+      auto due = start
+                 + static_cast<int64_t>(static_cast<double>(received) / rate
+                                        * 1e9);
+      auto ahead = due - now_ns();
+      if (ahead > 0)
+        nap(static_cast<int>(ahead / 1'000'000));
+    }
+    done = true;
+  }};
+  wait_for_file(dir / "baton.sock");
+  auto t0 = now_ns();
+  auto b = bootstrap(dir, 0, {tool_exe, "write", std::to_string(size),
+                              "65536"});
+  a.wait();
+  b.wait();
+  reader.join();
+  ::close(rd);
+  auto seconds = static_cast<double>(a.exited_ns - t0) / 1e9;
+  return {{"bytes", size},
+          {"sink_mb_s", rate / 1e6},
+          {"effective_mb_s", static_cast<double>(size) / 1e6 / seconds},
+          {"agent_peak_rss_mib", a.max_rss_mib()},
+          {"bootstrap_peak_rss_mib", b.max_rss_mib()},
+          {"bytes_received", received},
+          {"all_bytes_arrived", received >= size}};
+}
+
+// A trickling producer, one line per 10 ms: line written -> in the job log.
+json line_latency(int lines) {
+  run_dir dir;
+  auto fifo = dir / "log.fifo";
+  ::mkfifo(fifo.c_str(), 0644);
+  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  auto a = agent(dir, 1, {}, fifo);
+  std::vector<double> samples;
+  std::thread reader{[&] {
+    ::fcntl(rd, F_SETFL, 0);
+    std::string pending;
+    char buf[4096];
+    for (;;) {
+      auto n = ::read(rd, buf, sizeof(buf));
+      if (n <= 0)
+        break;
+      auto now = now_ns();
+      pending.append(buf, static_cast<size_t>(n));
+      size_t pos;
+      while ((pos = pending.find('\n')) != std::string::npos) {
+        auto line = pending.substr(0, pos);
+        pending.erase(0, pos + 1);
+        if (line.compare(0, 5, "line ") == 0)
+          samples.push_back(ms(now - std::stoll(line.substr(5))));
+      }
+    }
+  }};
+  auto b = bootstrap(dir, 0, {tool_exe, "trickle", std::to_string(lines),
+                              "10"});
+  a.wait();
+  b.wait();
+  reader.join();
+  ::close(rd);
+  return summarize(samples, "ms");
+}
+
+// The runner with 10,000 simulated containers in one process, on the real
+// scheduler: each registers, runs when told and exits at once.
+json simulate(int containers) {
+  using namespace baton;
+  caf::actor_system_config cfg;
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  baton::add_message_types(cfg);
+  caf::actor_system sys{cfg};
+  runner_config rc;
+  rc.containers = static_cast<uint32_t>(containers);
+  auto r = sys.spawn(runner, rc);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int id = 0; id < containers; ++id) {
+    sys.spawn([=](session_actor::pointer self) -> session_actor::behavior_type {
+      auto exit_now = [=] {
+        self->request(r, caf::infinite, atom::exit::value, id, int32_t{0})
+          .then([=](atom::ok) { self->quit(); });
+      };
+      self->request(r, caf::infinite, atom::register_::value, id,
+                    session_actor{self})
+        .then([=](std::vector<std::string>&, run_state s) {
+          if (s == run_state::start)
+            exit_now();
+        });
+      return {
+        [](wire::frame&) {},
+        [](atom::closed, const std::string&) {},
+        [=](atom::state, run_state s) {
+          if (s == run_state::start)
+            exit_now();
+        },
+        [](atom::tick) {},
+      };
+    });
+  }
+  caf::scoped_actor self{sys};
+  job_result result;
+  self->request(r, caf::infinite, atom::done::value)
+    .receive([&](job_result& x) { result = std::move(x); },
+             [&](caf::error&) {});
+  auto seconds = std::chrono::duration<double>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count();
+  caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+  return {{"containers", containers},
+          {"seconds", seconds},
+          {"status", result.status}};
+}
+
+json machine() {
+  utsname u;
+  ::uname(&u);
+  std::string model;
+  std::istringstream cpu{read_file("/proc/cpuinfo")};
+  for (std::string line; std::getline(cpu, line);)
+    if (line.compare(0, 10, "model name") == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  char date[32];
+  auto t = std::time(nullptr);
+  std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return {{"cores", std::thread::hardware_concurrency()},
+          {"cpu", model},
+          {"kernel", std::string{u.release}},
+          {"date", date}};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int runs = 5;
+  uint64_t size = 1024ull * 1024 * 1024;
+  std::set<std::string> only;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--runs" && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
+    else if (arg == "--size" && i + 1 < argc)
+      size = std::strtoull(argv[++i], nullptr, 10);
+    else if (arg == "--only" && i + 1 < argc) {
+      std::istringstream names{argv[++i]};
+      for (std::string name; std::getline(names, name, ',');)
+        only.insert(name);
+    } else {
+      std::fprintf(stderr, "usage: baton_bench [--runs N] [--size BYTES] "
+                           "[--only NAME,...]\n");
+      return 2;
+    }
+  }
+  auto want = [&](const char* name) {
+    return only.empty() || only.count(name) > 0;
+  };
+  json doc = {{"machine", machine()}, {"runs", runs}};
+  auto& r = doc["results"];
+  auto step = [&](const char* name, const std::function<json()>& f) {
+    if (!want(name))
+      return;
+    std::fprintf(stderr, "running %s...\n", name);
+    r[name] = f();
+  };
+  step("handoff", [&] { return handoff(11, runs); });
+  step("handoff_128", [&] { return handoff(128, std::max(1, runs / 5)); });
+  step("interrupt", [&] { return interrupt(runs * 4); });
+  step("lost", [&] { return lost(runs * 4); });
+  step("connect_before_agent", [&] { return connect_before_agent(runs * 4); });
+  step("exec_to_registered", [&] { return exec_to_registered(runs * 4); });
+  step("throughput_64k", [&] { return throughput(size, 65536, runs); });
+  step("throughput_4k", [&] { return throughput(size, 4096, runs); });
+  step("slow_sink", [&] { return slow_sink(size / 8, 20e6); });
+  step("line_latency", [&] { return line_latency(300); });
+  step("simulate_10k", [&] { return simulate(10000); });
+  std::printf("%s\n", doc.dump(2).c_str());
+  return 0;
+}

@@ -1,0 +1,161 @@
+// Small programs the benchmarks run as commands and peers. Each prints or
+// records CLOCK_REALTIME nanoseconds, the clock the agent's log uses too.
+//
+//   bench_tool handoff FILE        records its start in FILE.start and,
+//                                  just before exiting, its end in FILE.end
+//   bench_tool wait-signal FILE    writes its pid to FILE.ready, waits for
+//                                  SIGTERM, records its arrival in FILE
+//   bench_tool write BYTES BLOCK   writes BYTES to stdout in BLOCK-sized
+//                                  writes, as fast as it can
+//   bench_tool trickle N MS        writes N lines, one every MS ms, each
+//                                  holding the time it was written
+//   bench_tool relay SOCKET        copies stdin to the Unix socket SOCKET
+//   bench_tool receive SOCKET FILE accepts one connection on SOCKET and
+//                                  copies it to FILE
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace {
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+void record(const std::string& path, int64_t ns) {
+  auto text = std::to_string(ns) + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || ::write(fd, text.data(), text.size()) < 0) {
+    std::perror(path.c_str());
+    std::exit(1);
+  }
+  ::close(fd);
+}
+
+bool write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    auto n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+int copy(int in, int out) {
+  std::vector<char> buf(256 * 1024);
+  for (;;) {
+    auto n = ::read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return 1;
+    if (n == 0)
+      return 0;
+    if (!write_all(out, buf.data(), static_cast<size_t>(n)))
+      return 1;
+  }
+}
+
+sockaddr_un address(const char* path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+  return addr;
+}
+
+volatile sig_atomic_t got_signal = 0;
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string cmd = argc > 1 ? argv[1] : "";
+  if (cmd == "handoff" && argc == 3) {
+    std::string base = argv[2];
+    record(base + ".start", now_ns());
+    record(base + ".end", now_ns());
+    return 0;
+  }
+  if (cmd == "wait-signal" && argc == 3) {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { got_signal = 1; };
+    sigaction(SIGTERM, &sa, nullptr);
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    record(std::string{argv[2]} + ".ready", ::getpid());
+    while (!got_signal)
+      sigsuspend(&old);
+    record(argv[2], now_ns());
+    return 0;
+  }
+  if (cmd == "write" && argc == 4) {
+    auto total = std::strtoull(argv[2], nullptr, 10);
+    auto block = std::strtoull(argv[3], nullptr, 10);
+    std::vector<char> buf(block);
+    for (size_t i = 0; i < buf.size(); ++i)
+      buf[i] = static_cast<char>('a' + i % 26);
+    for (uint64_t done = 0; done < total;) {
+      auto n = std::min<uint64_t>(block, total - done);
+      if (!write_all(STDOUT_FILENO, buf.data(), n))
+        return 1;
+      done += n;
+    }
+    return 0;
+  }
+  if (cmd == "trickle" && argc == 4) {
+    auto lines = std::atoi(argv[2]);
+    auto ms = std::atoi(argv[3]);
+    for (int i = 0; i < lines; ++i) {
+      auto line = "line " + std::to_string(now_ns()) + "\n";
+      if (!write_all(STDOUT_FILENO, line.data(), line.size()))
+        return 1;
+      ::poll(nullptr, 0, ms);
+    }
+    return 0;
+  }
+  if (cmd == "relay" && argc == 3) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    auto addr = address(argv[2]);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      std::perror("connect");
+      return 1;
+    }
+    return copy(STDIN_FILENO, fd);
+  }
+  if (cmd == "receive" && argc == 4) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    auto addr = address(argv[2]);
+    ::unlink(argv[2]);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+        || ::listen(fd, 1) != 0) {
+      std::perror("bind");
+      return 1;
+    }
+    record(std::string{argv[3]} + ".ready", now_ns());
+    int conn = ::accept(fd, nullptr, nullptr);
+    int out = ::open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    return copy(conn, out);
+  }
+  std::fprintf(stderr, "usage: see the comment at the top of bench_tool.cpp\n");
+  return 2;
+}
