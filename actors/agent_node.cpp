@@ -54,6 +54,10 @@ struct agent_system_config : caf::actor_system_config {
   agent_system_config() {
     load<caf::io::middleman>();
     // Two workers suffice: the work is small messages and one writer.
+    // Work sharing: idle workers block on a condition variable and wake at
+    // once. The default work stealing polls and, once idle, sleeps 10 ms
+    // between polls, which would add up to 10 ms to every hand-off.
+    set("scheduler.policy", caf::atom("sharing"));
     set("scheduler.max-threads", 2);
     set("middleman.workers", 0);
     set("logger.verbosity", caf::atom("quiet"));

@@ -4,11 +4,12 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include <fcntl.h>
 #include <pty.h>
-#include <sys/ioctl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -16,44 +17,6 @@
 namespace baton {
 
 namespace {
-
-// In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(char** argv, char** envp, int output_fd,
-                             int error_pipe, bool pty) {
-  // The parent blocks the signals it handles in a thread; the command
-  // starts with a clean slate.
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int signo = 1; signo < NSIG; ++signo)
-    if (signo != SIGKILL && signo != SIGSTOP)
-      ::signal(signo, SIG_DFL);
-  if (pty) {
-    // A new session with the pty as its controlling terminal.
-    ::setsid();
-    ::ioctl(output_fd, TIOCSCTTY, 0);
-    ::dup2(output_fd, STDIN_FILENO);
-  } else {
-    ::setpgid(0, 0);
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0)
-      ::dup2(null_fd, STDIN_FILENO);
-  }
-  ::dup2(output_fd, STDOUT_FILENO);
-  ::dup2(output_fd, STDERR_FILENO);
-  if (output_fd > STDERR_FILENO)
-    ::close(output_fd);
-  // The parent resolved argv[0] in the command's PATH; a name still without
-  // a '/' is not there, and execvpe would search this process's PATH.
-  if (std::strchr(argv[0], '/') != nullptr)
-    ::execvpe(argv[0], argv, envp);
-  else
-    errno = ENOENT;
-  int err = errno;
-  auto ignored = ::write(error_pipe, &err, sizeof(err));
-  static_cast<void>(ignored);
-  ::_exit(127);
-}
 
 std::vector<char*> c_strings(const std::vector<std::string>& xs) {
   std::vector<char*> result;
@@ -63,6 +26,50 @@ std::vector<char*> c_strings(const std::vector<std::string>& xs) {
   result.push_back(nullptr);
   return result;
 }
+
+// Looks `name` up in the command's own PATH (not this process's): the
+// program, or an empty string.
+std::string resolve(const std::string& name,
+                    const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos)
+    return name;
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (auto& entry : env)
+    if (entry.compare(0, 5, "PATH=") == 0)
+      path = entry.substr(5);
+  size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find(':', start);
+    if (end == std::string::npos)
+      end = path.size();
+    auto dir = path.substr(start, end - start);
+    auto candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+caf::error sys_error(const std::string& what, int err) {
+  return make_error(ec::system_error, what + ": " + std::strerror(err));
+}
+
+/// posix_spawn's attributes and file actions, released on every path.
+struct spawn_setup {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+
+  spawn_setup() {
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&actions);
+  }
+
+  ~spawn_setup() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+};
 
 } // namespace
 
@@ -77,95 +84,84 @@ int exit_status_of(int wait_status) {
 caf::expected<child_process> child_process::start(const command_spec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty())
     return make_error(ec::invalid_argument, "no command to run");
+  auto program = resolve(spec.argv[0], spec.env);
+  if (program.empty())
+    return sys_error("cannot run '" + spec.argv[0] + "'", ENOENT);
+  // posix_spawn clones without copying this process's page tables, which
+  // keeps the start of a command off the hand-off's critical path.
+  spawn_setup setup;
+  // The command starts with a clean slate: the bootstrap blocks the signals
+  // it handles in a thread, and a child would inherit that mask.
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t all;
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setsigmask(&setup.attr, &none);
+  posix_spawnattr_setsigdefault(&setup.attr, &all);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   int read_fd = -1;
-  int write_fd = -1;
+  int slave_fd = -1;
   if (spec.pty) {
-    if (::openpty(&read_fd, &write_fd, nullptr, nullptr, nullptr) != 0)
-      return make_error(ec::system_error, std::string{"cannot open a pty: "}
-                                            + std::strerror(errno));
+    if (::openpty(&read_fd, &slave_fd, nullptr, nullptr, nullptr) != 0)
+      return sys_error("cannot open a pty", errno);
     // Bytes pass through as the command wrote them: no "\n" -> "\r\n".
     // (Departs from a terminal's default so the job log is byte-exact.)
     termios tio;
-    if (::tcgetattr(write_fd, &tio) == 0) {
+    if (::tcgetattr(slave_fd, &tio) == 0) {
       tio.c_oflag &= ~static_cast<tcflag_t>(OPOST);
-      ::tcsetattr(write_fd, TCSANOW, &tio);
+      ::tcsetattr(slave_fd, TCSANOW, &tio);
     }
     ::fcntl(read_fd, F_SETFD, FD_CLOEXEC);
+    ::fcntl(slave_fd, F_SETFD, FD_CLOEXEC);
+    // A new session; opening the slave by name then makes it the
+    // controlling terminal.
+    flags |= POSIX_SPAWN_SETSID;
+    auto name = ::ptsname(read_fd);
+    if (name == nullptr) {
+      auto err = errno;
+      ::close(read_fd);
+      ::close(slave_fd);
+      return sys_error("cannot name the pty", err);
+    }
+    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, name,
+                                     O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&setup.actions, STDIN_FILENO,
+                                     STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&setup.actions, STDIN_FILENO,
+                                     STDERR_FILENO);
   } else {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
-      return make_error(ec::system_error, std::string{"cannot open a pipe: "}
-                                            + std::strerror(errno));
+      return sys_error("cannot open a pipe", errno);
     read_fd = fds[0];
-    write_fd = fds[1];
+    slave_fd = fds[1];
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&setup.attr, 0);
+    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO,
+                                     "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&setup.actions, slave_fd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&setup.actions, slave_fd, STDERR_FILENO);
   }
-  int error_pipe[2];
-  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
-    auto err = errno;
-    ::close(read_fd);
-    ::close(write_fd);
-    return make_error(ec::system_error, std::string{"cannot open a pipe: "}
-                                          + std::strerror(err));
-  }
+  posix_spawnattr_setflags(&setup.attr, flags);
   auto argv = c_strings(spec.argv);
+  argv[0] = const_cast<char*>(program.c_str());
   auto envp = c_strings(spec.env);
-  // execvpe searches the PATH of this process; the command's PATH is what
-  // counts, so look it up there first.
-  std::string resolved;
-  if (spec.argv[0].find('/') == std::string::npos) {
-    std::string path = "/usr/local/bin:/usr/bin:/bin";
-    for (auto& entry : spec.env)
-      if (entry.compare(0, 5, "PATH=") == 0)
-        path = entry.substr(5);
-    size_t start = 0;
-    while (start <= path.size()) {
-      auto end = path.find(':', start);
-      if (end == std::string::npos)
-        end = path.size();
-      auto dir = path.substr(start, end - start);
-      auto candidate = (dir.empty() ? "." : dir) + "/" + spec.argv[0];
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        resolved = candidate;
-        break;
-      }
-      start = end + 1;
-    }
-    if (!resolved.empty())
-      argv[0] = const_cast<char*>(resolved.c_str());
+  pid_t pid = -1;
+  auto err = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr,
+                           argv.data(), envp.data());
+  if (err == ENOEXEC) {
+    // A script without a "#!" line: run it with the shell, as execvp does.
+    std::vector<char*> sh_argv = {const_cast<char*>("/bin/sh")};
+    sh_argv.insert(sh_argv.end(), argv.begin(), argv.end());
+    err = ::posix_spawn(&pid, "/bin/sh", &setup.actions, &setup.attr,
+                        sh_argv.data(), envp.data());
   }
-  auto pid = ::fork();
-  if (pid < 0) {
-    auto err = errno;
+  ::close(slave_fd);
+  if (err != 0) {
     ::close(read_fd);
-    ::close(write_fd);
-    ::close(error_pipe[0]);
-    ::close(error_pipe[1]);
-    return make_error(ec::system_error, std::string{"cannot fork: "}
-                                          + std::strerror(err));
-  }
-  if (pid == 0) {
-    ::close(read_fd);
-    ::close(error_pipe[0]);
-    exec_child(argv.data(), envp.data(), write_fd, error_pipe[1], spec.pty);
-  }
-  // Also set the group from the parent, so that signal_group works even
-  // before the child ran (the usual double setpgid).
-  if (!spec.pty)
-    ::setpgid(pid, pid);
-  ::close(write_fd);
-  ::close(error_pipe[1]);
-  int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(error_pipe[0], &child_errno, sizeof(child_errno));
-  } while (n < 0 && errno == EINTR);
-  ::close(error_pipe[0]);
-  if (n == sizeof(child_errno)) {
-    int status;
-    ::waitpid(pid, &status, 0);
-    ::close(read_fd);
-    return make_error(ec::system_error, "cannot run '" + spec.argv[0]
-                                          + "': " + std::strerror(child_errno));
+    return sys_error("cannot run '" + spec.argv[0] + "'", err);
   }
   child_process result;
   result.pid_ = pid;

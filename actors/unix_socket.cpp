@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -96,12 +97,17 @@ caf::expected<int> connect_unix_wait(const std::string& path,
   using clock = std::chrono::steady_clock;
   if (path.size() > max_socket_path())
     return too_long(path);
+  // The usual case first: the agent is already listening.
+  if (auto fd = try_connect_unix(path); fd >= 0)
+    return fd;
   auto deadline = clock::now() + timeout;
   auto dir = dir_of(path);
   int watch = -1;
   auto stop_watching = [&] {
+    // Closing an inotify instance waits for an RCU grace period in the
+    // kernel, 10-20 ms at times: not on the way to registering.
     if (watch >= 0)
-      ::close(watch);
+      std::thread{[fd = watch] { ::close(fd); }}.detach();
   };
   for (;;) {
     // Watch before trying, so that a socket appearing in between wakes us.

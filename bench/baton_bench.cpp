@@ -15,6 +15,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -462,6 +463,9 @@ json slow_sink(uint64_t size, double rate) {
   auto fifo = dir / "log.fifo";
   ::mkfifo(fifo.c_str(), 0644);
   int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  // Our own writer keeps the reader from seeing an end before the agent
+  // opened the pipe; closed once the agent is gone.
+  int wr = ::open(fifo.c_str(), O_WRONLY);
   auto a = agent(dir, 1, {}, fifo);
   uint64_t received = 0;
   std::atomic<bool> done{false};
@@ -490,6 +494,7 @@ json slow_sink(uint64_t size, double rate) {
                               "65536"});
   a.wait();
   b.wait();
+  ::close(wr);
   reader.join();
   ::close(rd);
   auto seconds = static_cast<double>(a.exited_ns - t0) / 1e9;
@@ -508,6 +513,7 @@ json line_latency(int lines) {
   auto fifo = dir / "log.fifo";
   ::mkfifo(fifo.c_str(), 0644);
   int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  int wr = ::open(fifo.c_str(), O_WRONLY);
   auto a = agent(dir, 1, {}, fifo);
   std::vector<double> samples;
   std::thread reader{[&] {
@@ -533,6 +539,7 @@ json line_latency(int lines) {
                               "10"});
   a.wait();
   b.wait();
+  ::close(wr);
   reader.join();
   ::close(rd);
   return summarize(samples, "ms");
@@ -542,6 +549,7 @@ json line_latency(int lines) {
 // scheduler: each registers, runs when told and exits at once.
 json simulate(int containers) {
   using namespace baton;
+  spdlog::set_level(spdlog::level::off);
   caf::actor_system_config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
   baton::add_message_types(cfg);
