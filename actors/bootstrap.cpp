@@ -363,8 +363,10 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
     [=](atom::output, std::string& chunk) {
       // Output after the exit report (a reader we stopped waiting for) has
       // nowhere to go.
-      if (self->state.phase == bootstrap_phase::running)
-        send_frame(self, wire::log_data{std::move(chunk)});
+      auto& st = self->state;
+      if (st.phase == bootstrap_phase::running && st.connected)
+        self->send(st.peer, atom::write::value, st.hdl,
+                   wire::frame{wire::frame_type::log, std::move(chunk)});
     },
     [=](atom::eof) {
       self->state.output_done = true;

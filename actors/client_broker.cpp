@@ -28,11 +28,11 @@ client_broker(client_broker_ptr self, int fd, command_runner_ptr runner,
     },
     [=](caf::io::new_data_msg& msg) {
       auto& st = self->state;
-      st.decoder.feed(msg.buf.data(), msg.buf.size());
-      wire::frame frm;
-      while (st.decoder.next(frm))
-        self->send(st.bootstrap, std::move(frm));
-      if (auto& err = st.decoder.error()) {
+      if (!st.decoder.consume(msg.buf.data(), msg.buf.size(),
+                              [&](wire::frame&& frm) {
+                                self->send(st.bootstrap, std::move(frm));
+                              })) {
+        auto& err = st.decoder.error();
         self->send(st.bootstrap, atom::closed::value,
                    "the agent sent a bad frame: " + render(err));
         self->close(msg.handle);

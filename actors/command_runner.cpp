@@ -1,13 +1,18 @@
 #include "actors/command_runner.hpp"
 
+#include "messages/defaults.hpp"
+
 #include <caf/send.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 namespace baton {
@@ -69,6 +74,74 @@ void write_all(int fd, const char* data, size_t size) {
   }
 }
 
+// Reads a command's output in chunks of at most `max` bytes, never more
+// than the credit granted. After the first bytes of a chunk arrive, it
+// gathers what follows for up to the flush deadline, so a command writing
+// in small pieces still travels in large chunks while a lone line waits at
+// most that long.
+void pump_output(credit_gate& gate, int fd, int tee, size_t max,
+                 const bootstrap_actor& listener) {
+  using clock = std::chrono::steady_clock;
+  // Non-blocking reads: drain what is there, wait in ppoll only when
+  // nothing is (a pty master hands out at most 4 KiB per read).
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  auto wait_readable = [fd](const timespec* timeout) {
+    pollfd pfd{fd, POLLIN, 0};
+    int n;
+    do {
+      n = ::ppoll(&pfd, 1, timeout, nullptr);
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+  };
+  std::string buf;
+  for (auto eof = false; !eof;) {
+    auto credit = gate.take(max);
+    if (credit == 0)
+      break;
+    buf.resize(credit);
+    size_t filled = 0;
+    clock::time_point deadline;
+    while (filled < buf.size()) {
+      auto n = ::read(fd, buf.data() + filled, buf.size() - filled);
+      if (n > 0) {
+        if (filled == 0)
+          deadline = clock::now() + defaults::log_flush_deadline;
+        filled += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN) {
+        if (filled == 0) {
+          wait_readable(nullptr);
+          continue;
+        }
+        auto left = deadline - clock::now();
+        if (left <= clock::duration::zero())
+          break;
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left);
+        timespec timeout{0, static_cast<long>(ns.count())};
+        if (!wait_readable(&timeout))
+          break;
+        continue;
+      }
+      // End of output; a pty master reports EIO once the last writer is
+      // gone.
+      eof = true;
+      break;
+    }
+    gate.grant(credit - filled);
+    if (filled == 0)
+      continue;
+    buf.resize(filled);
+    if (tee >= 0)
+      write_all(tee, buf.data(), buf.size());
+    caf::anon_send(listener, atom::output::value, buf);
+  }
+  ::close(fd);
+  caf::anon_send(listener, atom::eof::value);
+}
+
 class process_runner : public command_runner {
 public:
   process_runner(int tee_fd, size_t chunk_size)
@@ -92,27 +165,7 @@ public:
     // the pty open); they share only the gate and the listener handle.
     std::thread{[gate = gate_, fd = child_.output_fd(), tee = tee_fd_,
                  max = chunk_size_, listener] {
-      std::string buf;
-      for (;;) {
-        auto credit = gate->take(max);
-        if (credit == 0)
-          break;
-        buf.resize(credit);
-        ssize_t n;
-        do {
-          n = ::read(fd, buf.data(), buf.size());
-        } while (n < 0 && errno == EINTR);
-        // A pty master reports EIO once the last writer is gone.
-        if (n <= 0)
-          break;
-        gate->grant(credit - static_cast<uint64_t>(n));
-        buf.resize(static_cast<size_t>(n));
-        if (tee >= 0)
-          write_all(tee, buf.data(), buf.size());
-        caf::anon_send(listener, atom::output::value, buf);
-      }
-      ::close(fd);
-      caf::anon_send(listener, atom::eof::value);
+      pump_output(*gate, fd, tee, max, listener);
     }}.detach();
     std::thread{[child = child_, listener] {
       auto status = child.wait();

@@ -12,6 +12,10 @@ namespace baton {
 /// info).
 void setup_logging(const char* process);
 
+/// Keeps freed log chunks in the heap (no trim, no mmap for chunk-sized
+/// blocks): streaming then costs no page faults.
+void tune_allocator();
+
 /// The agent container node. Returns the aggregate status mapped to an exit
 /// status: 0-255 as is, 255 for the negative ones.
 int run_agent(const agent_options& options);

@@ -213,6 +213,12 @@ void on_frame(session_ptr self, wire::frame& frm) {
   if (st.phase == session_phase::closed)
     return;
   st.last_heard = self->clock().now();
+  // The hot path: log bytes move on without being decoded (copied).
+  if (frm.type == wire::frame_type::log && st.phase == session_phase::bound
+      && !frm.body.empty()) {
+    wire::log_data data{std::move(frm.body)};
+    return on_log(self, data);
+  }
   auto msg = wire::decode(frm);
   if (!msg) {
     fail(self, msg.error());

@@ -14,8 +14,8 @@ namespace baton {
 
 namespace {
 
-// Bytes asked for per read: large enough to take a whole default log chunk.
-constexpr size_t read_size = 128 * 1024;
+// Bytes asked for per read: several whole log chunks.
+constexpr size_t read_size = 4 * (defaults::log_chunk_size + wire::header_size);
 
 void write_frame(socket_broker_ptr self, caf::io::connection_handle hdl,
                  const wire::message& msg) {
@@ -92,12 +92,12 @@ socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
       if (i == self->state.connections.end())
         return;
       auto& conn = i->second;
-      conn.decoder.feed(msg.buf.data(), msg.buf.size());
-      wire::frame frm;
-      while (conn.decoder.next(frm))
-        self->send(conn.session, std::move(frm));
-      if (auto& err = conn.decoder.error())
-        drop(self, msg.handle, err);
+      auto& session = conn.session;
+      if (!conn.decoder.consume(msg.buf.data(), msg.buf.size(),
+                                [&](wire::frame&& frm) {
+                                  self->send(session, std::move(frm));
+                                }))
+        drop(self, msg.handle, conn.decoder.error());
     },
     [=](const caf::io::connection_closed_msg& msg) {
       auto i = self->state.connections.find(msg.handle);

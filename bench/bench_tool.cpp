@@ -10,6 +10,10 @@
 //   bench_tool trickle N MS        writes N lines, one every MS ms, each
 //                                  holding the time it was written
 //   bench_tool relay SOCKET        copies stdin to the Unix socket SOCKET
+//   bench_tool pty-relay BYTES BLOCK SOCKET
+//                                  a child writes BYTES into a pty (OPOST
+//                                  off, as baton sets it); copies the
+//                                  master side to the Unix socket SOCKET
 //   bench_tool receive SOCKET FILE accepts one connection on SOCKET and
 //                                  copies it to FILE
 
@@ -25,6 +29,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -141,6 +147,36 @@ int main(int argc, char** argv) {
       return 1;
     }
     return copy(STDIN_FILENO, fd);
+  }
+  if (cmd == "pty-relay" && argc == 5) {
+    int master = -1;
+    int slave = -1;
+    if (::openpty(&master, &slave, nullptr, nullptr, nullptr) != 0)
+      return 1;
+    termios tio;
+    ::tcgetattr(slave, &tio);
+    tio.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+    ::tcsetattr(slave, TCSANOW, &tio);
+    auto total = std::strtoull(argv[2], nullptr, 10);
+    auto block = std::strtoull(argv[3], nullptr, 10);
+    if (::fork() == 0) {
+      ::close(master);
+      std::vector<char> buf(block, 'x');
+      for (uint64_t done = 0; done < total;) {
+        auto n = std::min<uint64_t>(block, total - done);
+        if (!write_all(slave, buf.data(), n))
+          ::_exit(1);
+        done += n;
+      }
+      ::_exit(0);
+    }
+    ::close(slave);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    auto addr = address(argv[4]);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+      return 1;
+    copy(master, fd); // Ends with EIO once the writer is gone.
+    return 0;
   }
   if (cmd == "receive" && argc == 4) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);

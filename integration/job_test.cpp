@@ -7,6 +7,10 @@
 
 #include <csignal>
 #include <random>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -274,6 +278,92 @@ TEST(job, fifty_mib_of_random_bytes_arrive_byte_identical) {
     << "log of " << log.size() << " bytes differs from the "
     << data.size() << " bytes written";
   EXPECT_EQ(result_of(j)["containers"][0]["log_bytes"], log.size());
+}
+
+// Reads the agent's peak resident memory in KiB.
+long peak_rss_kib(pid_t pid) {
+  std::istringstream in{read_file("/proc/" + std::to_string(pid)
+                                  + "/status")};
+  for (std::string line; std::getline(in, line);)
+    if (line.compare(0, 6, "VmHWM:") == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+TEST(job, a_slow_job_log_slows_the_command_and_loses_nothing) {
+  job j{1};
+  auto fifo = j.dir / "log.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  // Our end first, so that the agent's open does not block.
+  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(rd, 0);
+  // A writer of our own until the agent's is surely open (its first bytes
+  // arrived): until then a read would see the end of the stream.
+  int wr = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(wr, 0);
+  j.agent = std::make_unique<process>(
+    std::vector<std::string>{baton_exe(), "agent", "--containers", "1",
+                             "--job-context-dir", j.context_dir(),
+                             "--log-file", fifo},
+    j.dir / "agent");
+  // 64 MiB in 64 KiB writes, the count of writes done kept in a file.
+  auto progress = j.dir / "progress";
+  auto& b = j.start_bootstrap(
+    0, "i=0; while [ $i -lt 1024 ]; do head -c 65536 /dev/zero; i=$((i+1)); "
+       "echo $i > " + progress + "; done");
+  ::fcntl(rd, F_SETFL, 0);
+  std::string log;
+  std::vector<char> buf(65536);
+  auto read_some = [&] {
+    auto n = ::read(rd, buf.data(), buf.size());
+    if (n > 0)
+      log.append(buf.data(), static_cast<size_t>(n));
+    return n;
+  };
+  // The first bytes: the agent's end is open, ours can go.
+  ASSERT_GT(read_some(), 0);
+  ::close(wr);
+  // Now the job log stalls. The command may run ahead of it by the agent's
+  // window, the bootstrap's chunk and the kernel's buffers, about 1 MiB,
+  // never more: watch for 2 s that it does not (it would write all 64 MiB
+  // in a fraction of that if nothing held it back).
+  constexpr long bound = 2 * 1024 * 1024;
+  auto written = [&] {
+    auto text = read_file(progress);
+    return text.empty() ? 0L : std::stol(text) * 65536L;
+  };
+  EXPECT_FALSE(wait_until(
+    [&] { return written() > static_cast<long>(log.size()) + bound; }, 2s))
+    << "the command ran ahead of the job log: " << written() << " bytes";
+  EXPECT_LT(peak_rss_kib(j.agent->pid()), 32 * 1024);
+  while (read_some() > 0)
+    ; // The rest, as fast as it comes.
+  ::close(rd);
+  EXPECT_EQ(b.wait(), 0);
+  EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
+  auto header_end = log.find('\n');
+  ASSERT_NE(header_end, std::string::npos);
+  EXPECT_EQ(log.size() - header_end - 1, 64u * 1024 * 1024);
+  EXPECT_EQ(log.find_first_not_of('\0', header_end + 1), std::string::npos);
+}
+
+TEST(job, a_lone_line_is_not_held_back) {
+  job j{1};
+  j.start_agent();
+  auto go = j.dir / "go";
+  // One line, then nothing until the test says so: the line must reach the
+  // job log while the command waits.
+  // The lines are made by printf so that the header, which shows the
+  // command, does not contain them.
+  j.start_bootstrap(0, "printf 'A%sB\\n' 1; while [ ! -e " + go
+                         + " ]; do sleep 0.01; done; printf 'A%sB\\n' 2");
+  EXPECT_TRUE(wait_until(
+    [&] { return j.log().find("A1B\n") != std::string::npos; }))
+    << j.log();
+  EXPECT_EQ(j.log().find("A2B"), std::string::npos);
+  write_file(go, "");
+  EXPECT_EQ(j.agent->wait(), 0);
+  EXPECT_NE(j.log().find("A2B\n"), std::string::npos);
 }
 
 TEST(job, a_bootstrap_as_another_uid_connects) {

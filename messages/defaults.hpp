@@ -27,10 +27,15 @@ constexpr size_t max_frame_size = 1024 * 1024;
 /// Log bytes a bootstrap may have in flight before the agent grants more:
 /// bounds the agent's memory per connection (reference: one synchronous
 /// round trip per write).
-constexpr uint64_t log_window = 1024 * 1024;
+constexpr uint64_t log_window = 512 * 1024;
 
-/// Largest log chunk a bootstrap sends in one frame.
+/// Largest log chunk a bootstrap sends in one frame: an eighth of the
+/// window, so that chunks stream without waiting for grants.
 constexpr size_t log_chunk_size = 64 * 1024;
+
+/// How long a bootstrap gathers a command's output into one chunk after its
+/// first bytes arrived: small writes travel together, no line waits longer.
+constexpr auto log_flush_deadline = 1ms;
 
 /// Silence after which a connected container counts as lost (reference:
 /// 30 s, checked every 100 ms; baton also notices a closed connection at

@@ -351,6 +351,33 @@ void frame_decoder::feed(const char* data, size_t size) {
   buf_.append(data, size);
 }
 
+size_t frame_decoder::length_of(const char* header) {
+  return static_cast<size_t>(body_length(header));
+}
+
+caf::error frame_decoder::check_header(const char* header) const {
+  auto type = static_cast<uint8_t>(header[4]);
+  if (!is_frame_type(type))
+    return make_error(ec::unknown_frame_type,
+                      "unknown frame type " + std::to_string(type)
+                        + " (expected 1 to "
+                        + std::to_string(static_cast<int>(last_frame_type))
+                        + ")");
+  auto len = body_length(header);
+  if (len > max_frame_size_)
+    return make_error(ec::frame_too_large,
+                      "frame of " + std::to_string(len)
+                        + " bytes exceeds the maximum of "
+                        + std::to_string(max_frame_size_) + " bytes");
+  return {};
+}
+
+size_t frame_decoder::pending_frame_size() const {
+  if (buffered() < header_size)
+    return 0;
+  return header_size + length_of(buf_.data() + pos_);
+}
+
 bool frame_decoder::next(frame& out) {
   if (error_)
     return false;
@@ -359,19 +386,8 @@ bool frame_decoder::next(frame& out) {
     return false;
   auto p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
   auto len = body_length(buf_.data() + pos_);
-  if (!is_frame_type(p[4])) {
-    error_ = make_error(ec::unknown_frame_type,
-                        "unknown frame type " + std::to_string(p[4])
-                          + " (expected 1 to "
-                          + std::to_string(static_cast<int>(last_frame_type))
-                          + ")");
-    return false;
-  }
-  if (len > max_frame_size_) {
-    error_ = make_error(ec::frame_too_large,
-                        "frame of " + std::to_string(len)
-                          + " bytes exceeds the maximum of "
-                          + std::to_string(max_frame_size_) + " bytes");
+  if (auto err = check_header(buf_.data() + pos_)) {
+    error_ = std::move(err);
     return false;
   }
   if (avail < header_size + len)

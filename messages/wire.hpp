@@ -13,6 +13,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -197,6 +198,46 @@ public:
     return error_;
   }
 
+  /// Splits `data[0..size)` into frames and calls `f(frame&&)` for each,
+  /// like `feed` followed by `next` until it fails, but without first
+  /// copying the bytes of complete frames into the buffer. Returns false if
+  /// the stream failed (see `error`).
+  template <class F>
+  bool consume(const char* data, size_t size, F&& f) {
+    frame frm;
+    // Bytes of a frame begun earlier complete the buffered part first.
+    while (size > 0 && buffered() > 0) {
+      auto want = pending_frame_size();
+      auto take = want > buffered() ? std::min(size, want - buffered())
+                                    : size_t{0};
+      if (want == 0) // Header incomplete: take what completes it.
+        take = std::min(size, header_size - buffered());
+      feed(data, take);
+      data += take;
+      size -= take;
+      while (next(frm))
+        f(std::move(frm));
+      if (error_)
+        return false;
+    }
+    while (size >= header_size) {
+      if (auto err = check_header(data)) {
+        error_ = std::move(err);
+        return false;
+      }
+      auto total = header_size + length_of(data);
+      if (size < total)
+        break;
+      frm.type = static_cast<frame_type>(static_cast<uint8_t>(data[4]));
+      frm.body.assign(data + header_size, total - header_size);
+      f(std::move(frm));
+      data += total;
+      size -= total;
+    }
+    feed(data, size);
+    return !error_;
+  }
+
   /// To call when the stream ends: an error if it ended inside a frame.
   caf::error finish() const;
 
@@ -210,6 +251,15 @@ public:
   }
 
 private:
+  /// The full size of the buffered frame once its header is in, else 0.
+  size_t pending_frame_size() const;
+
+  /// An error if the header at `p` has an unknown type or a length over
+  /// the maximum.
+  caf::error check_header(const char* p) const;
+
+  static size_t length_of(const char* header);
+
   size_t max_frame_size_;
   std::string buf_;
   size_t pos_ = 0;

@@ -853,3 +853,50 @@ TEST(wire, round_trip_status) {
   err = decode_error(frame_type::status, "x");
   EXPECT_TRUE(has_error(err, ec::malformed_body, {"status"}));
 }
+
+TEST(wire, consume_matches_feed_and_next_in_any_split) {
+  std::mt19937 rng{5};
+  std::string stream;
+  std::vector<frame> expected;
+  for (int i = 0; i < 50; ++i) {
+    auto frm = i % 3 == 0 ? encode(log_data{random_bytes(rng, 3000)})
+                          : encode(credit{static_cast<uint64_t>(i)});
+    expected.push_back(frm);
+    stream += stream_of({frm});
+  }
+  for (int round = 0; round < 100; ++round) {
+    frame_decoder dec;
+    std::vector<frame> got;
+    size_t pos = 0;
+    while (pos < stream.size()) {
+      auto n = std::min<size_t>(stream.size() - pos, rng() % 7000);
+      ASSERT_TRUE(dec.consume(stream.data() + pos, n, [&](frame&& f) {
+        got.push_back(std::move(f));
+      }));
+      pos += n;
+    }
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].type, expected[i].type);
+      EXPECT_EQ(got[i].body, expected[i].body);
+    }
+    EXPECT_EQ(dec.buffered(), 0u);
+  }
+}
+
+TEST(wire, consume_fails_on_a_bad_header_in_any_position) {
+  auto good = stream_of({encode(heartbeat{})});
+  for (size_t split = 0; split <= good.size() + 5; ++split) {
+    frame_decoder dec{64};
+    auto stream = good + header(65, 6);
+    int frames = 0;
+    auto count = [&](frame&&) { ++frames; };
+    auto first = std::min(split, stream.size());
+    auto ok = dec.consume(stream.data(), first, count)
+              && dec.consume(stream.data() + first, stream.size() - first,
+                             count);
+    EXPECT_FALSE(ok) << split;
+    EXPECT_EQ(frames, 1) << split;
+    EXPECT_TRUE(has_error(dec.error(), ec::frame_too_large, {"65"}));
+  }
+}
