@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cerrno>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -93,16 +94,17 @@ void pump_output(credit_gate& gate, int fd, int tee, size_t max,
     } while (n < 0 && errno == EINTR);
     return n > 0;
   };
-  std::string buf;
+  // Read into one reused buffer, then hand each chunk over in a string of
+  // its own: one copy, no zero-filling.
+  std::unique_ptr<char[]> buf{new char[max]};
   for (auto eof = false; !eof;) {
     auto credit = gate.take(max);
     if (credit == 0)
       break;
-    buf.resize(credit);
     size_t filled = 0;
     clock::time_point deadline;
-    while (filled < buf.size()) {
-      auto n = ::read(fd, buf.data() + filled, buf.size() - filled);
+    while (filled < credit) {
+      auto n = ::read(fd, buf.get() + filled, credit - filled);
       if (n > 0) {
         if (filled == 0)
           deadline = clock::now() + defaults::log_flush_deadline;
@@ -133,10 +135,10 @@ void pump_output(credit_gate& gate, int fd, int tee, size_t max,
     gate.grant(credit - filled);
     if (filled == 0)
       continue;
-    buf.resize(filled);
     if (tee >= 0)
-      write_all(tee, buf.data(), buf.size());
-    caf::anon_send(listener, atom::output::value, buf);
+      write_all(tee, buf.get(), filled);
+    caf::anon_send(listener, atom::output::value,
+                   std::string{buf.get(), filled});
   }
   ::close(fd);
   caf::anon_send(listener, atom::eof::value);

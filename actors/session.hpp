@@ -62,6 +62,8 @@ struct session_state {
   int32_t id = -1;
   /// Log bytes the peer may still send without a new grant.
   uint64_t credit = 0;
+  /// Log bytes written but not yet granted back (sent in batches).
+  uint64_t ungranted = 0;
   /// When the peer was last heard from.
   caf::actor_clock::time_point last_heard;
   /// Prefix of diagnostics: "session 3 (container 1)".

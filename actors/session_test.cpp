@@ -169,10 +169,26 @@ TEST_F(session_test, log_bytes_reach_the_sink_and_are_credited_back) {
   auto c = bound(0);
   send(c, wire::log_data{std::string{"hello\0world\n", 12}});
   EXPECT_EQ(sink->data(), std::string("hello\0world\n", 12));
+  // Grants go back in batches of a quarter window (1024 bytes here).
+  EXPECT_EQ(written_of<wire::credit>(c).size(), 1u);
+  EXPECT_EQ(state_of<session_state>(c.session).credit, 4096u - 12);
+  send(c, wire::log_data{std::string(1012, 'x')});
   auto credits = written_of<wire::credit>(c);
   ASSERT_EQ(credits.size(), 2u);
-  EXPECT_EQ(credits[1].bytes, 12u);
+  EXPECT_EQ(credits[1].bytes, 1024u);
   EXPECT_EQ(state_of<session_state>(c.session).credit, 4096u);
+}
+
+TEST_F(session_test, a_peer_that_used_its_whole_window_gets_credit) {
+  auto c = bound(0);
+  for (int i = 0; i < 4; ++i)
+    send(c, wire::log_data{std::string(1024, 'x')});
+  auto credits = written_of<wire::credit>(c);
+  uint64_t granted = 0;
+  for (size_t i = 1; i < credits.size(); ++i)
+    granted += credits[i].bytes;
+  EXPECT_EQ(granted, 4096u);
+  EXPECT_FALSE(closed(c));
 }
 
 TEST_F(session_test, log_beyond_the_credit_is_refused) {
