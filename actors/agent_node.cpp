@@ -15,64 +15,20 @@
 #include <caf/send.hpp>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
-#include <malloc.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace baton {
 
-void setup_logging(const char* process) {
-  auto logger = spdlog::stderr_logger_mt(process);
-  logger->set_pattern(std::string{"%Y-%m-%dT%H:%M:%S.%fZ "} + process
-                        + " %l: %v",
-                      spdlog::pattern_time_type::utc);
-  auto level = spdlog::level::info;
-  if (auto text = std::getenv("BATON_LOG_LEVEL"))
-    level = spdlog::level::from_str(text);
-  logger->set_level(level);
-  logger->flush_on(spdlog::level::trace);
-  spdlog::set_default_logger(logger);
-}
-
-void tune_allocator() {
-  mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
-}
-
-int exit_status_for(int32_t wait_status) {
-  if (wait_status < 0 || wait_status > 255)
-    return 255;
-  return wait_status;
-}
-
 namespace {
-
-struct agent_system_config : caf::actor_system_config {
-  agent_system_config() {
-    load<caf::io::middleman>();
-    // Work sharing: idle workers block on a condition variable and wake at
-    // once. The default work stealing polls and, once idle, sleeps 10 ms
-    // between polls, which would add up to 10 ms to every hand-off.
-    set("scheduler.policy", caf::atom("sharing"));
-    // One worker (the log aggregator has a thread of its own): every hop
-    // between threads costs a wake-up (measured: a third less CPU per GiB
-    // than two workers).
-    set("scheduler.max-threads", 1);
-    set("middleman.workers", 0);
-    set("logger.verbosity", caf::atom("quiet"));
-    baton::add_message_types(*this);
-  }
-};
 
 // Writes the result file next to its final name, then renames it, so a
 // reader never sees half a document.
@@ -168,7 +124,10 @@ int run_agent(const agent_options& options) {
   ::lstat(options.socket.c_str(), &socket_stat);
   spdlog::info("listening on {} for {} containers", options.socket,
                options.containers);
-  agent_system_config cfg;
+  // One worker (the log aggregator has a thread of its own): every hop
+  // between threads costs a wake-up (measured: a third less CPU per GiB
+  // than two workers).
+  node_config cfg{1};
   caf::actor_system sys{cfg};
   auto runner_hdl = sys.spawn(runner, rc);
   // On a thread of its own: a slow job log blocks its writes, never the

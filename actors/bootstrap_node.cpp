@@ -23,20 +23,6 @@ namespace baton {
 
 namespace {
 
-struct bootstrap_system_config : caf::actor_system_config {
-  bootstrap_system_config() {
-    load<caf::io::middleman>();
-    // Work sharing: idle workers block on a condition variable and wake at
-    // once. The default work stealing polls and, once idle, sleeps 10 ms
-    // between polls, which would add up to 10 ms to every hand-off.
-    set("scheduler.policy", caf::atom("sharing"));
-    set("scheduler.max-threads", 1);
-    set("middleman.workers", 0);
-    set("logger.verbosity", caf::atom("quiet"));
-    baton::add_message_types(*this);
-  }
-};
-
 std::string executable_dir() {
   char buf[PATH_MAX];
   auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
@@ -74,7 +60,7 @@ int run_bootstrap(const bootstrap_options& options) {
   config.bin_path = executable_dir();
   config.stdout_fd = STDOUT_FILENO;
   config.on_done = [&done](int code) { done.set_value(code); };
-  bootstrap_system_config cfg;
+  node_config cfg{1};
   caf::actor_system sys{cfg};
   auto runner = make_process_runner(STDOUT_FILENO, defaults::log_chunk_size);
   auto broker = sys.middleman().spawn_broker(client_broker, *fd, runner,

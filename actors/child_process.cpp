@@ -18,15 +18,6 @@ namespace baton {
 
 namespace {
 
-std::vector<char*> c_strings(const std::vector<std::string>& xs) {
-  std::vector<char*> result;
-  result.reserve(xs.size() + 1);
-  for (auto& x : xs)
-    result.push_back(const_cast<char*>(x.c_str()));
-  result.push_back(nullptr);
-  return result;
-}
-
 // Looks `name` up in the command's own PATH (not this process's): the
 // program, or an empty string.
 std::string resolve(const std::string& name,
@@ -72,6 +63,15 @@ struct spawn_setup {
 };
 
 } // namespace
+
+std::vector<char*> c_strings(const std::vector<std::string>& xs) {
+  std::vector<char*> result;
+  result.reserve(xs.size() + 1);
+  for (auto& x : xs)
+    result.push_back(const_cast<char*>(x.c_str()));
+  result.push_back(nullptr);
+  return result;
+}
 
 int exit_status_of(int wait_status) {
   if (WIFEXITED(wait_status))

@@ -52,6 +52,10 @@ private:
   int output_fd_ = -1;
 };
 
+/// Pointers to the strings of `xs` and a final null, for exec's argv and
+/// envp; valid while `xs` is.
+std::vector<char*> c_strings(const std::vector<std::string>& xs);
+
 /// Maps a waitpid status to an exit status as a shell reports it.
 int exit_status_of(int wait_status);
 

@@ -5,7 +5,15 @@
 
 #include "actors/cli.hpp"
 
+#include <caf/actor_system_config.hpp>
+
 namespace baton {
+
+/// The actor system of a node: the io middleman, `workers` scheduler
+/// threads of the work-sharing kind, baton's message types.
+struct node_config : caf::actor_system_config {
+  explicit node_config(size_t workers);
+};
 
 /// Sends diagnostics to stderr, each line naming the process; the level
 /// comes from BATON_LOG_LEVEL (trace, debug, info, warn, error; default

@@ -2,6 +2,7 @@
 // the shared volume, starts every container's process in no particular
 // order, and collects the agent's status.
 
+#include "actors/child_process.hpp"
 #include "actors/environment.hpp"
 #include "actors/nodes.hpp"
 #include "actors/pod_spec.hpp"
@@ -38,14 +39,6 @@ struct process_spec {
   /// Where stdout goes; empty: inherited.
   std::string stdout_file;
 };
-
-std::vector<char*> c_strings(const std::vector<std::string>& xs) {
-  std::vector<char*> result;
-  for (auto& x : xs)
-    result.push_back(const_cast<char*>(x.c_str()));
-  result.push_back(nullptr);
-  return result;
-}
 
 caf::expected<pid_t> start(const process_spec& spec) {
   auto argv = c_strings(spec.argv);
