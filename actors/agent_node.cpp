@@ -1,6 +1,7 @@
 #include "actors/cancellation_watcher.hpp"
 #include "actors/log_aggregator.hpp"
 #include "actors/nodes.hpp"
+#include "actors/redactor.hpp"
 #include "actors/runner.hpp"
 #include "actors/signals.hpp"
 #include "actors/socket_broker.hpp"
@@ -132,8 +133,14 @@ int run_agent(const agent_options& options) {
   auto runner_hdl = sys.spawn(runner, rc);
   // On a thread of its own: a slow job log blocks its writes, never the
   // sessions' heartbeats, registrations or hand-offs.
+  auto secrets = secrets_of(job_env);
+  if (!secrets.empty())
+    spdlog::info("redacting the values of {} secret variables from the job "
+                 "log",
+                 secrets.size());
   auto aggregator_hdl = sys.spawn<caf::detached>(log_aggregator, sink,
-                                                 rc.containers, runner_hdl);
+                                                 rc.containers, runner_hdl,
+                                                 std::move(secrets));
   auto broker_hdl = sys.middleman().spawn_broker(socket_broker, *fd,
                                                  runner_hdl, aggregator_hdl,
                                                  bc);

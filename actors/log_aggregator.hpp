@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/log_sink.hpp"
+#include "actors/redactor.hpp"
 
 #include <caf/stateful_actor.hpp>
 
@@ -18,15 +19,22 @@ struct log_aggregator_state {
   runner_actor runner;
   /// Bytes written per container.
   std::vector<uint64_t> bytes;
+  /// One redactor per container: secrets may be split across its chunks.
+  std::vector<redactor> redactors;
+  /// Reused for each chunk's redacted form.
+  std::string out;
   /// Set once the sink failed: later writes are refused.
   caf::error failure;
 };
 
-/// Spawns with `spawn(log_aggregator, sink, containers, runner)`. Writes each
-/// chunk to the sink before replying, so a slow sink delays the grants that
-/// let a bootstrap send more: the command slows down, nothing piles up.
+/// Spawns with `spawn(log_aggregator, sink, containers, runner, secrets)`.
+/// Writes each chunk to the sink before replying, so a slow sink delays the
+/// grants that let a bootstrap send more: the command slows down, nothing
+/// piles up. Every occurrence of a secret becomes "[REDACTED]" (beyond the
+/// reference, which logs raw bytes).
 log_aggregator_actor::behavior_type
 log_aggregator(log_aggregator_actor::stateful_pointer<log_aggregator_state> self,
-               log_sink_ptr sink, uint32_t containers, runner_actor runner);
+               log_sink_ptr sink, uint32_t containers, runner_actor runner,
+               std::vector<std::string> secrets);
 
 } // namespace baton

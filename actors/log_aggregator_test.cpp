@@ -16,7 +16,8 @@ protected:
     runner_config rc;
     rc.containers = 2;
     the_runner = spawn(runner, rc);
-    return spawn(log_aggregator, sink, rc.containers, the_runner);
+    return spawn(log_aggregator, sink, rc.containers, the_runner,
+                 std::vector<std::string>{});
   }
 
   runner_actor the_runner;
@@ -81,4 +82,26 @@ TEST(log_sink, a_file_sink_names_a_file_it_cannot_open) {
   EXPECT_EQ(render(sink.error()), "cannot open the job log file "
                                   "'/nonexistent-dir/job.log': No such file "
                                   "or directory");
+}
+
+TEST_F(log_aggregator_test, secrets_are_redacted_across_chunks_and_at_eof) {
+  auto sink = std::make_shared<memory_sink>();
+  runner_config rc;
+  rc.containers = 2;
+  the_runner = spawn(runner, rc);
+  auto agg = spawn(log_aggregator, sink, rc.containers, the_runner,
+                   std::vector<std::string>{"ghp_0123456789"});
+  request<uint64_t>(agg, atom::log::value, int32_t{0},
+                    std::string{"token ghp_01234"});
+  // Held back: it may be the start of the secret.
+  EXPECT_EQ(sink->data(), "token ");
+  auto credit = request<uint64_t>(agg, atom::log::value, int32_t{0},
+                                  std::string{"56789 done\nlast ghp_0"});
+  // Credit counts the bytes received, whatever was replaced.
+  EXPECT_EQ(credit->get(), 21u);
+  EXPECT_EQ(sink->data(), "token [REDACTED] done\nlast ");
+  request<atom::ok>(agg, atom::eof::value, int32_t{0});
+  EXPECT_EQ(sink->data(), "token [REDACTED] done\nlast ghp_0");
+  auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
+  EXPECT_EQ(bytes->get()[0], sink->data().size());
 }

@@ -23,7 +23,8 @@ protected:
     rc.containers = 2;
     rc.env = {"A=1"};
     the_runner = spawn(runner, rc);
-    aggregator = spawn(log_aggregator, sink, rc.containers, the_runner);
+    aggregator = spawn(log_aggregator, sink, rc.containers, the_runner,
+                       std::vector<std::string>{});
     config.lost_timeout = 30s;
     config.heartbeat_interval = 1s;
     config.log_window = 4096;
@@ -327,7 +328,8 @@ TEST_F(session_test, a_close_while_registering_leaves_no_ghost) {
 
 TEST_F(session_test, a_failed_job_log_closes_the_connection_with_the_reason) {
   sink = std::make_shared<memory_sink>(3);
-  aggregator = spawn(log_aggregator, sink, 2, the_runner);
+  aggregator = spawn(log_aggregator, sink, 2, the_runner,
+                     std::vector<std::string>{});
   auto c = bound(0);
   send(c, wire::log_data{"too long"});
   EXPECT_EQ(error_code(c), "log_sink_failed");

@@ -160,7 +160,8 @@ protected:
     rc.containers = containers;
     rc.env = {"A=1"};
     the_runner = sys.spawn(runner, rc);
-    aggregator = sys.spawn(log_aggregator, sink, containers, the_runner);
+    aggregator = sys.spawn(log_aggregator, sink, containers, the_runner,
+                           std::vector<std::string>{});
     auto fd = listen_unix(path);
     ASSERT_TRUE(fd) << render(fd.error());
     socket_broker_config config;

@@ -369,6 +369,49 @@ TEST(job, a_lone_line_is_not_held_back) {
   EXPECT_NE(j.log().find("A2B\n"), std::string::npos);
 }
 
+TEST(job, secrets_never_reach_the_job_log_or_the_diagnostics) {
+  job j{1};
+  const std::string token = "ghp_s3cr3tT0kenValue";
+  write_file(j.dir / "job.env", "GITHUB_TOKEN=" + token
+                                  + "\nDEPLOY_PASSWORD=hunter2hunter2\n");
+  j.start_agent({"--env-file", j.dir / "job.env"},
+                {{"BATON_LOG_LEVEL", "trace"}});
+  // Whole, split across two writes a moment apart, and at the very end of
+  // the output without a newline.
+  auto& b = j.start_bootstrap(
+    0,
+    "echo \"whole $GITHUB_TOKEN.\"; "
+    "printf 'split %.8s' \"$GITHUB_TOKEN\"; sleep 0.05; "
+    "printf '%s.\\n' \"${GITHUB_TOKEN#????????}\"; "
+    "echo \"pw $DEPLOY_PASSWORD\"; printf 'end %s' \"$GITHUB_TOKEN\"",
+    {{"BATON_LOG_LEVEL", "trace"}});
+  EXPECT_EQ(b.wait(), 0) << b.err();
+  EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
+  auto log = j.log();
+  EXPECT_EQ(log.find(token), std::string::npos) << log;
+  EXPECT_EQ(log.find("hunter2hunter2"), std::string::npos) << log;
+  EXPECT_NE(log.find("whole [REDACTED].\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("split [REDACTED].\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("pw [REDACTED]\n"), std::string::npos) << log;
+  EXPECT_TRUE(log.size() >= 14
+              && log.compare(log.size() - 14, 14, "end [REDACTED]") == 0)
+    << log;
+  EXPECT_EQ(j.agent->err().find(token), std::string::npos);
+  EXPECT_EQ(j.agent->err().find("hunter2"), std::string::npos);
+  EXPECT_EQ(b.err().find(token), std::string::npos);
+}
+
+TEST(job, an_error_about_a_secret_variable_does_not_show_its_value) {
+  job j{1};
+  write_file(j.dir / "job.env", "GITHUB_TOKEN ghp_s3cr3tT0kenValue\n");
+  auto& agent = j.start_agent({"--env-file", j.dir / "job.env"},
+                              {{"BATON_LOG_LEVEL", "trace"}});
+  EXPECT_EQ(agent.wait(), 2);
+  EXPECT_NE(agent.err().find("line 1: expected KEY=VALUE"), std::string::npos)
+    << agent.err();
+  EXPECT_EQ(agent.err().find("ghp_s3cr3tT0kenValue"), std::string::npos);
+}
+
 TEST(job, a_bootstrap_as_another_uid_connects) {
   if (::geteuid() != 0)
     GTEST_SKIP() << "needs root to switch uids";
