@@ -88,6 +88,7 @@ int run_agent(const agent_options& options) {
   rc.start_timeout = options.start_timeout;
   socket_broker_config bc;
   bc.session.lost_timeout = options.lost_timeout;
+  bc.session.handshake_timeout = options.handshake_timeout;
   bc.session.heartbeat_interval
     = std::min<caf::timespan>(defaults::heartbeat_interval,
                               options.lost_timeout / 4);

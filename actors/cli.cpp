@@ -189,6 +189,9 @@ const std::vector<option_spec>& agent_specs() {
      format_duration(defaults::cancel_grace_period), false,
      "after an interrupt, how long containers get to exit before the job is "
      "terminated"},
+    {"handshake-timeout", "D", nullptr,
+     format_duration(defaults::handshake_timeout), false,
+     "how long a new connection has to say hello and register"},
   };
   return specs;
 }
@@ -277,7 +280,8 @@ caf::expected<agent_options> parse_agent_options(
   for (auto [name, out] :
        {std::pair{"start-timeout", &result.start_timeout},
         std::pair{"lost-timeout", &result.lost_timeout},
-        std::pair{"cancel-grace-period", &result.cancel_grace_period}}) {
+        std::pair{"cancel-grace-period", &result.cancel_grace_period},
+        std::pair{"handshake-timeout", &result.handshake_timeout}}) {
     auto d = get_duration(v[name]);
     if (!d)
       return std::move(d.error());
@@ -285,6 +289,8 @@ caf::expected<agent_options> parse_agent_options(
   }
   if (result.lost_timeout.count() == 0)
     return bad_value(v["lost-timeout"], "a positive duration");
+  if (result.handshake_timeout.count() == 0)
+    return bad_value(v["handshake-timeout"], "a positive duration");
   return result;
 }
 

@@ -25,6 +25,7 @@ struct agent_options {
   caf::timespan start_timeout{0};
   caf::timespan lost_timeout{0};
   caf::timespan cancel_grace_period{0};
+  caf::timespan handshake_timeout{0};
 };
 
 struct bootstrap_options {

@@ -25,6 +25,10 @@ caf::error session_config::validate() const {
                       "lost timeout ("
                         + format_duration(lost_timeout) + "), got "
                         + format_duration(heartbeat_interval));
+  if (handshake_timeout.count() <= 0)
+    return make_error(ec::invalid_argument,
+                      "handshake timeout must be positive, got "
+                        + format_duration(handshake_timeout));
   if (log_window < min_log_window)
     return make_error(ec::invalid_argument,
                       "log window must be at least "
@@ -128,6 +132,7 @@ void on_register(session_ptr self, const wire::register_request& msg) {
         send_frame(self, wire::credit{st.config.log_window});
         send_frame(self, wire::state_update{state});
         st.last_heard = self->clock().now();
+        st.next_check = st.last_heard + st.config.lost_timeout;
         self->delayed_send(self, st.config.lost_timeout, atom::tick::value);
       },
       [=](caf::error& err) {
@@ -284,6 +289,9 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
   st.aggregator = std::move(aggregator);
   st.label = "session " + std::to_string(hdl.id());
   st.last_heard = self->clock().now();
+  // A peer that never says hello or never registers is closed: it would
+  // otherwise hold a connection slot for as long as the agent runs.
+  self->delayed_send(self, st.config.handshake_timeout, atom::tick::value);
   return {
     [=](wire::frame& frm) { on_frame(self, frm); },
     [=](atom::closed, const std::string& why) {
@@ -305,17 +313,28 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
     },
     [=](atom::tick) {
       auto& st = self->state;
-      if (st.phase != session_phase::bound)
+      if (st.phase == session_phase::handshake
+          || st.phase == session_phase::unbound) {
+        fail(self, make_error(ec::handshake_timeout,
+                              "no registration within "
+                                + format_duration(
+                                  st.config.handshake_timeout)));
         return;
-      auto silent = self->clock().now() - st.last_heard;
+      }
+      // Ticks of the handshake deadline and of the heartbeat check share
+      // the atom; one that comes before the next check is due is stale.
+      auto now = self->clock().now();
+      if (st.phase != session_phase::bound || now < st.next_check)
+        return;
+      auto silent = now - st.last_heard;
       if (silent >= st.config.lost_timeout) {
         fail(self, make_error(ec::heartbeat_timeout,
                               "no heartbeat for "
                                 + format_duration(st.config.lost_timeout)));
         return;
       }
-      self->delayed_send(self, st.config.lost_timeout - silent,
-                         atom::tick::value);
+      st.next_check = st.last_heard + st.config.lost_timeout;
+      self->delayed_send(self, st.next_check - now, atom::tick::value);
     },
   };
 }

@@ -23,6 +23,8 @@ struct session_config {
   caf::timespan heartbeat_interval = defaults::heartbeat_interval;
   /// Log bytes the peer may have in flight.
   uint64_t log_window = defaults::log_window;
+  /// How long the peer has to say hello and register.
+  caf::timespan handshake_timeout = defaults::handshake_timeout;
 
   caf::error validate() const;
 };
@@ -66,6 +68,8 @@ struct session_state {
   uint64_t ungranted = 0;
   /// When the peer was last heard from.
   caf::actor_clock::time_point last_heard;
+  /// When the next heartbeat check is due; a tick before it is stale.
+  caf::actor_clock::time_point next_check;
   /// Prefix of diagnostics: "session 3 (container 1)".
   std::string label;
 };

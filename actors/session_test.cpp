@@ -28,6 +28,7 @@ protected:
     config.lost_timeout = 30s;
     config.heartbeat_interval = 1s;
     config.log_window = 4096;
+    config.handshake_timeout = 10s;
   }
 
   /// A new connection: a session and the peer double recording its writes.
@@ -40,6 +41,7 @@ protected:
     auto peer = spawn(fake_peer);
     caf::io::connection_handle hdl;
     auto s = spawn(session, hdl, peer, the_runner, aggregator, config);
+    run(); // Starts the session (and its handshake deadline) now.
     return {s, peer};
   }
 
@@ -355,4 +357,32 @@ TEST_F(session_test, a_status_request_gets_the_job_and_the_log_bytes) {
   // Asking changes nothing.
   EXPECT_FALSE(closed(c0));
   EXPECT_EQ(status().containers[1].state, container_state::not_yet_connected);
+}
+
+TEST_F(session_test, a_peer_that_never_speaks_is_closed_after_the_deadline) {
+  auto c = open();
+  advance(9s);
+  EXPECT_FALSE(closed(c));
+  advance(1s);
+  EXPECT_EQ(error_code(c), "handshake_timeout");
+  EXPECT_EQ(written_of<wire::error_report>(c)[0].message,
+            "no registration within 10s");
+  EXPECT_TRUE(closed(c));
+}
+
+TEST_F(session_test, a_peer_that_says_hello_but_never_registers_is_closed) {
+  auto c = open();
+  send(c, wire::hello{defaults::protocol_version, "test"});
+  advance(10s);
+  EXPECT_EQ(error_code(c), "handshake_timeout");
+}
+
+TEST_F(session_test, the_handshake_deadline_spares_a_registered_peer) {
+  auto c = bound(0);
+  for (int i = 0; i < 5; ++i) {
+    advance(5s);
+    send(c, wire::heartbeat{});
+  }
+  EXPECT_FALSE(closed(c));
+  EXPECT_EQ(status().containers[0].state, container_state::connected);
 }

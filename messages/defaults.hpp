@@ -42,6 +42,10 @@ constexpr auto log_flush_deadline = 1ms;
 /// once).
 constexpr auto lost_timeout = 30s;
 
+/// How long a new connection has to say hello and register before the
+/// agent closes it (the reference has none: a silent peer was held forever).
+constexpr auto handshake_timeout = 10s;
+
 /// How often a bootstrap tells the agent it is alive (reference: its 1 s
 /// status poll doubles as the heartbeat).
 constexpr auto heartbeat_interval = 1s;

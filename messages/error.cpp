@@ -27,6 +27,7 @@ const char* to_string(ec x) {
     case ec::duplicate_container: return "duplicate_container";
     case ec::credit_exceeded: return "credit_exceeded";
     case ec::heartbeat_timeout: return "heartbeat_timeout";
+    case ec::handshake_timeout: return "handshake_timeout";
     case ec::interrupted_before_start: return "interrupted_before_start";
     case ec::system_error: return "system_error";
     case ec::invalid_argument: return "invalid_argument";

@@ -35,6 +35,8 @@ enum class ec : uint8_t {
   credit_exceeded,
   /// A connected container went silent for longer than the lost timeout.
   heartbeat_timeout,
+  /// A connection did not register within the handshake timeout.
+  handshake_timeout,
   /// The job is interrupted or shut down before the container's turn came.
   interrupted_before_start,
   /// A system call failed; the context names the call and the path.
