@@ -24,6 +24,7 @@
 #include <fstream>
 
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,6 +70,13 @@ int run_agent(const agent_options& options) {
   // Log chunks come and go by the thousand: keep their memory in the heap
   // rather than returning it to the kernel and faulting it in again.
   tune_allocator();
+  // Room for the connection limit (1024 by default) and the rest: the soft
+  // limit is often 1024 while the hard one is far higher.
+  rlimit files;
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 4096) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 4096);
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   // Before any thread starts: every thread inherits the mask.
   block_signals({SIGTERM, SIGINT, SIGPIPE});
   setup_logging("baton-agent");

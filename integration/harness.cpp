@@ -9,7 +9,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,6 +148,67 @@ std::string process::out() const {
 
 std::string process::err() const {
   return read_file(err_path_);
+}
+
+raw_peer::raw_peer(const std::string& socket_path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof(addr.sun_path) - 1);
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    close();
+}
+
+raw_peer::~raw_peer() {
+  close();
+}
+
+void raw_peer::close() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+}
+
+bool raw_peer::send(const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    auto n = ::send(fd_, bytes.data() + done, bytes.size() - done,
+                    MSG_NOSIGNAL);
+    if (n <= 0)
+      return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::optional<std::string>
+raw_peer::read_to_end(std::chrono::milliseconds timeout) {
+  std::string result;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    pollfd pfd{fd_, POLLIN, 0};
+    if (left.count() <= 0
+        || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+      return std::nullopt;
+    char buf[4096];
+    auto n = ::read(fd_, buf, sizeof(buf));
+    if (n <= 0)
+      return result;
+    result.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string frame_bytes(uint8_t type, const std::string& body) {
+  auto n = static_cast<uint32_t>(body.size());
+  std::string out;
+  out += static_cast<char>((n >> 24) & 0xFF);
+  out += static_cast<char>((n >> 16) & 0xFF);
+  out += static_cast<char>((n >> 8) & 0xFF);
+  out += static_cast<char>(n & 0xFF);
+  out += static_cast<char>(type);
+  return out + body;
 }
 
 job::job(uint32_t containers) : containers(containers) {

@@ -88,6 +88,36 @@ private:
   std::string err_path_;
 };
 
+/// A raw connection to a socket, for tests that play a hostile peer.
+class raw_peer {
+public:
+  explicit raw_peer(const std::string& socket_path);
+  ~raw_peer();
+
+  raw_peer(const raw_peer&) = delete;
+  raw_peer& operator=(const raw_peer&) = delete;
+
+  bool connected() const noexcept {
+    return fd_ >= 0;
+  }
+
+  /// Writes all of `bytes`; false if the agent closed the connection.
+  bool send(const std::string& bytes);
+
+  /// Everything the agent sends until it closes the connection, or nothing
+  /// if it does not close it within `timeout`.
+  std::optional<std::string> read_to_end(std::chrono::milliseconds timeout
+                                         = 10s);
+
+  void close();
+
+private:
+  int fd_ = -1;
+};
+
+/// A frame as the wire carries it: header and body.
+std::string frame_bytes(uint8_t type, const std::string& body);
+
 /// The marker that removes a variable from a child's environment.
 extern const char* const unset;
 

@@ -1,0 +1,188 @@
+// Hostile peers on the agent's real socket. Each test then runs a normal
+// job on the same agent, which must complete with its log byte-exact.
+
+#include "integration/harness.hpp"
+
+#include <random>
+
+#include <sys/resource.h>
+
+using namespace baton::integration;
+
+namespace {
+
+constexpr uint8_t hello = 1;
+constexpr uint8_t reg = 3;
+constexpr uint8_t log_frame = 6;
+
+std::string hello_frame() {
+  return frame_bytes(hello, R"({"version":1,"peer":"hostile"})");
+}
+
+/// A job of one container whose agent is already up; `attack` plays the
+/// hostile peer, then the real container runs and must succeed.
+class hostile : public ::testing::Test {
+protected:
+  hostile() : j{1} {
+    j.start_agent({"--handshake-timeout", "2s"});
+    EXPECT_TRUE(wait_until([&] { return file_exists(socket()); }));
+  }
+
+  std::string socket() const {
+    return j.context_dir() + "/baton.sock";
+  }
+
+  /// Runs the normal job and checks its log.
+  void expect_normal_job() {
+    auto& b = j.start_bootstrap(0, "printf 'A%sB\\n' 1; printf 'A%sB\\n' 2");
+    EXPECT_EQ(b.wait(), 0) << b.err();
+    EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
+    auto log = j.log();
+    auto body = log.substr(log.find('\n') + 1);
+    EXPECT_EQ(body, "A1B\nA2B\n");
+  }
+
+  job j;
+};
+
+} // namespace
+
+TEST_F(hostile, random_bytes_are_refused) {
+  raw_peer peer{socket()};
+  ASSERT_TRUE(peer.connected());
+  std::mt19937 rng{3};
+  std::string junk(4096, '\0');
+  for (auto& c : junk)
+    c = static_cast<char>(rng());
+  junk[4] = '\x7f'; // An unknown frame type.
+  peer.send(junk);
+  auto reply = peer.read_to_end();
+  ASSERT_TRUE(reply) << "the agent kept the connection open";
+  EXPECT_NE(reply->find("unknown frame type 127"), std::string::npos);
+  expect_normal_job();
+}
+
+TEST_F(hostile, a_header_announcing_4_gib_is_refused_before_its_body) {
+  raw_peer peer{socket()};
+  peer.send(std::string{"\xff\xff\xff\xff", 4} + static_cast<char>(log_frame));
+  auto reply = peer.read_to_end();
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->find("frame of 4294967295 bytes exceeds the maximum of "
+                        "1048576 bytes"),
+            std::string::npos)
+    << *reply;
+  expect_normal_job();
+}
+
+TEST_F(hostile, a_frame_truncated_by_close_is_reported) {
+  {
+    raw_peer peer{socket()};
+    peer.send(hello_frame());
+    peer.send(frame_bytes(reg, R"({"id":0})").substr(0, 7));
+  }
+  ASSERT_TRUE(wait_until([&] {
+    return j.agent->err().find("stream ended inside a register frame")
+           != std::string::npos;
+  })) << j.agent->err();
+  expect_normal_job();
+}
+
+TEST_F(hostile, a_valid_frame_in_one_byte_writes_is_understood) {
+  raw_peer peer{socket()};
+  for (auto c : hello_frame())
+    ASSERT_TRUE(peer.send(std::string(1, c)));
+  // The welcome arrives; the deadline then closes the silent peer.
+  auto reply = peer.read_to_end();
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->find("heartbeat_ms"), std::string::npos);
+  EXPECT_NE(reply->find("no registration within 2s"), std::string::npos);
+  expect_normal_job();
+}
+
+TEST_F(hostile, a_peer_that_never_speaks_is_closed_after_the_deadline) {
+  raw_peer peer{socket()};
+  auto reply = peer.read_to_end(10s);
+  ASSERT_TRUE(reply) << "not closed within 10 s";
+  EXPECT_NE(reply->find("handshake_timeout"), std::string::npos);
+  expect_normal_job();
+}
+
+TEST_F(hostile, messages_out_of_order_are_refused) {
+  raw_peer log_first{socket()};
+  log_first.send(frame_bytes(log_frame, "sneaky"));
+  auto reply = log_first.read_to_end();
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->find("unexpected log frame while the session is in phase "
+                        "handshake"),
+            std::string::npos);
+  raw_peer two_hellos{socket()};
+  two_hellos.send(hello_frame() + hello_frame());
+  reply = two_hellos.read_to_end();
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->find("unexpected hello frame"), std::string::npos);
+  raw_peer exit_first{socket()};
+  exit_first.send(hello_frame() + frame_bytes(9, R"({"status":0})"));
+  reply = exit_first.read_to_end();
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->find("unexpected exit frame"), std::string::npos);
+  EXPECT_EQ(j.log().find("sneaky"), std::string::npos);
+  expect_normal_job();
+}
+
+TEST_F(hostile, a_thousand_idle_connections_do_not_stop_the_job) {
+  // The test process needs the descriptors too.
+  rlimit lim;
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < 2048) {
+    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 4096);
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur < 2048)
+    GTEST_SKIP() << "needs 2048 file descriptors";
+  std::vector<std::unique_ptr<raw_peer>> idle;
+  for (int i = 0; i < 1000; ++i) {
+    idle.push_back(std::make_unique<raw_peer>(socket()));
+    ASSERT_TRUE(idle.back()->connected()) << i;
+  }
+  // Past the limit of 1024 connections, more are refused with a reason;
+  // the agent says so once, not once per connection.
+  std::vector<std::unique_ptr<raw_peer>> extra;
+  for (int i = 0; i < 100; ++i)
+    extra.push_back(std::make_unique<raw_peer>(socket()));
+  auto reply = extra.back()->read_to_end();
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->find("the agent serves at most 1024 connections at once"),
+            std::string::npos);
+  idle.clear();
+  extra.clear();
+  expect_normal_job();
+  auto err = j.agent->err();
+  auto first = err.find("refusing connections beyond the limit of 1024");
+  EXPECT_NE(first, std::string::npos) << err;
+  EXPECT_EQ(err.find("refusing connections", first + 1), std::string::npos);
+}
+
+TEST_F(hostile, a_peer_that_stops_reading_does_not_stall_the_job) {
+  // Registers as a second container that never reads what it is pushed.
+  job two{2};
+  two.start_agent();
+  ASSERT_TRUE(wait_until([&] {
+    return file_exists(two.context_dir() + "/baton.sock");
+  }));
+  raw_peer deaf{two.context_dir() + "/baton.sock"};
+  deaf.send(hello_frame() + frame_bytes(reg, R"({"id":1})"));
+  auto& b = two.start_bootstrap(0, "head -c 1048576 /dev/zero");
+  EXPECT_EQ(b.wait(), 0) << b.err();
+  // Container 1 never reports: the job waits for it until it is lost or
+  // terminated; what matters is that container 0's log is complete.
+  ASSERT_TRUE(wait_until([&] {
+    auto log = two.log();
+    auto header = log.find('\n');
+    return header != std::string::npos
+           && log.size() - header - 1 == 1048576;
+  }));
+  two.agent->signal(SIGTERM);
+  two.agent->signal(SIGTERM);
+  EXPECT_TRUE(two.agent->wait(10s).has_value());
+  expect_normal_job();
+}
