@@ -295,11 +295,11 @@ TEST(job, a_slow_job_log_slows_the_command_and_loses_nothing) {
   auto fifo = j.dir / "log.fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
   // Our end first, so that the agent's open does not block.
-  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   ASSERT_GE(rd, 0);
   // A writer of our own until the agent's is surely open (its first bytes
   // arrived): until then a read would see the end of the stream.
-  int wr = ::open(fifo.c_str(), O_WRONLY);
+  int wr = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
   ASSERT_GE(wr, 0);
   j.agent = std::make_unique<process>(
     std::vector<std::string>{baton_exe(), "agent", "--containers", "1",

@@ -1,0 +1,170 @@
+// Faults: a failing job log, a dead agent's socket, a bad socket directory,
+// processes killed at different points.
+
+#include "integration/harness.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace baton::integration;
+using nlohmann::json;
+
+TEST(fault, a_closed_job_log_pipe_terminates_the_job_with_a_reason) {
+  job j{1};
+  auto fifo = j.dir / "log.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  // Close-on-exec: the agent must not inherit a reader of its own log.
+  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  j.agent = std::make_unique<process>(
+    std::vector<std::string>{baton_exe(), "agent", "--containers", "1",
+                             "--job-context-dir", j.context_dir(),
+                             "--log-file", fifo, "--result-file",
+                             j.result_file()},
+    j.dir / "agent");
+  // The reader goes away once the agent has the pipe open.
+  ASSERT_TRUE(wait_until([&] { return file_exists(j.context_dir()
+                                                  + "/baton.sock"); }));
+  ::close(rd);
+  auto& b = j.start_bootstrap(0, "head -c 1048576 /dev/zero; sleep 30");
+  auto status = j.agent->wait(20s);
+  ASSERT_TRUE(status.has_value()) << "the agent did not end the job";
+  EXPECT_EQ(*status, 137);
+  auto result = json::parse(read_file(j.result_file()));
+  EXPECT_EQ(result["reason"], "cannot write the job log to " + fifo
+                                + ": Broken pipe");
+  EXPECT_NE(j.agent->err().find("Broken pipe"), std::string::npos);
+  // The bootstrap is told, cancels its command and exits.
+  EXPECT_TRUE(b.wait(20s).has_value());
+}
+
+TEST(fault, a_full_disk_terminates_the_job_with_a_reason) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root to mount a small tmpfs";
+  job j{1};
+  auto small = j.dir / "small";
+  ::mkdir(small.c_str(), 0755);
+  if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  auto log = small + "/job.log";
+  j.agent = std::make_unique<process>(
+    std::vector<std::string>{baton_exe(), "agent", "--containers", "1",
+                             "--job-context-dir", j.context_dir(),
+                             "--log-file", log, "--result-file",
+                             j.result_file()},
+    j.dir / "agent");
+  j.start_bootstrap(0, "head -c 1048576 /dev/zero");
+  auto status = j.agent->wait(20s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_NE(*status, 0);
+  auto result = json::parse(read_file(j.result_file()));
+  EXPECT_EQ(result["reason"], "cannot write the job log to " + log
+                                + ": No space left on device");
+  ::umount(small.c_str());
+}
+
+TEST(fault, the_socket_of_a_killed_agent_is_replaced_on_start) {
+  job j{1};
+  j.start_agent();
+  auto socket = j.context_dir() + "/baton.sock";
+  ASSERT_TRUE(wait_until([&] { return file_exists(socket); }));
+  j.agent->signal(SIGKILL);
+  j.agent->wait();
+  ASSERT_TRUE(file_exists(socket)) << "the stale socket should remain";
+  j.start_agent();
+  auto& b = j.start_bootstrap(0, "echo after restart");
+  EXPECT_EQ(b.wait(), 0) << b.err();
+  EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
+  EXPECT_NE(j.log().find("after restart\n"), std::string::npos);
+}
+
+TEST(fault, a_missing_socket_directory_is_named) {
+  temp_dir dir;
+  process agent{{baton_exe(), "agent", "--containers", "1",
+                 "--job-context-dir", dir / "missing"},
+                dir / "agent"};
+  EXPECT_EQ(agent.wait(), 2);
+  EXPECT_NE(agent.err().find("cannot create the socket '" + dir.path()
+                             + "/missing/baton.sock': directory '"
+                             + dir.path() + "/missing'"),
+            std::string::npos)
+    << agent.err();
+}
+
+TEST(fault, an_unwritable_socket_directory_is_named) {
+  if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0)
+    GTEST_SKIP() << "needs root and setpriv to run the agent as another uid";
+  temp_dir dir;
+  auto locked = dir / "locked";
+  ::mkdir(locked.c_str(), 0755);
+  process agent{{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                 "--clear-groups", baton_exe(), "agent", "--containers", "1",
+                 "--job-context-dir", locked},
+                dir / "agent"};
+  EXPECT_EQ(agent.wait(), 2);
+  EXPECT_NE(agent.err().find("cannot create the socket '" + locked
+                             + "/baton.sock' in '" + locked
+                             + "': Permission denied"),
+            std::string::npos)
+    << agent.err();
+}
+
+TEST(fault, a_bootstrap_killed_while_waiting_its_turn_is_lost_at_once) {
+  job j{2};
+  j.start_agent({"--lost-timeout", "5m"});
+  auto go = j.dir / "go";
+  j.start_bootstrap(0, "echo zero; while [ ! -e " + go
+                         + " ]; do sleep 0.01; done");
+  auto& waiting = j.start_bootstrap(1, "echo never");
+  ASSERT_TRUE(wait_until([&] {
+    return j.agent->err().find("container 1 registered") != std::string::npos
+           && j.log().find("zero\n") != std::string::npos;
+  }));
+  waiting.signal(SIGKILL);
+  // Reference order: container 0, connected and never reporting, comes
+  // first: 137.
+  EXPECT_EQ(j.agent->wait(10s), 137);
+  auto result = json::parse(read_file(j.result_file()));
+  EXPECT_EQ(result["containers"][1]["state"], "lost");
+  EXPECT_EQ(result["reason"],
+            "container 1 lost: connection closed before its exit status");
+  // What container 0 sent is still in the log.
+  EXPECT_NE(j.log().find("zero\n"), std::string::npos);
+  write_file(go, "");
+}
+
+TEST(fault, a_bootstrap_killed_before_hello_changes_nothing) {
+  job j{1};
+  j.start_agent();
+  {
+    // Connects and dies without a word, as a bootstrap killed at once.
+    raw_peer peer{j.context_dir() + "/baton.sock"};
+  }
+  auto& b = j.start_bootstrap(0, "echo fine");
+  EXPECT_EQ(b.wait(), 0);
+  EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
+}
+
+TEST(fault, an_agent_killed_while_a_bootstrap_waits_ends_the_bootstrap) {
+  job j{2};
+  j.start_agent();
+  auto go = j.dir / "go";
+  j.start_bootstrap(0, "while [ ! -e " + go + " ]; do sleep 0.01; done");
+  auto& waiting = j.start_bootstrap(1, "touch " + j.dir / "ran-1");
+  ASSERT_TRUE(wait_until([&] {
+    return j.agent->err().find("container 1 registered") != std::string::npos;
+  }));
+  j.agent->signal(SIGKILL);
+  EXPECT_EQ(waiting.wait(10s), 1);
+  EXPECT_FALSE(file_exists(j.dir / "ran-1"));
+  EXPECT_NE(waiting.err().find("lost the connection to the agent before "
+                               "starting"),
+            std::string::npos)
+    << waiting.err();
+  write_file(go, "");
+}
