@@ -181,7 +181,12 @@ TEST_F(hostile, a_peer_that_stops_reading_does_not_stall_the_job) {
     return header != std::string::npos
            && log.size() - header - 1 == 1048576;
   }));
+  // Two signals, one after the other has been seen (signals of one kind
+  // sent together merge into one).
   two.agent->signal(SIGTERM);
+  ASSERT_TRUE(wait_until([&] {
+    return two.agent->err().find("interrupting the job") != std::string::npos;
+  }));
   two.agent->signal(SIGTERM);
   EXPECT_TRUE(two.agent->wait(10s).has_value());
   expect_normal_job();
