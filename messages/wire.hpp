@@ -204,6 +204,8 @@ public:
   /// the stream failed (see `error`).
   template <class F>
   bool consume(const char* data, size_t size, F&& f) {
+    if (error_)
+      return false; // Failed streams stay failed.
     frame frm;
     // Bytes of a frame begun earlier complete the buffered part first.
     while (size > 0 && buffered() > 0) {

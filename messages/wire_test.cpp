@@ -900,3 +900,14 @@ TEST(wire, consume_fails_on_a_bad_header_in_any_position) {
     EXPECT_TRUE(has_error(dec.error(), ec::frame_too_large, {"65"}));
   }
 }
+
+TEST(wire, consume_stays_failed) {
+  // Found by the fuzzer: after a failure, later bytes made frames again.
+  frame_decoder dec{64};
+  EXPECT_FALSE(dec.consume(header(65, 6).data(), 5, [](frame&&) {}));
+  auto good = stream_of({encode(heartbeat{})});
+  int frames = 0;
+  EXPECT_FALSE(dec.consume(good.data(), good.size(),
+                           [&](frame&&) { ++frames; }));
+  EXPECT_EQ(frames, 0);
+}

@@ -1,0 +1,150 @@
+// libFuzzer target: two sessions of a two-container job, driven by an
+// arbitrary sequence of frames (and connection closes and time steps), on
+// CAF's deterministic test coordinator. Checks after every input: no crash,
+// the runner's view is consistent (only a connected container has a
+// session, the counters match its states), and the job log holds no more
+// than the log bytes sent.
+
+#include "actors/log_aggregator.hpp"
+#include "actors/runner.hpp"
+#include "actors/session.hpp"
+#include "messages/atoms.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+using namespace baton;
+
+namespace {
+
+struct fuzz_config : caf::actor_system_config {
+  fuzz_config() {
+    set("scheduler.policy", caf::atom("testing"));
+    set("logger.verbosity", caf::atom("quiet"));
+    baton::add_message_types(*this);
+  }
+};
+
+struct null_peer_state {
+  static constexpr const char* name = "null-peer";
+};
+
+peer_actor::behavior_type
+null_peer(peer_actor::stateful_pointer<null_peer_state>) {
+  return {
+    [](atom::write, caf::io::connection_handle, wire::frame&) {},
+    [](atom::close, caf::io::connection_handle) {},
+  };
+}
+
+struct world {
+  fuzz_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scheduler::test_coordinator& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+
+  world() {
+    spdlog::set_level(spdlog::level::off);
+  }
+
+  void run() {
+    for (int i = 0; i < 100000 && sched.has_job(); ++i)
+      sched.run_once();
+  }
+};
+
+// Never destroyed: tearing an actor system down among other static
+// destructors at exit crashes inside CAF, and the process ends anyway.
+world& the_world() {
+  static auto w = new world;
+  return *w;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto& w = the_world();
+  runner_config rc;
+  rc.containers = 2;
+  rc.env = {"A=1"};
+  rc.start_timeout = std::chrono::minutes{5};
+  auto sink = std::make_shared<memory_sink>();
+  auto r = w.sys.spawn(runner, rc);
+  auto agg = w.sys.spawn(log_aggregator, sink, rc.containers, r,
+                         std::vector<std::string>{"s3cr3t-value"});
+  auto peer = w.sys.spawn(null_peer);
+  session_config sc;
+  sc.log_window = 4096;
+  std::vector<session_actor> sessions;
+  for (int i = 0; i < 2; ++i)
+    sessions.push_back(w.sys.spawn(session, caf::io::connection_handle{},
+                                   peer, r, agg, sc));
+  w.run();
+  // Input: records of [op][len][body...]; op picks the session, the frame
+  // type, or a close or a time step.
+  size_t log_sent = 0;
+  size_t pos = 0;
+  while (pos + 2 <= size) {
+    auto op = data[pos];
+    auto len = std::min<size_t>(data[pos + 1], size - pos - 2);
+    std::string body{reinterpret_cast<const char*>(data + pos + 2), len};
+    pos += 2 + len;
+    auto& s = sessions[op & 1];
+    auto kind = (op >> 1) % 16;
+    if (kind == 14) {
+      caf::anon_send(s, atom::closed::value, std::string{});
+    } else if (kind == 15) {
+      w.sched.advance_time(std::chrono::seconds{1 + len});
+    } else {
+      auto type = static_cast<wire::frame_type>(kind == 0 ? 1 : kind);
+      if (type == wire::frame_type::log)
+        log_sent += body.size();
+      caf::anon_send(s, wire::frame{type, std::move(body)});
+    }
+    w.run();
+  }
+  // Invariants of the runner's state.
+  auto& st = dynamic_cast<caf::stateful_actor<runner_state, runner_actor::base>&>(
+               *caf::actor_cast<caf::abstract_actor*>(r))
+               .state;
+  uint32_t registered = 0;
+  uint32_t finished = 0;
+  for (auto& c : st.containers) {
+    if (c.state != container_state::not_yet_connected)
+      ++registered;
+    if (c.state == container_state::exited || c.state == container_state::lost)
+      ++finished;
+    if (c.state == container_state::connected && !c.session)
+      std::abort();
+    if (c.state != container_state::connected && c.session)
+      std::abort();
+  }
+  if (registered != st.registered || finished != st.finished)
+    std::abort();
+  // Redaction only shrinks or keeps ("[REDACTED]" is shorter than the
+  // secret); nothing appears that was not sent.
+  if (sink->data().size() > log_sent)
+    std::abort();
+  for (auto& s : sessions)
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(agg, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(peer, caf::exit_reason::user_shutdown);
+  w.run();
+  // Drop timers that would fire into the next input.
+  while (w.sched.has_pending_timeout())
+    w.sched.trigger_timeouts();
+  w.run();
+  return 0;
+}
