@@ -31,6 +31,19 @@ size_t position(const std::string& haystack, const std::string& needle) {
   return pos;
 }
 
+// Checks that every needle is in `text`, each after the one before.
+void expect_in_order(const std::string& text,
+                     const std::vector<std::string>& needles) {
+  size_t last = 0;
+  for (size_t i = 0; i < needles.size(); ++i) {
+    auto pos = position(text, needles[i]);
+    if (i > 0)
+      EXPECT_LT(last, pos) << "'" << needles[i - 1] << "' before '"
+                           << needles[i] << "'";
+    last = pos;
+  }
+}
+
 // Kills a command that a test left behind (its pid is in `pid_file`).
 struct command_reaper {
   std::string pid_file;
@@ -52,19 +65,10 @@ TEST(job, containers_started_before_the_agent_run_in_id_order) {
   j.start_agent();
   ASSERT_EQ(j.agent->wait(), 0) << j.agent->err();
   auto log = j.log();
-  auto h0 = position(log, "~~~ Running container 0:");
-  auto o0 = position(log, "out-0\n");
-  auto e0 = position(log, "err-0\n");
-  auto h1 = position(log, "~~~ Running container 1:");
-  auto o1 = position(log, "out-1\n");
+  expect_in_order(log, {"~~~ Running container 0:", "out-0\n", "err-0\n",
+                        "~~~ Running container 1:", "out-1\n",
+                        "~~~ Running container 2:", "out-2\n"});
   auto h2 = position(log, "~~~ Running container 2:");
-  auto o2 = position(log, "out-2\n");
-  EXPECT_LT(h0, o0);
-  EXPECT_LT(o0, e0);
-  EXPECT_LT(e0, h1);
-  EXPECT_LT(h1, o1);
-  EXPECT_LT(o1, h2);
-  EXPECT_LT(h2, o2);
   for (auto& b : j.bootstraps) {
     EXPECT_EQ(b->wait(), 0) << b->err();
   }
@@ -469,18 +473,13 @@ TEST(pod, the_example_pod_runs_in_order) {
                "7"},
               dir / "pod"};
   EXPECT_EQ(pod.wait(), 0) << pod.err();
-  auto out = pod.out();
-  auto h0 = position(out, "~~~ Running container 0");
-  auto c0 = position(out, "checkout: job hello-0001, build 42");
-  auto h1 = position(out, "~~~ Running container 1");
-  auto c1 = position(out, "build: starts after checkout (container 1)");
-  auto h2 = position(out, "~~~ Running container 2");
-  auto c2 = position(out, "test: starts after build, running the unit suite");
-  EXPECT_LT(h0, c0);
-  EXPECT_LT(c0, h1);
-  EXPECT_LT(h1, c1);
-  EXPECT_LT(c1, h2);
-  EXPECT_LT(h2, c2);
+  expect_in_order(pod.out(),
+                  {"~~~ Running container 0",
+                   "checkout: job hello-0001, build 42",
+                   "~~~ Running container 1",
+                   "build: starts after checkout (container 1)",
+                   "~~~ Running container 2",
+                   "test: starts after build, running the unit suite"});
 }
 
 TEST(cli, a_bad_option_value_is_refused_naming_option_and_value) {
