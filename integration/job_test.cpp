@@ -37,9 +37,10 @@ void expect_in_order(const std::string& text,
   size_t last = 0;
   for (size_t i = 0; i < needles.size(); ++i) {
     auto pos = position(text, needles[i]);
-    if (i > 0)
+    if (i > 0) {
       EXPECT_LT(last, pos) << "'" << needles[i - 1] << "' before '"
                            << needles[i] << "'";
+    }
     last = pos;
   }
 }
