@@ -168,3 +168,111 @@ TEST(fault, an_agent_killed_while_a_bootstrap_waits_ends_the_bootstrap) {
     << waiting.err();
   write_file(go, "");
 }
+
+namespace {
+
+// True if `log` (after its header) holds lines "line 0", "line 1", ... in
+// order with no gap, the last one possibly cut short; sets `count`.
+bool consecutive_lines(const std::string& log, int& count) {
+  auto pos = log.find('\n');
+  if (pos == std::string::npos)
+    return false;
+  ++pos;
+  count = 0;
+  while (pos < log.size()) {
+    auto end = log.find('\n', pos);
+    auto expected = "line " + std::to_string(count);
+    if (end == std::string::npos)
+      return expected.compare(0, log.size() - pos, log, pos) == 0;
+    if (log.compare(pos, end - pos, expected) != 0)
+      return false;
+    ++count;
+    pos = end + 1;
+  }
+  return true;
+}
+
+} // namespace
+
+TEST(fault, a_bootstrap_killed_mid_stream_loses_nothing_it_sent) {
+  job j{1};
+  j.start_agent({"--lost-timeout", "5m"});
+  auto pid_file = j.dir / "pid";
+  auto& b = j.start_bootstrap(0, "echo $$ > " + pid_file
+                                   + "; i=0; while :; do echo \"line $i\"; "
+                                     "i=$((i+1)); done");
+  ASSERT_TRUE(wait_until([&] {
+    return j.log().find("line 2000\n") != std::string::npos;
+  }));
+  b.signal(SIGKILL);
+  EXPECT_EQ(j.agent->wait(10s), 255);
+  auto text = read_file(pid_file);
+  if (!text.empty())
+    ::kill(-std::stoi(text), SIGKILL);
+  int count = 0;
+  EXPECT_TRUE(consecutive_lines(j.log(), count)) << "a gap in the log";
+  EXPECT_GE(count, 2000);
+  auto result = json::parse(read_file(j.result_file()));
+  EXPECT_EQ(result["status"], -7);
+  EXPECT_EQ(result["containers"][0]["log_bytes"], j.log().size());
+}
+
+TEST(fault, a_bootstrap_gone_after_its_output_but_before_exit_is_lost) {
+  // As a bootstrap killed after its command exited, before its Exit frame.
+  job j{1};
+  j.start_agent({"--lost-timeout", "5m"});
+  ASSERT_TRUE(wait_until([&] {
+    return file_exists(j.context_dir() + "/baton.sock");
+  }));
+  {
+    raw_peer peer{j.context_dir() + "/baton.sock"};
+    peer.send(frame_bytes(1, R"({"version":1,"peer":"test"})")
+              + frame_bytes(3, R"({"id":0})"));
+    // Log bytes only once granted credit.
+    ASSERT_TRUE(peer.read_until(R"({"bytes":)"));
+    peer.send(frame_bytes(6, "all done\n"));
+  }
+  EXPECT_EQ(j.agent->wait(10s), 255);
+  EXPECT_EQ(j.log(), "all done\n");
+  auto result = json::parse(read_file(j.result_file()));
+  EXPECT_EQ(result["containers"][0]["state"], "lost");
+}
+
+TEST(fault, an_agent_killed_before_the_hello_leaves_a_clear_error) {
+  job j{1};
+  j.start_agent();
+  auto socket = j.context_dir() + "/baton.sock";
+  ASSERT_TRUE(wait_until([&] { return file_exists(socket); }));
+  j.agent->signal(SIGKILL);
+  j.agent->wait();
+  // The socket file stays, nobody accepts: the bootstrap waits for an agent
+  // until its connect timeout, then fails without running anything.
+  auto& b = j.start_bootstrap(0, "touch " + j.dir / "ran",
+                              {{"BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_"
+                                "TIMEOUT",
+                                "300ms"}});
+  EXPECT_EQ(b.wait(10s), 1);
+  EXPECT_FALSE(file_exists(j.dir / "ran"));
+  EXPECT_NE(b.err().find("cannot connect to the agent within 300ms"),
+            std::string::npos)
+    << b.err();
+}
+
+TEST(fault, an_agent_killed_mid_stream_gets_the_command_cancelled) {
+  job j{1};
+  j.start_agent();
+  auto got = j.dir / "got-term";
+  auto& b = j.start_bootstrap(0, "trap 'touch " + got
+                                   + "; exit 143' TERM; i=0; while :; do "
+                                     "echo \"line $i\"; i=$((i+1)); done");
+  ASSERT_TRUE(wait_until([&] {
+    return j.log().find("line 2000\n") != std::string::npos;
+  }));
+  j.agent->signal(SIGKILL);
+  auto status = b.wait(15s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_NE(*status, 0);
+  EXPECT_TRUE(file_exists(got));
+  int count = 0;
+  EXPECT_TRUE(consecutive_lines(j.log(), count));
+}

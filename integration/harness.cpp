@@ -200,6 +200,25 @@ raw_peer::read_to_end(std::chrono::milliseconds timeout) {
   }
 }
 
+bool raw_peer::read_until(const std::string& needle,
+                          std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (received_.find(needle) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    pollfd pfd{fd_, POLLIN, 0};
+    if (left.count() <= 0
+        || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+      return false;
+    char buf[4096];
+    auto n = ::read(fd_, buf, sizeof(buf));
+    if (n <= 0)
+      return false;
+    received_.append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
 std::string frame_bytes(uint8_t type, const std::string& body) {
   auto n = static_cast<uint32_t>(body.size());
   std::string out;

@@ -109,10 +109,16 @@ public:
   std::optional<std::string> read_to_end(std::chrono::milliseconds timeout
                                          = 10s);
 
+  /// Reads until what the agent sent contains `needle`; false on a close
+  /// or after `timeout`.
+  bool read_until(const std::string& needle,
+                  std::chrono::milliseconds timeout = 10s);
+
   void close();
 
 private:
   int fd_ = -1;
+  std::string received_;
 };
 
 /// A frame as the wire carries it: header and body.
