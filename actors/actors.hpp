@@ -41,7 +41,11 @@ using peer_actor = caf::typed_actor<
   // Writes a frame to the connection.
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   // Closes the connection once its pending writes are out.
-  caf::reacts_to<atom::close, caf::io::connection_handle>>;
+  caf::reacts_to<atom::close, caf::io::connection_handle>,
+  // The connection is registered and carries a log stream now: read it in
+  // large pieces (until then reads are small, so idle connections are
+  // cheap).
+  caf::reacts_to<atom::stream, caf::io::connection_handle>>;
 
 /// One per connection: speaks the protocol with one bootstrap and binds the
 /// connection to its container id.
@@ -98,6 +102,7 @@ using cancellation_watcher_actor = caf::typed_actor<
 using socket_broker_actor = caf::typed_actor<
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
+  caf::reacts_to<atom::stream, caf::io::connection_handle>,
   // Stops accepting, closes every connection and quits.
   caf::reacts_to<atom::stop>,
   caf::reacts_to<caf::io::new_connection_msg>,
@@ -109,6 +114,7 @@ using socket_broker_actor = caf::typed_actor<
 using socket_broker_impl = caf::io::typed_broker<
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
+  caf::reacts_to<atom::stream, caf::io::connection_handle>,
   caf::reacts_to<atom::stop>, caf::reacts_to<caf::io::new_connection_msg>,
   caf::reacts_to<caf::io::new_data_msg>,
   caf::reacts_to<caf::io::connection_closed_msg>,
@@ -140,6 +146,7 @@ using bootstrap_actor = caf::typed_actor<
 using client_broker_impl = caf::io::typed_broker<
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
+  caf::reacts_to<atom::stream, caf::io::connection_handle>,
   // The process received signal `signo`: passed on to the bootstrap actor.
   caf::reacts_to<atom::signal, int>,
   caf::reacts_to<caf::io::new_data_msg>,

@@ -23,6 +23,8 @@ client_broker(client_broker_ptr self, int fd, command_runner_ptr runner,
       self->flush(hdl);
     },
     [=](atom::close, caf::io::connection_handle hdl) { self->close(hdl); },
+    // The bootstrap receives only small frames.
+    [](atom::stream, caf::io::connection_handle) {},
     [=](atom::signal, int signo) {
       self->send(self->state.bootstrap, atom::signal::value, signo);
     },

@@ -128,6 +128,7 @@ void on_register(session_ptr self, const wire::register_request& msg) {
         st.credit = st.config.log_window;
         // Credit before the state: a container told to start can log its
         // header at once.
+        self->send(st.peer, atom::stream::value, st.hdl);
         send_frame(self, wire::registered{std::move(env)});
         send_frame(self, wire::credit{st.config.log_window});
         send_frame(self, wire::state_update{state});

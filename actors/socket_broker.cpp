@@ -14,8 +14,13 @@ namespace baton {
 
 namespace {
 
-// Bytes asked for per read: several whole log chunks.
-constexpr size_t read_size = 4 * (defaults::log_chunk_size + wire::header_size);
+// Bytes asked for per read of a log stream: several whole log chunks.
+constexpr size_t stream_read_size
+  = 4 * (defaults::log_chunk_size + wire::header_size);
+
+// Bytes asked for per read before registration: CAF keeps a buffer of this
+// size per connection, and idle or hostile connections should cost little.
+constexpr size_t handshake_read_size = 4096;
 
 void write_frame(socket_broker_ptr self, caf::io::connection_handle hdl,
                  const wire::message& msg) {
@@ -85,7 +90,8 @@ socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
       st.connections.emplace(
         hdl, socket_broker_state::connection{
                wire::frame_decoder{st.config.max_frame_size}, session_hdl});
-      self->configure_read(hdl, caf::io::receive_policy::at_most(read_size));
+      self->configure_read(
+        hdl, caf::io::receive_policy::at_most(handshake_read_size));
     },
     [=](caf::io::new_data_msg& msg) {
       auto i = self->state.connections.find(msg.handle);
@@ -124,6 +130,11 @@ socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
     [=](atom::close, caf::io::connection_handle hdl) {
       if (self->state.connections.erase(hdl) > 0)
         self->close(hdl);
+    },
+    [=](atom::stream, caf::io::connection_handle hdl) {
+      if (self->state.connections.count(hdl) > 0)
+        self->configure_read(
+          hdl, caf::io::receive_policy::at_most(stream_read_size));
     },
     [=](atom::stop) {
       for (auto& kvp : self->state.connections)

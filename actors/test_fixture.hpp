@@ -85,6 +85,7 @@ fake_peer(peer_actor::stateful_pointer<fake_peer_state> self) {
     [=](atom::close, caf::io::connection_handle) {
       self->state.closed = true;
     },
+    [](atom::stream, caf::io::connection_handle) {},
   };
 }
 

@@ -39,6 +39,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(baton, caf::first_custom_type_id)
   CAF_ADD_ATOM(baton, baton::atom, write, "write")
   CAF_ADD_ATOM(baton, baton::atom, close, "close")
   CAF_ADD_ATOM(baton, baton::atom, closed, "closed")
+  CAF_ADD_ATOM(baton, baton::atom, stream, "stream")
   CAF_ADD_ATOM(baton, baton::atom, tick, "tick")
   CAF_ADD_ATOM(baton, baton::atom, stop, "stop")
 

@@ -45,6 +45,7 @@ null_peer(peer_actor::stateful_pointer<null_peer_state>) {
   return {
     [](atom::write, caf::io::connection_handle, wire::frame&) {},
     [](atom::close, caf::io::connection_handle) {},
+    [](atom::stream, caf::io::connection_handle) {},
   };
 }
 
