@@ -28,8 +28,7 @@ TEST(fault, a_closed_job_log_pipe_terminates_the_job_with_a_reason) {
                              j.result_file()},
     j.dir / "agent");
   // The reader goes away once the agent has the pipe open.
-  ASSERT_TRUE(wait_until([&] { return file_exists(j.context_dir()
-                                                  + "/baton.sock"); }));
+  ASSERT_TRUE(j.wait_listening());
   ::close(rd);
   auto& b = j.start_bootstrap(0, "head -c 1048576 /dev/zero; sleep 30");
   auto status = j.agent->wait(20s);
@@ -71,11 +70,10 @@ TEST(fault, a_full_disk_terminates_the_job_with_a_reason) {
 TEST(fault, the_socket_of_a_killed_agent_is_replaced_on_start) {
   job j{1};
   j.start_agent();
-  auto socket = j.context_dir() + "/baton.sock";
-  ASSERT_TRUE(wait_until([&] { return file_exists(socket); }));
+  ASSERT_TRUE(j.wait_listening());
   j.agent->signal(SIGKILL);
   j.agent->wait();
-  ASSERT_TRUE(file_exists(socket)) << "the stale socket should remain";
+  ASSERT_TRUE(file_exists(j.socket())) << "the stale socket should remain";
   j.start_agent();
   auto& b = j.start_bootstrap(0, "echo after restart");
   EXPECT_EQ(b.wait(), 0) << b.err();
@@ -143,7 +141,7 @@ TEST(fault, a_bootstrap_killed_before_hello_changes_nothing) {
   j.start_agent();
   {
     // Connects and dies without a word, as a bootstrap killed at once.
-    raw_peer peer{j.context_dir() + "/baton.sock"};
+    raw_peer peer{j.socket()};
   }
   auto& b = j.start_bootstrap(0, "echo fine");
   EXPECT_EQ(b.wait(), 0);
@@ -221,11 +219,9 @@ TEST(fault, a_bootstrap_gone_after_its_output_but_before_exit_is_lost) {
   // As a bootstrap killed after its command exited, before its Exit frame.
   job j{1};
   j.start_agent({"--lost-timeout", "5m"});
-  ASSERT_TRUE(wait_until([&] {
-    return file_exists(j.context_dir() + "/baton.sock");
-  }));
+  ASSERT_TRUE(j.wait_listening());
   {
-    raw_peer peer{j.context_dir() + "/baton.sock"};
+    raw_peer peer{j.socket()};
     peer.send(frame_bytes(1, R"({"version":1,"peer":"test"})")
               + frame_bytes(3, R"({"id":0})"));
     // Log bytes only once granted credit.
@@ -241,8 +237,7 @@ TEST(fault, a_bootstrap_gone_after_its_output_but_before_exit_is_lost) {
 TEST(fault, an_agent_killed_before_the_hello_leaves_a_clear_error) {
   job j{1};
   j.start_agent();
-  auto socket = j.context_dir() + "/baton.sock";
-  ASSERT_TRUE(wait_until([&] { return file_exists(socket); }));
+  ASSERT_TRUE(j.wait_listening());
   j.agent->signal(SIGKILL);
   j.agent->wait();
   // The socket file stays, nobody accepts: the bootstrap waits for an agent

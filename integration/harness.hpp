@@ -144,6 +144,16 @@ public:
     return dir / "result.json";
   }
 
+  /// The agent's socket in the job context directory.
+  std::string socket() const {
+    return dir / "baton.sock";
+  }
+
+  /// True once the agent's socket exists (within the default deadline).
+  bool wait_listening() const {
+    return wait_until([this] { return file_exists(socket()); });
+  }
+
   /// Starts the agent with the log and result files in the directory.
   process& start_agent(std::vector<std::string> extra_args = {},
                        std::map<std::string, std::string> env = {});

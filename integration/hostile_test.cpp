@@ -25,11 +25,7 @@ class hostile : public ::testing::Test {
 protected:
   hostile() : j{1} {
     j.start_agent({"--handshake-timeout", "2s"});
-    EXPECT_TRUE(wait_until([&] { return file_exists(socket()); }));
-  }
-
-  std::string socket() const {
-    return j.context_dir() + "/baton.sock";
+    EXPECT_TRUE(j.wait_listening());
   }
 
   /// Runs the normal job and checks its log.
@@ -48,7 +44,7 @@ protected:
 } // namespace
 
 TEST_F(hostile, random_bytes_are_refused) {
-  raw_peer peer{socket()};
+  raw_peer peer{j.socket()};
   ASSERT_TRUE(peer.connected());
   std::mt19937 rng{3};
   std::string junk(4096, '\0');
@@ -63,7 +59,7 @@ TEST_F(hostile, random_bytes_are_refused) {
 }
 
 TEST_F(hostile, a_header_announcing_4_gib_is_refused_before_its_body) {
-  raw_peer peer{socket()};
+  raw_peer peer{j.socket()};
   peer.send(std::string{"\xff\xff\xff\xff", 4} + static_cast<char>(log_frame));
   auto reply = peer.read_to_end();
   ASSERT_TRUE(reply);
@@ -76,7 +72,7 @@ TEST_F(hostile, a_header_announcing_4_gib_is_refused_before_its_body) {
 
 TEST_F(hostile, a_frame_truncated_by_close_is_reported) {
   {
-    raw_peer peer{socket()};
+    raw_peer peer{j.socket()};
     peer.send(hello_frame());
     peer.send(frame_bytes(reg, R"({"id":0})").substr(0, 7));
   }
@@ -88,7 +84,7 @@ TEST_F(hostile, a_frame_truncated_by_close_is_reported) {
 }
 
 TEST_F(hostile, a_valid_frame_in_one_byte_writes_is_understood) {
-  raw_peer peer{socket()};
+  raw_peer peer{j.socket()};
   for (auto c : hello_frame())
     ASSERT_TRUE(peer.send(std::string(1, c)));
   // The welcome arrives; the deadline then closes the silent peer.
@@ -100,7 +96,7 @@ TEST_F(hostile, a_valid_frame_in_one_byte_writes_is_understood) {
 }
 
 TEST_F(hostile, a_peer_that_never_speaks_is_closed_after_the_deadline) {
-  raw_peer peer{socket()};
+  raw_peer peer{j.socket()};
   auto reply = peer.read_to_end(10s);
   ASSERT_TRUE(reply) << "not closed within 10 s";
   EXPECT_NE(reply->find("handshake_timeout"), std::string::npos);
@@ -108,19 +104,19 @@ TEST_F(hostile, a_peer_that_never_speaks_is_closed_after_the_deadline) {
 }
 
 TEST_F(hostile, messages_out_of_order_are_refused) {
-  raw_peer log_first{socket()};
+  raw_peer log_first{j.socket()};
   log_first.send(frame_bytes(log_frame, "sneaky"));
   auto reply = log_first.read_to_end();
   ASSERT_TRUE(reply);
   EXPECT_NE(reply->find("unexpected log frame while the session is in phase "
                         "handshake"),
             std::string::npos);
-  raw_peer two_hellos{socket()};
+  raw_peer two_hellos{j.socket()};
   two_hellos.send(hello_frame() + hello_frame());
   reply = two_hellos.read_to_end();
   ASSERT_TRUE(reply);
   EXPECT_NE(reply->find("unexpected hello frame"), std::string::npos);
-  raw_peer exit_first{socket()};
+  raw_peer exit_first{j.socket()};
   exit_first.send(hello_frame() + frame_bytes(9, R"({"status":0})"));
   reply = exit_first.read_to_end();
   ASSERT_TRUE(reply);
@@ -141,7 +137,7 @@ TEST_F(hostile, a_thousand_idle_connections_do_not_stop_the_job) {
     GTEST_SKIP() << "needs 2048 file descriptors";
   std::vector<std::unique_ptr<raw_peer>> idle;
   for (int i = 0; i < 1000; ++i) {
-    idle.push_back(std::make_unique<raw_peer>(socket()));
+    idle.push_back(std::make_unique<raw_peer>(j.socket()));
     ASSERT_TRUE(idle.back()->connected()) << i;
   }
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
@@ -161,7 +157,7 @@ TEST_F(hostile, a_thousand_idle_connections_do_not_stop_the_job) {
   // the agent says so once, not once per connection.
   std::vector<std::unique_ptr<raw_peer>> extra;
   for (int i = 0; i < 100; ++i)
-    extra.push_back(std::make_unique<raw_peer>(socket()));
+    extra.push_back(std::make_unique<raw_peer>(j.socket()));
   auto reply = extra.back()->read_to_end();
   ASSERT_TRUE(reply);
   EXPECT_NE(reply->find("the agent serves at most 1024 connections at once"),
@@ -179,10 +175,8 @@ TEST_F(hostile, a_peer_that_stops_reading_does_not_stall_the_job) {
   // Registers as a second container that never reads what it is pushed.
   job two{2};
   two.start_agent();
-  ASSERT_TRUE(wait_until([&] {
-    return file_exists(two.context_dir() + "/baton.sock");
-  }));
-  raw_peer deaf{two.context_dir() + "/baton.sock"};
+  ASSERT_TRUE(two.wait_listening());
+  raw_peer deaf{two.socket()};
   deaf.send(hello_frame() + frame_bytes(reg, R"({"id":1})"));
   auto& b = two.start_bootstrap(0, "head -c 1048576 /dev/zero");
   EXPECT_EQ(b.wait(), 0) << b.err();

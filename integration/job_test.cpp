@@ -448,7 +448,7 @@ TEST(job, baton_status_shows_each_container) {
   EXPECT_NE(out.find("0    connected"), std::string::npos) << out;
   EXPECT_NE(out.find("1    not_yet_connected"), std::string::npos) << out;
   process as_json{{baton_exe(), "status", "--json", "--socket",
-                   j.context_dir() + "/baton.sock"},
+                   j.socket()},
                   j.dir / "status-json"};
   EXPECT_EQ(as_json.wait(), 0) << as_json.err();
   auto doc = json::parse(as_json.out());
