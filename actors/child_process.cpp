@@ -50,6 +50,8 @@ caf::error sys_error(const std::string& what, int err) {
 struct spawn_setup {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_t actions;
+  /// The parent's end of the child's stdin, if not /dev/null.
+  int stdin_fd = -1;
 
   spawn_setup() {
     posix_spawnattr_init(&attr);
@@ -57,6 +59,8 @@ struct spawn_setup {
   }
 
   ~spawn_setup() {
+    if (stdin_fd >= 0)
+      ::close(stdin_fd);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
   }
@@ -103,9 +107,15 @@ caf::expected<child_process> child_process::start(const command_spec& spec) {
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   int read_fd = -1;
   int slave_fd = -1;
-  if (spec.pty) {
-    if (::openpty(&read_fd, &slave_fd, nullptr, nullptr, nullptr) != 0)
-      return sys_error("cannot open a pty", errno);
+  std::string note;
+  if (spec.pty && ::openpty(&read_fd, &slave_fd, nullptr, nullptr, nullptr) != 0) {
+    // A root without /dev/ptmx (a bare sandbox) or with its ptys used up:
+    // the job still runs, through a pipe. (The reference fails here.)
+    note = std::string{"no pty ("} + std::strerror(errno)
+           + "): the command's output comes through a pipe";
+    read_fd = slave_fd = -1;
+  }
+  if (read_fd >= 0) {
     // Bytes pass through as the command wrote them: no "\n" -> "\r\n".
     // (Departs from a terminal's default so the job log is byte-exact.)
     termios tio;
@@ -139,8 +149,23 @@ caf::expected<child_process> child_process::start(const command_spec& spec) {
     slave_fd = fds[1];
     flags |= POSIX_SPAWN_SETPGROUP;
     posix_spawnattr_setpgroup(&setup.attr, 0);
-    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO,
-                                     "/dev/null", O_RDONLY, 0);
+    if (::access("/dev/null", R_OK) == 0) {
+      posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO,
+                                       "/dev/null", O_RDONLY, 0);
+    } else {
+      // No /dev in this root: stdin is a pipe nobody writes to, which
+      // reads as end of file just the same.
+      int empty[2];
+      if (::pipe2(empty, O_CLOEXEC) != 0) {
+        auto err = errno;
+        ::close(read_fd);
+        ::close(slave_fd);
+        return sys_error("cannot open a pipe", err);
+      }
+      ::close(empty[1]);
+      posix_spawn_file_actions_adddup2(&setup.actions, empty[0], STDIN_FILENO);
+      setup.stdin_fd = empty[0];
+    }
     posix_spawn_file_actions_adddup2(&setup.actions, slave_fd, STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&setup.actions, slave_fd, STDERR_FILENO);
   }
@@ -166,6 +191,7 @@ caf::expected<child_process> child_process::start(const command_spec& spec) {
   child_process result;
   result.pid_ = pid;
   result.output_fd_ = read_fd;
+  result.note_ = std::move(note);
   return result;
 }
 

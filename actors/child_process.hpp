@@ -21,7 +21,8 @@ struct command_spec {
 
 /// A running command in its own process group (its own session when in a
 /// pty), with stdout and stderr merged into one readable descriptor and
-/// stdin from /dev/null (or the pty).
+/// stdin from /dev/null (or the pty). Where no pty can be opened, the
+/// command runs with pipes and `note()` says why.
 class child_process {
 public:
   /// Starts the command. Fails with an error naming the program when it
@@ -40,6 +41,11 @@ public:
     return output_fd_;
   }
 
+  /// Empty, or what departed from the spec (such as a pipe for a pty).
+  const std::string& note() const noexcept {
+    return note_;
+  }
+
   /// Sends `signo` to the command's whole process group.
   void signal_group(int signo) const;
 
@@ -50,6 +56,7 @@ public:
 private:
   pid_t pid_ = -1;
   int output_fd_ = -1;
+  std::string note_;
 };
 
 /// Pointers to the strings of `xs` and a final null, for exec's argv and

@@ -4,6 +4,8 @@
 
 #include <caf/send.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cerrno>
@@ -163,6 +165,8 @@ public:
     if (!child)
       return std::move(child.error());
     child_ = *child;
+    if (!child_.note().empty())
+      spdlog::warn("bootstrap: {}", child_.note());
     // Both threads outlive this object if they must (a grandchild may hold
     // the pty open); they share only the gate and the listener handle.
     std::thread{[gate = gate_, fd = child_.output_fd(), tee = tee_fd_,
