@@ -1,4 +1,5 @@
 #include "actors/client_broker.hpp"
+#include "actors/deploy.hpp"
 #include "actors/nodes.hpp"
 #include "actors/signals.hpp"
 #include "actors/unix_socket.hpp"
@@ -16,7 +17,6 @@
 #include <cstdio>
 #include <future>
 
-#include <climits>
 #include <unistd.h>
 
 namespace baton {
@@ -24,11 +24,7 @@ namespace baton {
 namespace {
 
 std::string executable_dir() {
-  char buf[PATH_MAX];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0)
-    return ".";
-  std::string path{buf, static_cast<size_t>(n)};
+  auto path = executable_path();
   auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }

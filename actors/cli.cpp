@@ -226,6 +226,25 @@ const std::vector<option_spec>& pod_specs() {
   return specs;
 }
 
+const std::vector<option_spec>& install_specs() {
+  static const std::vector<option_spec> specs = {
+    {"from", "DIR", nullptr, "", false,
+     "the bundle to copy (default: the one this baton runs from)"},
+  };
+  return specs;
+}
+
+const std::vector<option_spec>& manifest_specs() {
+  static const std::vector<option_spec> specs = {
+    {"agent-image", "IMAGE", "BATON_AGENT_IMAGE",
+     std::string{"baton:"} + BATON_VERSION, false,
+     "image of the init and agent containers: the bundle (deploy/Containerfile)"},
+    {"name", "NAME", nullptr, "", false,
+     "the pod's name (default: the spec file's name)"},
+  };
+  return specs;
+}
+
 const std::vector<option_spec>& status_specs() {
   static const std::vector<option_spec> specs = {
     {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
@@ -341,6 +360,37 @@ caf::expected<pod_options> parse_pod_options(
   return result;
 }
 
+caf::expected<install_options> parse_install_options(
+  const std::vector<std::string>& args, const env_map& env) {
+  auto parsed = parse("install", install_specs(), args, env, false, 1);
+  if (!parsed)
+    return std::move(parsed.error());
+  if (parsed->positional.empty())
+    return invalid("baton install needs a directory (see baton install --help)");
+  install_options result;
+  result.dir = parsed->positional[0];
+  result.from = parsed->values["from"].text;
+  return result;
+}
+
+caf::expected<manifest_options> parse_manifest_options(
+  const std::vector<std::string>& args, const env_map& env) {
+  auto parsed = parse("manifest", manifest_specs(), args, env, false, 1);
+  if (!parsed)
+    return std::move(parsed.error());
+  if (parsed->positional.empty())
+    return invalid(
+      "baton manifest needs a pod spec file (see baton manifest --help)");
+  auto& v = parsed->values;
+  manifest_options result;
+  result.spec_file = parsed->positional[0];
+  if (v["agent-image"].text.empty())
+    return bad_value(v["agent-image"], "an image reference");
+  result.agent_image = v["agent-image"].text;
+  result.name = v["name"].text;
+  return result;
+}
+
 caf::expected<status_options> parse_status_options(
   const std::vector<std::string>& args, const env_map& env) {
   auto parsed = parse("status", status_specs(), args, env, false, 0);
@@ -377,6 +427,9 @@ std::string main_help() {
          "              Kubernetes\n"
          "  status      shows each container's state, exit status and log "
          "bytes\n"
+         "  manifest    renders a pod spec as a Kubernetes Pod manifest\n"
+         "  install     copies the bundle this baton runs from into a "
+         "directory\n"
          "  version     prints the version\n\n"
          "Run 'baton <command> --help' for the options of a command.\n";
 }
@@ -421,6 +474,28 @@ std::string status_help() {
                    "Asks the agent for the job's status: each container's "
                    "state, exit status\nand bytes logged so far.",
                    status_specs());
+}
+
+std::string install_help() {
+  return help_text(
+    "baton install DIR [OPTIONS]",
+    "Copies the bundle (bin/baton, its libraries and loader) into DIR/baton, "
+    "as the\ninit container of a pod does: DIR is the pod's shared volume. "
+    "Needs no shell and\nno libc in the image: run it through the bundle's "
+    "loader,\n  /baton/lib/ld-linux-x86-64.so.2 /baton/bin/baton install "
+    "/workspace\nAn existing DIR/baton is replaced whole.",
+    install_specs());
+}
+
+std::string manifest_help() {
+  return help_text(
+    "baton manifest SPEC.json [OPTIONS]",
+    "Prints the Kubernetes Pod manifest (JSON) for the pod spec that 'baton "
+    "pod' runs\nlocally: an emptyDir at /workspace in every container, an "
+    "init container that\ninstalls the bundle there, the agent container, "
+    "and each spec container running\nits command through 'baton "
+    "bootstrap'. Every spec container needs an \"image\".",
+    manifest_specs());
 }
 
 } // namespace baton

@@ -45,6 +45,20 @@ struct pod_options {
   bool keep = false;
 };
 
+struct install_options {
+  /// Where the bundle goes: `<dir>/baton`.
+  std::string dir;
+  /// The bundle to copy; empty: the one this baton runs from.
+  std::string from;
+};
+
+struct manifest_options {
+  std::string spec_file;
+  std::string agent_image;
+  /// The pod's name; empty: derived from the spec file's name.
+  std::string name;
+};
+
 struct status_options {
   std::string socket;
   bool json = false;
@@ -66,6 +80,12 @@ caf::expected<bootstrap_options> parse_bootstrap_options(
 caf::expected<pod_options> parse_pod_options(
   const std::vector<std::string>& args, const env_map& env);
 
+caf::expected<install_options> parse_install_options(
+  const std::vector<std::string>& args, const env_map& env);
+
+caf::expected<manifest_options> parse_manifest_options(
+  const std::vector<std::string>& args, const env_map& env);
+
 caf::expected<status_options> parse_status_options(
   const std::vector<std::string>& args, const env_map& env);
 
@@ -74,5 +94,7 @@ std::string agent_help();
 std::string bootstrap_help();
 std::string pod_help();
 std::string status_help();
+std::string install_help();
+std::string manifest_help();
 
 } // namespace baton

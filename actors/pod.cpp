@@ -3,6 +3,7 @@
 // order, and collects the agent's status.
 
 #include "actors/child_process.hpp"
+#include "actors/deploy.hpp"
 #include "actors/environment.hpp"
 #include "actors/nodes.hpp"
 #include "actors/pod_spec.hpp"
@@ -20,7 +21,6 @@
 #include <fstream>
 #include <random>
 
-#include <climits>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -74,12 +74,6 @@ caf::expected<pid_t> start(const process_spec& spec) {
   return pid;
 }
 
-std::string self_exe() {
-  char buf[PATH_MAX];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  return n > 0 ? std::string{buf, static_cast<size_t>(n)} : "baton";
-}
-
 caf::error write_env_file(const std::string& path, const env_map& env) {
   std::ofstream out{path};
   for (auto& [key, value] : env) {
@@ -118,7 +112,7 @@ int run_pod(const pod_options& options) {
     spdlog::error("{}", render(err));
     return 2;
   }
-  auto exe = self_exe();
+  auto exe = executable_path();
   auto own = own_environment();
   auto n = spec->containers.size();
   std::vector<process_spec> procs;

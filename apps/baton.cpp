@@ -1,6 +1,7 @@
 // baton: one binary, a subcommand per node of the pod.
 
 #include "actors/cli.hpp"
+#include "actors/deploy.hpp"
 #include "actors/environment.hpp"
 #include "actors/nodes.hpp"
 #include "messages/error.hpp"
@@ -53,6 +54,14 @@ int main(int argc, char** argv) {
     return dispatch<baton::status_options>(args, baton::status_help(),
                                            baton::parse_status_options,
                                            baton::run_status);
+  if (command == "manifest")
+    return dispatch<baton::manifest_options>(args, baton::manifest_help(),
+                                             baton::parse_manifest_options,
+                                             baton::run_manifest);
+  if (command == "install")
+    return dispatch<baton::install_options>(args, baton::install_help(),
+                                            baton::parse_install_options,
+                                            baton::run_install);
   if (command == "version" || command == "--version") {
     std::cout << "baton " << BATON_VERSION << '\n';
     return 0;

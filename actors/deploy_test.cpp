@@ -1,0 +1,193 @@
+#include "actors/deploy.hpp"
+
+#include "messages/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+using namespace baton;
+using nlohmann::json;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+pod_spec two_containers() {
+  auto spec = parse_pod_spec(R"({
+    "env": {"BUILDKITE_JOB_ID": "42"},
+    "containers": [
+      {"name": "checkout", "image": "alpine:3", "command": ["git", "clone"]},
+      {"name": "build", "image": "busybox:1.36", "command": ["make"],
+       "env": {"A": "1"}, "workingDir": "/workspace/src"}
+    ]
+  })");
+  EXPECT_TRUE(spec);
+  return *spec;
+}
+
+std::string error_of(const pod_spec& spec, const std::string& name = "pod") {
+  auto manifest = render_manifest(spec, name, "baton:1");
+  if (manifest)
+    return "<no error>";
+  EXPECT_EQ(code_of(manifest.error()), ec::invalid_argument);
+  return render(manifest.error());
+}
+
+json env_entry(const std::string& name, const std::string& value) {
+  return {{"name", name}, {"value", value}};
+}
+
+/// A temp dir removed at the end of the test.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "deploy-XXXXXX").string();
+    path = ::mkdtemp(tmpl.data());
+  }
+  ~temp_dir() {
+    std::error_code err;
+    fs::remove_all(path, err);
+  }
+};
+
+void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream{path} << text;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in{path};
+  return {std::istreambuf_iterator<char>{in}, {}};
+}
+
+} // namespace
+
+TEST(manifest, renders_the_pod_around_the_spec) {
+  auto manifest = render_manifest(two_containers(), "job-42", "baton:1");
+  ASSERT_TRUE(manifest) << render(manifest.error());
+  auto& m = *manifest;
+  EXPECT_EQ(m["apiVersion"], "v1");
+  EXPECT_EQ(m["kind"], "Pod");
+  EXPECT_EQ(m["metadata"]["name"], "job-42");
+  auto& spec = m["spec"];
+  EXPECT_EQ(spec["restartPolicy"], "Never");
+  // 15 s grace, 10 s to SIGKILL, 5 s to clean up.
+  EXPECT_EQ(spec["terminationGracePeriodSeconds"], 30);
+  EXPECT_EQ(spec["volumes"],
+            json::parse(R"([{"name": "workspace", "emptyDir": {}}])"));
+  auto mounts = json::parse(R"([{"name": "workspace",
+                                 "mountPath": "/workspace"}])");
+  ASSERT_EQ(spec["initContainers"].size(), 1u);
+  auto& init = spec["initContainers"][0];
+  EXPECT_EQ(init["image"], "baton:1");
+  EXPECT_EQ(init["command"],
+            json({"/baton/lib/ld-linux-x86-64.so.2", "/baton/bin/baton",
+                  "install", "--from", "/baton", "/workspace"}));
+  EXPECT_EQ(init["volumeMounts"], mounts);
+  auto& containers = spec["containers"];
+  ASSERT_EQ(containers.size(), 3u);
+  auto& agent = containers[0];
+  EXPECT_EQ(agent["name"], "agent");
+  EXPECT_EQ(agent["command"], json({"/workspace/baton/bin/baton", "agent"}));
+  EXPECT_EQ(agent["env"],
+            json({env_entry("BATON_LOG_LEVEL", "warn"),
+                  env_entry("BUILDKITE_CONTAINER_COUNT", "2"),
+                  env_entry("BUILDKITE_JOB_ID", "42")}));
+  auto& build = containers[2];
+  EXPECT_EQ(build["name"], "build");
+  EXPECT_EQ(build["image"], "busybox:1.36");
+  EXPECT_EQ(build["command"], json({"/workspace/baton/bin/baton",
+                                    "bootstrap", "--", "make"}));
+  EXPECT_EQ(build["env"], json({env_entry("A", "1"),
+                                env_entry("BUILDKITE_CONTAINER_ID", "1")}));
+  EXPECT_EQ(build["workingDir"], "/workspace/src");
+  EXPECT_EQ(build["volumeMounts"], mounts);
+  EXPECT_FALSE(containers[1].contains("workingDir"));
+}
+
+TEST(manifest, grace_period_follows_the_jobs) {
+  auto spec = two_containers();
+  spec.env["BUILDKITE_CANCEL_GRACE_PERIOD"] = "1m0.5s";
+  auto manifest = render_manifest(spec, "pod", "baton:1");
+  ASSERT_TRUE(manifest) << render(manifest.error());
+  EXPECT_EQ((*manifest)["spec"]["terminationGracePeriodSeconds"], 76);
+  spec.env["BUILDKITE_CANCEL_GRACE_PERIOD"] = "soon";
+  EXPECT_EQ(error_of(spec), "pod spec: env.BUILDKITE_CANCEL_GRACE_PERIOD: "
+                            "invalid duration 'soon'");
+}
+
+TEST(manifest, refuses_what_kubernetes_would) {
+  auto spec = two_containers();
+  spec.containers[1].image.clear();
+  EXPECT_EQ(error_of(spec), "pod spec: containers[1].image: missing (every "
+                            "container needs an image on Kubernetes)");
+  for (std::string bad : {"Build", "build step", "agent", "install-baton",
+                          "-x", std::string(64, 'a').c_str()}) {
+    spec = two_containers();
+    spec.containers[0].name = bad;
+    EXPECT_NE(error_of(spec).find("containers[0].name: '" + bad
+                                  + "' cannot name a Kubernetes container"),
+              std::string::npos)
+      << bad;
+  }
+  spec = two_containers();
+  spec.containers[1].name = "checkout";
+  EXPECT_EQ(error_of(spec),
+            "pod spec: containers[1].name: 'checkout' is used twice");
+  EXPECT_EQ(error_of(two_containers(), "My_Pod"),
+            "invalid pod name 'My_Pod': expected lowercase letters, digits, "
+            "'-' and '.', at most 253");
+  EXPECT_EQ(error_of(two_containers(), "ci.example.job-1"), "<no error>");
+}
+
+TEST(manifest, pod_names_come_from_spec_files) {
+  EXPECT_EQ(pod_name_for("examples/hello-pod.json"), "hello-pod");
+  EXPECT_EQ(pod_name_for("/x/My Job_2.json"), "my-job-2");
+  EXPECT_EQ(pod_name_for("__.json"), "baton-job");
+  EXPECT_EQ(pod_name_for(std::string(100, 'a') + ".json"),
+            std::string(63, 'a'));
+}
+
+TEST(install, copies_the_bundle_and_replaces_an_old_one) {
+  temp_dir from, to;
+  write_file(from.path / "bin" / "baton", "new binary");
+  write_file(from.path / "lib" / "libc.so.6", "libc");
+  write_file(to.path / "baton" / "bin" / "baton", "old binary");
+  write_file(to.path / "baton" / "stale", "left from an old bundle");
+  auto done = install_bundle(from.path.string(), to.path.string());
+  ASSERT_TRUE(done) << render(done.error());
+  EXPECT_EQ(*done, "installed the bundle into " + (to.path / "baton").string()
+                     + ": 2 files, 0 KiB");
+  EXPECT_EQ(read_file(to.path / "baton" / "bin" / "baton"), "new binary");
+  EXPECT_EQ(read_file(to.path / "baton" / "lib" / "libc.so.6"), "libc");
+  EXPECT_FALSE(fs::exists(to.path / "baton" / "stale"));
+  // Nothing left behind but the bundle.
+  EXPECT_EQ(std::distance(fs::directory_iterator{to.path}, {}), 1);
+  EXPECT_EQ(fs::status(to.path / "baton").permissions(), fs::perms{0755});
+}
+
+TEST(install, errors_name_the_bundle_or_the_directory) {
+  temp_dir from, to;
+  auto done = install_bundle(from.path.string(), to.path.string());
+  ASSERT_FALSE(done);
+  EXPECT_EQ(render(done.error()),
+            "no bundle at '" + from.path.string()
+              + "': expected bin/baton and lib/ (pass --from DIR)");
+  write_file(from.path / "bin" / "baton", "binary");
+  fs::create_directories(from.path / "lib");
+  auto missing = (to.path / "missing").string();
+  done = install_bundle(from.path.string(), missing);
+  ASSERT_FALSE(done);
+  EXPECT_EQ(render(done.error()),
+            "cannot install into '" + missing + "': No such file or directory");
+  auto file = (from.path / "bin" / "baton").string();
+  done = install_bundle(from.path.string(), file);
+  ASSERT_FALSE(done);
+  EXPECT_EQ(render(done.error()),
+            "cannot install into '" + file + "': not a directory");
+}
