@@ -1,0 +1,326 @@
+// Deployment end to end: the rendered manifests are current and valid, the
+// bundle runs in foreign roots as another uid, and a real container runtime
+// runs a rendered manifest to the same job log as `baton pod`.
+
+#include "integration/harness.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <set>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace baton::integration;
+using nlohmann::json;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct outcome {
+  std::optional<int> status;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` to completion (or the deadline) in `dir`'s files.
+outcome run(const std::vector<std::string>& argv, const temp_dir& dir,
+            std::map<std::string, std::string> env = {},
+            std::chrono::milliseconds timeout = 60s) {
+  static int count = 0;
+  process p{argv, dir / ("run-" + std::to_string(++count)), std::move(env)};
+  auto status = p.wait(timeout);
+  return {status, p.out(), p.err()};
+}
+
+// True if `argv` runs and exits 0: probes what this machine can do.
+bool works(const std::vector<std::string>& argv, const temp_dir& dir) {
+  auto probe = run(argv, dir, {}, 30s);
+  return probe.status == 0;
+}
+
+std::string validator() {
+  return std::string{DEPLOY_DIR} + "/validate-manifest";
+}
+
+// The bundle unpacked into `dir`/bundle; returns that directory's baton/.
+std::string unpack_bundle(const temp_dir& dir) {
+  auto where = dir / "bundle";
+  fs::create_directories(where);
+  auto untar = run({"/bin/tar", "-xzf", BATON_BUNDLE, "-C", where}, dir);
+  EXPECT_EQ(untar.status, 0) << untar.err;
+  return where + "/baton";
+}
+
+// A root holding only a static busybox and its applet links.
+std::string busybox_root(const temp_dir& dir, const std::string& name) {
+  auto root = fs::path{dir / name};
+  fs::create_directories(root / "bin");
+  fs::copy_file("/bin/busybox", root / "bin" / "busybox");
+  for (auto applet : {"sh", "echo", "id", "ls", "cat"})
+    fs::create_symlink("busybox", root / "bin" / applet);
+  return root.string();
+}
+
+// The prefix that runs a command as nobody, when this test may change uid.
+std::vector<std::string> as_nobody() {
+  if (::geteuid() != 0)
+    return {};
+  return {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+          "--clear-groups", "--"};
+}
+
+} // namespace
+
+TEST(deploy, rendered_examples_are_current) {
+  temp_dir dir;
+  std::set<std::string> rendered;
+  for (auto& entry : fs::directory_iterator{EXAMPLES_DIR}) {
+    if (entry.path().extension() != ".json")
+      continue;
+    auto name = entry.path().filename().string();
+    rendered.insert(name);
+    auto manifest = run({baton_exe(), "manifest", entry.path().string()}, dir);
+    ASSERT_EQ(manifest.status, 0) << manifest.err;
+    auto committed = std::string{DEPLOY_DIR} + "/k8s/" + name;
+    EXPECT_EQ(read_file(committed), manifest.out)
+      << committed << " is stale; render it again with: baton manifest "
+      << "examples/" << name << " > deploy/k8s/" << name;
+  }
+  for (auto& entry : fs::directory_iterator{std::string{DEPLOY_DIR} + "/k8s"})
+    EXPECT_EQ(rendered.count(entry.path().filename().string()), 1u)
+      << entry.path() << " has no pod spec in examples/";
+}
+
+TEST(deploy, rendered_manifests_validate_against_the_api_schema) {
+  temp_dir dir;
+  for (auto& entry :
+       fs::directory_iterator{std::string{DEPLOY_DIR} + "/k8s"}) {
+    auto check = run({validator(), entry.path().string()}, dir);
+    EXPECT_EQ(check.status, 0) << check.out << check.err;
+    EXPECT_EQ(check.out, entry.path().string() + ": ok\n");
+  }
+}
+
+TEST(deploy, broken_manifests_fail_validation) {
+  temp_dir dir;
+  std::map<std::string, std::string> expected = {
+    {"valid-pod.json", "ok"},
+    {"broken-unknown-field.json",
+     "spec.containers[0].imagePullPolcy: unknown field"},
+    {"broken-wrong-type.json", "spec.terminationGracePeriodSeconds: expected "
+                               "an integer, got string \"30\""},
+    {"broken-missing-required.json",
+     "spec.containers[1].name: required field missing"},
+    {"broken-bad-mount.json", "spec.containers[1].volumeMounts[0].name: no "
+                              "volume named \"cache\" in spec.volumes"},
+  };
+  for (auto& [name, line] : expected) {
+    auto file = std::string{MANIFESTS_DIR} + "/" + name;
+    auto check = run({validator(), file}, dir);
+    EXPECT_EQ(check.status, name == "valid-pod.json" ? 0 : 1) << name;
+    EXPECT_EQ(check.out, file + ": " + line + "\n");
+  }
+  auto missing = run({validator(), dir / "missing.json"}, dir);
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.err.find(dir / "missing.json"), std::string::npos)
+    << missing.err;
+}
+
+TEST(deploy, manifest_and_install_errors_name_the_problem) {
+  temp_dir dir;
+  write_file(dir / "spec.json",
+             R"({"containers": [{"name": "build", "command": ["make"]}]})");
+  auto manifest = run({baton_exe(), "manifest", dir / "spec.json"}, dir);
+  EXPECT_EQ(manifest.status, 2);
+  EXPECT_EQ(manifest.err, "baton: pod spec: containers[0].image: missing "
+                          "(every container needs an image on Kubernetes)\n");
+  EXPECT_EQ(manifest.out, "");
+  auto usage = run({baton_exe(), "manifest"}, dir);
+  EXPECT_EQ(usage.status, 2);
+  EXPECT_EQ(usage.err, "baton: baton manifest needs a pod spec file (see "
+                       "baton manifest --help)\n");
+  // The build tree's baton is no bundle.
+  auto install = run({baton_exe(), "install", dir.path()}, dir);
+  EXPECT_EQ(install.status, 1);
+  EXPECT_NE(install.err.find("baton: no bundle at '"), std::string::npos)
+    << install.err;
+  EXPECT_FALSE(file_exists(dir / "baton"));
+}
+
+// The busybox-only root and the root holding only /proc and the bundle,
+// each running `baton bootstrap` as nobody against an agent on this
+// machine, through the job context directory bind-mounted at /workspace.
+// The bundle gets there as on Kubernetes: `baton install` run through the
+// bundle's own loader, in an empty root.
+TEST(deploy, the_bundle_runs_in_foreign_roots) {
+  temp_dir dir;
+  std::vector<std::string> bwrap = {"/usr/bin/bwrap", "--unshare-all",
+                                    "--die-with-parent", "--clearenv"};
+  auto probe = bwrap;
+  probe.insert(probe.end(), {"--ro-bind", "/", "/", "--", "/bin/true"});
+  if (!fs::exists("/usr/bin/bwrap") || !works(probe, dir))
+    GTEST_SKIP() << "bubblewrap cannot make a sandbox on this machine";
+  ASSERT_TRUE(fs::exists("/bin/busybox")) << "needs busybox-static";
+  auto bundle = unpack_bundle(dir);
+  job j{2};
+  ::chmod(j.context_dir().c_str(), 0777);
+  auto install = bwrap;
+  install.insert(install.end(),
+                 {"--tmpfs", "/", "--ro-bind", bundle, "/baton", "--bind",
+                  j.context_dir(), "/workspace", "--",
+                  "/baton/lib/ld-linux-x86-64.so.2", "/baton/bin/baton",
+                  "install", "/workspace"});
+  auto installed = run(install, dir);
+  ASSERT_EQ(installed.status, 0) << installed.err;
+  EXPECT_EQ(installed.out.rfind("installed the bundle into /workspace/baton: ",
+                                0),
+            0u)
+    << installed.out;
+  j.start_agent();
+  auto busybox = busybox_root(dir, "busybox-root");
+  fs::create_directories(busybox + "/proc");
+  fs::create_directories(busybox + "/workspace");
+  std::vector<std::vector<std::string>> containers = {
+    {"--bind", busybox, "/", "--setenv", "PATH", "/bin", "--setenv",
+     "BUILDKITE_CONTAINER_ID", "0", "--proc", "/proc", "--bind",
+     j.context_dir(), "/workspace", "--", "/workspace/baton/bin/baton",
+     "bootstrap", "--", "sh", "-c",
+     "echo \"busybox root as uid $(id -u):\" $(ls /)"},
+    {"--tmpfs", "/", "--setenv", "BUILDKITE_CONTAINER_ID", "1", "--proc",
+     "/proc", "--bind", j.context_dir(), "/workspace", "--",
+     "/workspace/baton/bin/baton", "bootstrap", "--",
+     "/workspace/baton/bin/baton", "version"},
+  };
+  std::vector<std::unique_ptr<process>> bootstraps;
+  for (size_t id = 0; id < containers.size(); ++id) {
+    auto argv = as_nobody();
+    argv.insert(argv.end(), bwrap.begin(), bwrap.end());
+    argv.insert(argv.end(), containers[id].begin(), containers[id].end());
+    bootstraps.push_back(std::make_unique<process>(
+      argv, dir / ("container-" + std::to_string(id))));
+  }
+  for (auto& b : bootstraps)
+    EXPECT_EQ(b->wait(), 0) << b->err();
+  EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
+  auto nobody = ::geteuid() == 0 ? "65534" : std::to_string(::geteuid());
+  EXPECT_EQ(j.log(),
+            "~~~ Running container 0: sh -c echo \"busybox root as uid $(id "
+            "-u):\" $(ls /)\n"
+            "busybox root as uid "
+              + nobody
+              + ": bin proc workspace\n"
+                "~~~ Running container 1: /workspace/baton/bin/baton version\n"
+              + run({baton_exe(), "version"}, dir).out);
+  // Neither root has /dev: the commands ran through pipes, and said so.
+  EXPECT_NE(bootstraps[1]->err().find("no pty"), std::string::npos)
+    << bootstraps[1]->err();
+}
+
+namespace {
+
+// Podman in a private store under `dir`: rootful, vfs storage, runc, no
+// network, limits a sandbox allows. Removes what it ran at the end.
+class podman {
+public:
+  explicit podman(const temp_dir& dir) : dir_(dir) {
+    write_file(dir / "containers.conf",
+               "[containers]\n"
+               "default_ulimits = [\"nofile=1024:1024\", "
+               "\"nproc=1024:1024\"]\n"
+               "[engine]\nruntime = \"runc\"\n");
+  }
+
+  ~podman() {
+    if (!manifest_.empty())
+      (*this)({"kube", "down", manifest_});
+  }
+
+  outcome operator()(std::vector<std::string> args,
+                     std::chrono::milliseconds timeout = 120s) const {
+    std::vector<std::string> argv = {
+      "/usr/bin/podman",       "--root",  dir_ / "storage", "--runroot",
+      dir_ / "run",            "--storage-driver", "vfs",
+      "--cgroup-manager",      "cgroupfs", "--events-backend", "file"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, dir_, {{"CONTAINERS_CONF", dir_ / "containers.conf"}},
+               timeout);
+  }
+
+  // An image FROM scratch holding `context`'s tree.
+  outcome build(const std::string& tag, const std::string& context) const {
+    write_file(context + "/Containerfile", "FROM scratch\nCOPY root /\n");
+    return (*this)({"build", "--quiet", "--network", "none", "-t", tag,
+                    context});
+  }
+
+  outcome play(const std::string& manifest) {
+    manifest_ = manifest;
+    return (*this)({"kube", "play", "--network", "none", "--log-driver",
+                    "k8s-file", manifest});
+  }
+
+private:
+  const temp_dir& dir_;
+  std::string manifest_;
+};
+
+} // namespace
+
+// The acceptance run: `baton manifest` of the example, images built here
+// FROM scratch (the bundle as deploy/Containerfile builds it; a static
+// busybox under the example's image name), `podman kube play`, and the
+// agent container's log equal to `baton pod`'s job log.
+TEST(deploy, podman_runs_the_rendered_example_to_the_same_job_log) {
+  temp_dir dir;
+  if (!fs::exists("/usr/bin/podman"))
+    GTEST_SKIP() << "podman is not installed";
+  podman pm{dir};
+  auto info = pm({"info", "--format", "{{.Host.OCIRuntime.Name}}"});
+  if (info.status != 0)
+    GTEST_SKIP() << "podman cannot run here: " << info.err;
+  auto spec = std::string{EXAMPLES_DIR} + "/hello-pod.json";
+  auto local = run({baton_exe(), "pod", spec, "--seed", "7"}, dir);
+  ASSERT_EQ(local.status, 0) << local.err;
+  // The agent image, from the committed Containerfile.
+  auto bundle_context = dir / "agent-image";
+  fs::create_directories(bundle_context);
+  fs::copy_file(BATON_BUNDLE, bundle_context + "/baton-bundle.tar.gz");
+  auto agent_image = pm({"build", "--quiet", "--network", "none", "-f",
+                         std::string{DEPLOY_DIR} + "/Containerfile", "-t",
+                         "localhost/baton:test", bundle_context});
+  ASSERT_EQ(agent_image.status, 0) << agent_image.err;
+  // The example's command image, served from local storage.
+  auto manifest_text = run({baton_exe(), "manifest", spec, "--agent-image",
+                            "localhost/baton:test", "--name", "hello"},
+                           dir);
+  ASSERT_EQ(manifest_text.status, 0) << manifest_text.err;
+  auto manifest = json::parse(manifest_text.out);
+  std::set<std::string> images;
+  for (auto& c : manifest["spec"]["containers"])
+    if (c["name"] != "agent")
+      images.insert(c["image"].get<std::string>());
+  busybox_root(dir, "busybox-image/root");
+  for (auto& image : images) {
+    auto built = pm.build("localhost/" + image, dir / "busybox-image");
+    ASSERT_EQ(built.status, 0) << built.err;
+  }
+  write_file(dir / "pod.json", manifest_text.out);
+  auto played = pm.play(dir / "pod.json");
+  ASSERT_EQ(played.status, 0) << played.out << played.err;
+  std::vector<std::string> names = {"hello-agent"};
+  for (auto& c : manifest["spec"]["containers"])
+    if (c["name"] != "agent")
+      names.push_back("hello-" + c["name"].get<std::string>());
+  for (auto& name : names) {
+    auto waited = pm({"wait", name});
+    ASSERT_EQ(waited.status, 0) << name << ": " << waited.err;
+    EXPECT_EQ(waited.out, "0\n") << name;
+  }
+  auto logs = pm({"logs", "hello-agent"});
+  ASSERT_EQ(logs.status, 0) << logs.err;
+  EXPECT_EQ(logs.out, local.out);
+  EXPECT_EQ(logs.err, "");
+}
