@@ -183,9 +183,12 @@ int run_agent(const agent_options& options) {
       code = code == 0 ? 1 : code;
     }
   }
-  spdlog::info("job {} with status {}: {}",
-               result.interrupted ? "interrupted" : "done", result.status,
-               result.reason);
+  // A failed job is worth a warning: on Kubernetes the agent logs warnings
+  // only, beside the job log, and this line holds the exact status.
+  spdlog::log(result.status == 0 ? spdlog::level::info : spdlog::level::warn,
+              "job {} with status {}: {}",
+              result.interrupted ? "interrupted" : "done", result.status,
+              result.reason);
   caf::anon_send(broker_hdl, atom::stop::value);
   remove_socket(options.socket, socket_stat);
   spdlog::default_logger()->flush();

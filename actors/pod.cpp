@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -41,6 +42,14 @@ struct process_spec {
 };
 
 caf::expected<pid_t> start(const process_spec& spec) {
+  // As container runtimes do, a missing working directory is created.
+  std::error_code err;
+  if (!spec.working_dir.empty())
+    std::filesystem::create_directories(spec.working_dir, err);
+  if (err)
+    return make_error(ec::system_error, "cannot create the working directory '"
+                                          + spec.working_dir
+                                          + "': " + err.message());
   auto argv = c_strings(spec.argv);
   auto env_list = to_env_list(spec.env);
   auto envp = c_strings(env_list);

@@ -87,7 +87,8 @@ TEST(job, containers_started_before_the_agent_run_in_id_order) {
 
 TEST(job, a_failing_container_stops_the_job) {
   job j{3};
-  j.start_agent();
+  // As on Kubernetes, where the agent's log holds warnings only.
+  j.start_agent({}, {{"BATON_LOG_LEVEL", "warn"}});
   j.start_bootstrap(0, "echo zero");
   j.start_bootstrap(1, "echo one; exit 3");
   j.start_bootstrap(2, "touch " + j.dir / "ran-2");
@@ -101,6 +102,10 @@ TEST(job, a_failing_container_stops_the_job) {
   EXPECT_EQ(result["status"], 3);
   EXPECT_EQ(result["reason"], "container 1 exited with status 3");
   EXPECT_EQ(result["containers"][1]["exit_status"], 3);
+  EXPECT_NE(j.agent->err().find("warning: job done with status 3: container "
+                                "1 exited with status 3"),
+            std::string::npos)
+    << j.agent->err();
 }
 
 TEST(job, sigterm_to_the_agent_interrupts_the_running_command) {
@@ -481,6 +486,29 @@ TEST(pod, the_example_pod_runs_in_order) {
                    "build: starts after checkout (container 1)",
                    "~~~ Running container 2",
                    "test: starts after build, running the unit suite"});
+}
+
+TEST(pod, a_missing_working_directory_is_created_as_a_runtime_would) {
+  temp_dir dir;
+  auto work = dir / "work/src";
+  write_file(dir / "spec.json",
+             R"({"containers": [{"name": "build", "workingDir": ")" + work
+               + R"(", "command": ["sh", "-c", "pwd"]}]})");
+  process pod{{baton_exe(), "pod", dir / "spec.json"}, dir / "pod"};
+  EXPECT_EQ(pod.wait(), 0) << pod.err();
+  EXPECT_EQ(pod.out(), "~~~ Running container 0: sh -c pwd\n" + work + "\n");
+  // One that cannot be created stops the pod before anything runs.
+  write_file(dir / "file", "");
+  write_file(dir / "bad.json",
+             R"({"containers": [{"name": "build", "workingDir": ")"
+               + dir / "file/src" + R"(", "command": ["true"]}]})");
+  process bad{{baton_exe(), "pod", dir / "bad.json"}, dir / "bad"};
+  EXPECT_EQ(bad.wait(), 2);
+  EXPECT_NE(bad.err().find("cannot start build: cannot create the working "
+                           "directory '"
+                           + dir / "file/src" + "': Not a directory"),
+            std::string::npos)
+    << bad.err();
 }
 
 TEST(cli, a_bad_option_value_is_refused_naming_option_and_value) {
