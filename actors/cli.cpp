@@ -239,8 +239,8 @@ const std::vector<option_spec>& manifest_specs() {
     {"agent-image", "IMAGE", "BATON_AGENT_IMAGE",
      std::string{"baton:"} + BATON_VERSION, false,
      "image of the init and agent containers: the bundle (deploy/Containerfile)"},
-    {"name", "NAME", nullptr, "", false,
-     "the pod's name (default: the spec file's name)"},
+    {"name", "NAME", nullptr, "<the spec file's name>", false,
+     "the pod's name"},
   };
   return specs;
 }
@@ -387,7 +387,8 @@ caf::expected<manifest_options> parse_manifest_options(
   if (v["agent-image"].text.empty())
     return bad_value(v["agent-image"], "an image reference");
   result.agent_image = v["agent-image"].text;
-  result.name = v["name"].text;
+  if (v["name"].source != "the default")
+    result.name = v["name"].text;
   return result;
 }
 

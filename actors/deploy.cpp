@@ -1,11 +1,14 @@
 #include "actors/deploy.hpp"
 
+#include "actors/bootstrap.hpp"
+
 #include "messages/defaults.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -14,6 +17,8 @@
 #include <iostream>
 
 #include <climits>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -69,12 +74,14 @@ json workspace_mount() {
   return json::array({{{"name", "workspace"}, {"mountPath", bundle_mount}}});
 }
 
-// Seconds the kubelet waits between SIGTERM and SIGKILL: the whole cancel
-// sequence, the job's grace period and a command's own cancel timeouts.
-caf::expected<int64_t> termination_grace_seconds(const env_map& job_env) {
+// Seconds the kubelet waits between SIGTERM and SIGKILL: an upper bound of
+// the whole cancel sequence. The agent waits out the job's grace period;
+// a bootstrap whose agent is gone may then still give its command the
+// cancel signal timeout and itself the cleanup timeout.
+caf::expected<int64_t> termination_grace_seconds(const pod_spec& spec) {
   caf::timespan grace = defaults::cancel_grace_period;
-  if (auto i = job_env.find("BUILDKITE_CANCEL_GRACE_PERIOD");
-      i != job_env.end()) {
+  if (auto i = spec.env.find("BUILDKITE_CANCEL_GRACE_PERIOD");
+      i != spec.env.end()) {
     auto d = parse_duration(i->second);
     if (!d)
       return make_error(ec::invalid_argument,
@@ -83,9 +90,27 @@ caf::expected<int64_t> termination_grace_seconds(const env_map& job_env) {
                           + i->second + "'");
     grace = *d;
   }
-  auto total = grace + defaults::cancel_signal_timeout
-               + defaults::cancel_cleanup_timeout;
-  return std::chrono::ceil<std::chrono::seconds>(total).count();
+  caf::timespan cancel{0};
+  for (size_t id = 0; id < spec.containers.size(); ++id) {
+    // What the bootstrap reads: the job's values win (the merge rules).
+    auto env = spec.containers[id].env;
+    for (auto& [key, value] : spec.env)
+      env[key] = value;
+    std::vector<std::string> warnings;
+    auto config = read_cancel_config(env, warnings);
+    for (auto& warning : warnings) {
+      // "ignoring NAME='x': why; using 10s": the bootstrap would go on, but
+      // a manifest should not be rendered from a mistake.
+      if (warning.rfind("ignoring ", 0) != 0)
+        continue;
+      auto what = warning.substr(9, warning.rfind("; using") - 9);
+      return make_error(ec::invalid_argument, "pod spec: containers["
+                                                + std::to_string(id)
+                                                + "]: " + what);
+    }
+    cancel = std::max(cancel, config.signal_timeout + config.cleanup_timeout);
+  }
+  return std::chrono::ceil<std::chrono::seconds>(grace + cancel).count();
 }
 
 } // namespace
@@ -148,11 +173,23 @@ caf::expected<std::string> install_bundle(const std::string& from,
   // Every uid of the pod runs it.
   fs::permissions(temp, fs::perms{0755}, err);
   auto target = fs::path{dir} / "baton";
-  if (fs::exists(target, err))
-    fs::remove_all(target, err);
-  if (err || (fs::rename(temp, target, err), err)) {
-    cleanup();
-    return io_error("cannot install into '" + target.string() + "'", err);
+  // Into place in one step: a fresh directory by rename, an old bundle by
+  // an atomic exchange, so a container starting now sees one or the other.
+  if (::rename(temp.c_str(), target.c_str()) != 0) {
+    auto err_no = errno;
+    if ((err_no == EEXIST || err_no == ENOTEMPTY)
+        && ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(),
+                       RENAME_EXCHANGE)
+             == 0) {
+      cleanup(); // The old bundle, now at the temporary name.
+    } else {
+      if (err_no == EEXIST || err_no == ENOTEMPTY)
+        err_no = errno;
+      cleanup();
+      return make_error(ec::system_error, "cannot install into '"
+                                            + target.string()
+                                            + "': " + std::strerror(err_no));
+    }
   }
   return "installed the bundle into " + target.string() + ": "
          + std::to_string(files) + " files, " + std::to_string(bytes / 1024)
@@ -185,7 +222,7 @@ caf::expected<json> render_manifest(const pod_spec& spec,
                       "invalid pod name '" + name
                         + "': expected lowercase letters, digits, '-' and "
                           "'.', at most 253");
-  auto grace = termination_grace_seconds(spec.env);
+  auto grace = termination_grace_seconds(spec);
   if (!grace)
     return std::move(grace.error());
   std::string baton = std::string{bundle_dir} + "/bin/baton";

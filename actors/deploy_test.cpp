@@ -116,6 +116,19 @@ TEST(manifest, grace_period_follows_the_jobs) {
   auto manifest = render_manifest(spec, "pod", "baton:1");
   ASSERT_TRUE(manifest) << render(manifest.error());
   EXPECT_EQ((*manifest)["spec"]["terminationGracePeriodSeconds"], 76);
+  // A command's own cancel timeouts, wherever the bootstrap reads them.
+  spec.containers[1].env["BUILDKITE_CANCEL_SIGNAL_TIMEOUT"] = "60";
+  manifest = render_manifest(spec, "pod", "baton:1");
+  ASSERT_TRUE(manifest) << render(manifest.error());
+  EXPECT_EQ((*manifest)["spec"]["terminationGracePeriodSeconds"], 126);
+  spec.env["BUILDKITE_CANCEL_CLEANUP_TIMEOUT"] = "1m";
+  manifest = render_manifest(spec, "pod", "baton:1");
+  ASSERT_TRUE(manifest) << render(manifest.error());
+  EXPECT_EQ((*manifest)["spec"]["terminationGracePeriodSeconds"], 181);
+  spec.containers[0].env["BUILDKITE_CANCEL_SIGNAL_TIMEOUT"] = "later";
+  EXPECT_EQ(error_of(spec), "pod spec: containers[0]: "
+                            "BUILDKITE_CANCEL_SIGNAL_TIMEOUT='later': invalid "
+                            "duration 'later': expected a number");
   spec.env["BUILDKITE_CANCEL_GRACE_PERIOD"] = "soon";
   EXPECT_EQ(error_of(spec), "pod spec: env.BUILDKITE_CANCEL_GRACE_PERIOD: "
                             "invalid duration 'soon'");
@@ -126,8 +139,10 @@ TEST(manifest, refuses_what_kubernetes_would) {
   spec.containers[1].image.clear();
   EXPECT_EQ(error_of(spec), "pod spec: containers[1].image: missing (every "
                             "container needs an image on Kubernetes)");
-  for (std::string bad : {"Build", "build step", "agent", "install-baton",
-                          "-x", std::string(64, 'a').c_str()}) {
+  std::vector<std::string> bad_names = {"Build", "build step", "agent",
+                                        "install-baton", "-x",
+                                        std::string(64, 'a')};
+  for (auto& bad : bad_names) {
     spec = two_containers();
     spec.containers[0].name = bad;
     EXPECT_NE(error_of(spec).find("containers[0].name: '" + bad

@@ -64,6 +64,28 @@ std::string busybox_root(const temp_dir& dir, const std::string& name) {
   return root.string();
 }
 
+// True in a sanitizer build (the test presets set the options).
+bool sanitized() {
+  return ::getenv("ASAN_OPTIONS") != nullptr
+         || ::getenv("TSAN_OPTIONS") != nullptr;
+}
+
+// bwrap's start of a sandbox with nothing of this environment in it. In a
+// sanitizer build, the sanitizers' options pass in, with the leak checker
+// off: it cannot stop the world in these sandboxes.
+std::vector<std::string> sandbox() {
+  std::vector<std::string> argv = {"/usr/bin/bwrap", "--unshare-all",
+                                   "--die-with-parent", "--clearenv"};
+  for (auto name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"})
+    if (auto value = ::getenv(name); value != nullptr)
+      argv.insert(argv.end(),
+                  {"--setenv", name,
+                   std::string{value}
+                     + (name == std::string{"ASAN_OPTIONS"} ? ":detect_leaks=0"
+                                                            : "")});
+  return argv;
+}
+
 // The prefix that runs a command as nobody, when this test may change uid.
 std::vector<std::string> as_nobody() {
   if (::geteuid() != 0)
@@ -157,8 +179,7 @@ TEST(deploy, manifest_and_install_errors_name_the_problem) {
 // bundle's own loader, in an empty root.
 TEST(deploy, the_bundle_runs_in_foreign_roots) {
   temp_dir dir;
-  std::vector<std::string> bwrap = {"/usr/bin/bwrap", "--unshare-all",
-                                    "--die-with-parent", "--clearenv"};
+  auto bwrap = sandbox();
   auto probe = bwrap;
   probe.insert(probe.end(), {"--ro-bind", "/", "/", "--", "/bin/true"});
   if (!fs::exists("/usr/bin/bwrap") || !works(probe, dir))
@@ -167,12 +188,16 @@ TEST(deploy, the_bundle_runs_in_foreign_roots) {
   auto bundle = unpack_bundle(dir);
   job j{2};
   ::chmod(j.context_dir().c_str(), 0777);
+  // Not even /proc, but where a sanitizer's runtime needs it to read its
+  // options.
   auto install = bwrap;
+  install.insert(install.end(), {"--tmpfs", "/"});
+  if (sanitized())
+    install.insert(install.end(), {"--proc", "/proc"});
   install.insert(install.end(),
-                 {"--tmpfs", "/", "--ro-bind", bundle, "/baton", "--bind",
-                  j.context_dir(), "/workspace", "--",
-                  "/baton/lib/ld-linux-x86-64.so.2", "/baton/bin/baton",
-                  "install", "/workspace"});
+                 {"--ro-bind", bundle, "/baton", "--bind", j.context_dir(),
+                  "/workspace", "--", "/baton/lib/ld-linux-x86-64.so.2",
+                  "/baton/bin/baton", "install", "/workspace"});
   auto installed = run(install, dir);
   ASSERT_EQ(installed.status, 0) << installed.err;
   EXPECT_EQ(installed.out.rfind("installed the bundle into /workspace/baton: ",
