@@ -237,6 +237,36 @@ TEST_F(bootstrap_test, losing_the_agent_while_running_cancels_the_command) {
   EXPECT_EQ(exit_code, 143);
 }
 
+// The agent killed between the command's exit and its Exit frame's
+// acknowledgement: the status was sent, nobody answers; the bootstrap ends
+// with the command's status and signals nothing.
+TEST_F(bootstrap_test, losing_the_agent_after_the_exit_report_keeps_the_status) {
+  registered(run_state::start);
+  caf::anon_send(self, atom::exit::value, int32_t{3});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  ASSERT_EQ(written_of<wire::exit_report>().size(), 1u);
+  EXPECT_FALSE(exit_code);
+  caf::anon_send(self, atom::closed::value, std::string{"gone"});
+  run();
+  EXPECT_EQ(exit_code, 3);
+  EXPECT_TRUE(runner->signals.empty());
+}
+
+// Gone while the exited command's last output still drains: the output is
+// not waited for, and no Exit frame goes to a closed connection.
+TEST_F(bootstrap_test, losing_the_agent_while_the_output_drains_keeps_the_status) {
+  registered(run_state::start);
+  caf::anon_send(self, atom::exit::value, int32_t{4});
+  run();
+  caf::anon_send(self, atom::closed::value, std::string{"gone"});
+  run();
+  caf::anon_send(self, atom::eof::value);
+  run();
+  EXPECT_EQ(exit_code, 4);
+  EXPECT_TRUE(written_of<wire::exit_report>().empty());
+}
+
 TEST_F(bootstrap_test, losing_the_agent_before_the_turn_fails) {
   registered(run_state::wait);
   caf::anon_send(self, atom::closed::value, std::string{"gone"});

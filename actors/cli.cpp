@@ -191,7 +191,8 @@ const std::vector<option_spec>& agent_specs() {
      "terminated"},
     {"handshake-timeout", "D", nullptr,
      format_duration(defaults::handshake_timeout), false,
-     "how long a new connection has to say hello and register"},
+     "how long a new connection has to say hello and register, and an "
+     "exited one to close"},
   };
   return specs;
 }

@@ -191,8 +191,15 @@ void on_exit(session_ptr self, const wire::exit_report& msg) {
           [=](atom::ok) {
             if (self->state.phase != session_phase::exiting)
               return;
-            self->state.phase = session_phase::exited;
+            auto& st = self->state;
+            st.phase = session_phase::exited;
             send_frame(self, wire::exit_ack{});
+            // The peer closes once it has the acknowledgement; one that
+            // does not is closed after the handshake timeout rather than
+            // holding a connection slot until the agent exits.
+            st.next_check = self->clock().now() + st.config.handshake_timeout;
+            self->delayed_send(self, st.config.handshake_timeout,
+                               atom::tick::value);
           },
           [=](caf::error& err) {
             if (self->state.phase == session_phase::exiting)
@@ -322,9 +329,20 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
                                   st.config.handshake_timeout)));
         return;
       }
-      // Ticks of the handshake deadline and of the heartbeat check share
-      // the atom; one that comes before the next check is due is stale.
+      // Ticks of the handshake deadline, the heartbeat check and the
+      // linger deadline share the atom; one that comes before the next
+      // check is due is stale.
       auto now = self->clock().now();
+      if (st.phase == session_phase::exited) {
+        if (now >= st.next_check) {
+          spdlog::debug("{}: closing: the peer kept the connection open after "
+                        "its exit was acknowledged",
+                        st.label);
+          self->send(st.peer, atom::close::value, st.hdl);
+          finish(self, "exit acknowledged");
+        }
+        return;
+      }
       if (st.phase != session_phase::bound || now < st.next_check)
         return;
       auto silent = now - st.last_heard;

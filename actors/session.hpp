@@ -68,7 +68,8 @@ struct session_state {
   uint64_t ungranted = 0;
   /// When the peer was last heard from.
   caf::actor_clock::time_point last_heard;
-  /// When the next heartbeat check is due; a tick before it is stale.
+  /// When the next heartbeat check (or, once exited, the close) is due; a
+  /// tick before it is stale.
   caf::actor_clock::time_point next_check;
   /// Prefix of diagnostics: "session 3 (container 1)".
   std::string label;

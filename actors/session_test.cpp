@@ -224,6 +224,22 @@ TEST_F(session_test, exit_is_acknowledged_after_the_log_is_written) {
   EXPECT_EQ(states[1].state, run_state::start);
 }
 
+TEST_F(session_test, a_peer_that_stays_after_its_exit_is_closed_later) {
+  auto c = bound(0);
+  // Off the handshake deadline's tick, which must not close it early.
+  advance(5s);
+  send(c, wire::exit_report{0});
+  EXPECT_EQ(written_of<wire::exit_ack>(c).size(), 1u);
+  advance(9s);
+  EXPECT_FALSE(closed(c));
+  advance(1s);
+  EXPECT_TRUE(closed(c));
+  // Not a loss: the status stays recorded.
+  auto result = status();
+  EXPECT_EQ(result.containers[0].state, container_state::exited);
+  EXPECT_EQ(result.containers[0].exit_status, 0);
+}
+
 TEST_F(session_test, a_close_before_exit_marks_the_container_lost_at_once) {
   auto c = bound(0);
   caf::anon_send(c.session, atom::closed::value, std::string{});
