@@ -59,7 +59,7 @@ std::string busybox_root(const temp_dir& dir, const std::string& name) {
   auto root = fs::path{dir / name};
   fs::create_directories(root / "bin");
   fs::copy_file("/bin/busybox", root / "bin" / "busybox");
-  for (auto applet : {"sh", "echo", "id", "ls", "cat"})
+  for (auto applet : {"sh", "echo", "id", "ls", "cat", "sleep", "true"})
     fs::create_symlink("busybox", root / "bin" / applet);
   return root.string();
 }
@@ -247,7 +247,7 @@ TEST(deploy, the_bundle_runs_in_foreign_roots) {
 namespace {
 
 // Podman in a private store under `dir`: rootful, vfs storage, runc, no
-// network, limits a sandbox allows. Removes what it ran at the end.
+// network, limits a sandbox allows. Removes what it played at the end.
 class podman {
 public:
   explicit podman(const temp_dir& dir) : dir_(dir) {
@@ -274,13 +274,6 @@ public:
                timeout);
   }
 
-  // An image FROM scratch holding `context`'s tree.
-  outcome build(const std::string& tag, const std::string& context) const {
-    write_file(context + "/Containerfile", "FROM scratch\nCOPY root /\n");
-    return (*this)({"build", "--quiet", "--network", "none", "-t", tag,
-                    context});
-  }
-
   outcome play(const std::string& manifest) {
     manifest_ = manifest;
     return (*this)({"kube", "play", "--network", "none", "--log-driver",
@@ -292,60 +285,113 @@ private:
   std::string manifest_;
 };
 
+// A pod spec played by podman as Kubernetes would run its rendered
+// manifest. The images are built here FROM scratch: the baton image from
+// the committed deploy/Containerfile, and a static busybox under every
+// image name the spec uses. Nothing is pulled.
+class podman_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (!fs::exists("/usr/bin/podman"))
+      GTEST_SKIP() << "podman is not installed";
+    auto info = pm({"info", "--format", "{{.Host.OCIRuntime.Name}}"});
+    if (info.status != 0)
+      GTEST_SKIP() << "podman cannot run here: " << info.err;
+    auto context = dir / "agent-image";
+    fs::create_directories(context);
+    fs::copy_file(BATON_BUNDLE, context + "/baton-bundle.tar.gz");
+    auto built = pm({"build", "--quiet", "--network", "none", "-f",
+                     std::string{DEPLOY_DIR} + "/Containerfile", "-t",
+                     "localhost/baton:test", context});
+    ASSERT_EQ(built.status, 0) << built.err;
+    busybox_root(dir, "busybox-image/root");
+    write_file(dir / "busybox-image/Containerfile",
+               "FROM scratch\nCOPY root /\n");
+  }
+
+  // Renders `spec` as pod `name`, builds its images, plays it.
+  void play(const std::string& spec, const std::string& name) {
+    auto text = run({baton_exe(), "manifest", spec, "--agent-image",
+                     "localhost/baton:test", "--name", name},
+                    dir);
+    ASSERT_EQ(text.status, 0) << text.err;
+    auto manifest = json::parse(text.out);
+    for (auto& c : manifest["spec"]["containers"]) {
+      auto container = c["name"].get<std::string>();
+      containers.push_back(name + "-" + container);
+      if (container == "agent")
+        continue;
+      auto built = pm({"build", "--quiet", "--network", "none", "-t",
+                       "localhost/" + c["image"].get<std::string>(),
+                       dir / "busybox-image"});
+      ASSERT_EQ(built.status, 0) << built.err;
+    }
+    write_file(dir / "pod.json", text.out);
+    auto played = pm.play(dir / "pod.json");
+    ASSERT_EQ(played.status, 0) << played.out << played.err;
+  }
+
+  // The container's exit code, once it has exited.
+  std::string exit_code(const std::string& container) {
+    auto waited = pm({"wait", container});
+    EXPECT_EQ(waited.status, 0) << container << ": " << waited.err;
+    return waited.out;
+  }
+
+  std::string logs(const std::string& container) {
+    auto out = pm({"logs", container});
+    EXPECT_EQ(out.status, 0) << out.err;
+    return out.out;
+  }
+
+  temp_dir dir;
+  podman pm{dir};
+  /// `<pod>-agent`, then `<pod>-<name>` for each spec container.
+  std::vector<std::string> containers;
+};
+
 } // namespace
 
-// The acceptance run: `baton manifest` of the example, images built here
-// FROM scratch (the bundle as deploy/Containerfile builds it; a static
-// busybox under the example's image name), `podman kube play`, and the
-// agent container's log equal to `baton pod`'s job log.
-TEST(deploy, podman_runs_the_rendered_example_to_the_same_job_log) {
-  temp_dir dir;
-  if (!fs::exists("/usr/bin/podman"))
-    GTEST_SKIP() << "podman is not installed";
-  podman pm{dir};
-  auto info = pm({"info", "--format", "{{.Host.OCIRuntime.Name}}"});
-  if (info.status != 0)
-    GTEST_SKIP() << "podman cannot run here: " << info.err;
+// The acceptance run: the agent container's log equals `baton pod`'s job
+// log, and every container exits 0.
+TEST_F(podman_test, the_rendered_example_runs_to_the_same_job_log) {
   auto spec = std::string{EXAMPLES_DIR} + "/hello-pod.json";
   auto local = run({baton_exe(), "pod", spec, "--seed", "7"}, dir);
   ASSERT_EQ(local.status, 0) << local.err;
-  // The agent image, from the committed Containerfile.
-  auto bundle_context = dir / "agent-image";
-  fs::create_directories(bundle_context);
-  fs::copy_file(BATON_BUNDLE, bundle_context + "/baton-bundle.tar.gz");
-  auto agent_image = pm({"build", "--quiet", "--network", "none", "-f",
-                         std::string{DEPLOY_DIR} + "/Containerfile", "-t",
-                         "localhost/baton:test", bundle_context});
-  ASSERT_EQ(agent_image.status, 0) << agent_image.err;
-  // The example's command image, served from local storage.
-  auto manifest_text = run({baton_exe(), "manifest", spec, "--agent-image",
-                            "localhost/baton:test", "--name", "hello"},
-                           dir);
-  ASSERT_EQ(manifest_text.status, 0) << manifest_text.err;
-  auto manifest = json::parse(manifest_text.out);
-  std::set<std::string> images;
-  for (auto& c : manifest["spec"]["containers"])
-    if (c["name"] != "agent")
-      images.insert(c["image"].get<std::string>());
-  busybox_root(dir, "busybox-image/root");
-  for (auto& image : images) {
-    auto built = pm.build("localhost/" + image, dir / "busybox-image");
-    ASSERT_EQ(built.status, 0) << built.err;
-  }
-  write_file(dir / "pod.json", manifest_text.out);
-  auto played = pm.play(dir / "pod.json");
-  ASSERT_EQ(played.status, 0) << played.out << played.err;
-  std::vector<std::string> names = {"hello-agent"};
-  for (auto& c : manifest["spec"]["containers"])
-    if (c["name"] != "agent")
-      names.push_back("hello-" + c["name"].get<std::string>());
-  for (auto& name : names) {
-    auto waited = pm({"wait", name});
-    ASSERT_EQ(waited.status, 0) << name << ": " << waited.err;
-    EXPECT_EQ(waited.out, "0\n") << name;
-  }
+  play(spec, "hello");
+  ASSERT_EQ(containers.size(), 4u);
+  for (auto& container : containers)
+    EXPECT_EQ(exit_code(container), "0\n") << container;
   auto logs = pm({"logs", "hello-agent"});
   ASSERT_EQ(logs.status, 0) << logs.err;
   EXPECT_EQ(logs.out, local.out);
   EXPECT_EQ(logs.err, "");
+}
+
+// Stopping the pod, as deleting it on Kubernetes does: SIGTERM to every
+// container at once. The agent (PID 1 of its container) interrupts the job,
+// the running command's trap runs, the waiting container never starts.
+TEST_F(podman_test, stopping_the_pod_cancels_the_job) {
+  write_file(dir / "cancel.json", R"({"containers": [
+    {"name": "checkout", "image": "busybox:1.36", "command": ["true"]},
+    {"name": "build", "image": "busybox:1.36", "command": ["sh", "-c",
+     "trap 'echo trapped; exit 143' TERM; echo started; while :; do sleep 0.1; done"]},
+    {"name": "test", "image": "busybox:1.36", "command": ["echo", "ran"]}]})");
+  play(dir / "cancel.json", "cancel");
+  ASSERT_TRUE(wait_until([&] {
+    return logs("cancel-agent").find("started\n") != std::string::npos;
+  }));
+  auto stopped = pm({"pod", "stop", "--time", "60", "cancel"});
+  ASSERT_EQ(stopped.status, 0) << stopped.err;
+  EXPECT_EQ(exit_code("cancel-agent"), "143\n");
+  EXPECT_EQ(exit_code("cancel-checkout"), "0\n");
+  EXPECT_EQ(exit_code("cancel-build"), "143\n");
+  EXPECT_EQ(exit_code("cancel-test"), "1\n");
+  auto job_log = logs("cancel-agent");
+  EXPECT_NE(job_log.find("trapped\n"), std::string::npos) << job_log;
+  EXPECT_EQ(job_log.find("~~~ Running container 2"), std::string::npos)
+    << job_log;
+  EXPECT_NE(pm({"logs", "cancel-agent"}).err.find(
+              "job interrupted with status 143"),
+            std::string::npos);
 }
