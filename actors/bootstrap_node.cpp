@@ -32,6 +32,7 @@ std::string executable_dir() {
 } // namespace
 
 int run_bootstrap(const bootstrap_options& options) {
+  use_one_arena();
   // Reference: these are logged and swallowed; the agent decides.
   std::vector<int> swallowed = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
   block_signals({SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE});

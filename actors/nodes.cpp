@@ -38,6 +38,10 @@ void setup_logging(const char* process) {
   spdlog::set_default_logger(logger);
 }
 
+void use_one_arena() {
+  mallopt(M_ARENA_MAX, 1);
+}
+
 void tune_allocator() {
   mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);

@@ -24,6 +24,11 @@ void setup_logging(const char* process);
 /// blocks): streaming then costs no page faults.
 void tune_allocator();
 
+/// One heap arena for every thread: a node's few threads hardly contend,
+/// and each extra arena costs resident pages. Call it before the first
+/// thread starts.
+void use_one_arena();
+
 /// The agent container node. Returns the aggregate status mapped to an exit
 /// status: 0-255 as is, 255 for the negative ones.
 int run_agent(const agent_options& options);
