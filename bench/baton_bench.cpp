@@ -18,7 +18,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -482,47 +481,71 @@ json throughput(uint64_t size, uint64_t block, int runs) {
           {"runs_not_byte_exact", inexact}};
 }
 
+// The job log as a FIFO that a thread of ours reads, `read_size` bytes at a
+// time, handing each read to `on_read`. Our own writer end keeps the reader
+// from seeing an end before the agent opened the pipe; `finish`, once the
+// agent is gone, drops it, and the reader ends.
+class log_pipe {
+public:
+  log_pipe(const run_dir& dir, size_t read_size,
+           std::function<void(const char*, size_t)> on_read)
+    : path_(dir / "log.fifo") {
+    ::mkfifo(path_.c_str(), 0644);
+    rd_ = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK);
+    wr_ = ::open(path_.c_str(), O_WRONLY);
+    reader_ = std::thread{[this, read_size, on_read = std::move(on_read)] {
+      ::fcntl(rd_, F_SETFL, 0);
+      std::vector<char> buf(read_size);
+      for (;;) {
+        auto n = ::read(rd_, buf.data(), buf.size());
+        if (n <= 0)
+          break;
+        on_read(buf.data(), static_cast<size_t>(n));
+      }
+    }};
+  }
+
+  const std::string& path() const {
+    return path_;
+  }
+
+  void finish() {
+    ::close(wr_);
+    reader_.join();
+    ::close(rd_);
+  }
+
+private:
+  std::string path_;
+  int rd_ = -1;
+  int wr_ = -1;
+  std::thread reader_;
+};
+
 // The job log is a pipe read at `rate` bytes/s, far slower than the
 // command: memory must stay flat and every byte arrive.
 json slow_sink(uint64_t size, double rate) {
   run_dir dir;
-  auto fifo = dir / "log.fifo";
-  ::mkfifo(fifo.c_str(), 0644);
-  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
-  // Our own writer keeps the reader from seeing an end before the agent
-  // opened the pipe; closed once the agent is gone.
-  int wr = ::open(fifo.c_str(), O_WRONLY);
-  auto a = agent(dir, 1, {}, fifo);
   uint64_t received = 0;
-  std::atomic<bool> done{false};
-  std::thread reader{[&] {
-    ::fcntl(rd, F_SETFL, 0);
-    std::vector<char> buf(64 * 1024);
-    auto start = now_ns();
-    for (;;) {
-      auto n = ::read(rd, buf.data(), buf.size());
-      if (n <= 0)
-        break;
-      received += static_cast<uint64_t>(n);
-      // Pace the reads to `rate`.
-      auto due = start
-                 + static_cast<int64_t>(static_cast<double>(received) / rate
-                                        * 1e9);
-      auto ahead = due - now_ns();
-      if (ahead > 0)
-        nap(static_cast<int>(ahead / 1'000'000));
-    }
-    done = true;
-  }};
+  auto start = now_ns();
+  log_pipe log{dir, 64 * 1024, [&](const char*, size_t n) {
+                 received += n;
+                 // Pace the reads to `rate`.
+                 auto due = start
+                            + static_cast<int64_t>(
+                              static_cast<double>(received) / rate * 1e9);
+                 auto ahead = due - now_ns();
+                 if (ahead > 0)
+                   nap(static_cast<int>(ahead / 1'000'000));
+               }};
+  auto a = agent(dir, 1, {}, log.path());
   wait_for_file(dir / "baton.sock");
   auto t0 = now_ns();
   auto b = bootstrap(dir, 0, {tool_exe, "write", std::to_string(size),
                               "65536"});
   a.wait();
   b.wait();
-  ::close(wr);
-  reader.join();
-  ::close(rd);
+  log.finish();
   auto seconds = static_cast<double>(a.exited_ns - t0) / 1e9;
   return {{"bytes", size},
           {"sink_mb_s", rate / 1e6},
@@ -536,38 +559,25 @@ json slow_sink(uint64_t size, double rate) {
 // A trickling producer, one line per 10 ms: line written -> in the job log.
 json line_latency(int lines) {
   run_dir dir;
-  auto fifo = dir / "log.fifo";
-  ::mkfifo(fifo.c_str(), 0644);
-  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
-  int wr = ::open(fifo.c_str(), O_WRONLY);
-  auto a = agent(dir, 1, {}, fifo);
   std::vector<double> samples;
-  std::thread reader{[&] {
-    ::fcntl(rd, F_SETFL, 0);
-    std::string pending;
-    char buf[4096];
-    for (;;) {
-      auto n = ::read(rd, buf, sizeof(buf));
-      if (n <= 0)
-        break;
-      auto now = now_ns();
-      pending.append(buf, static_cast<size_t>(n));
-      size_t pos;
-      while ((pos = pending.find('\n')) != std::string::npos) {
-        auto line = pending.substr(0, pos);
-        pending.erase(0, pos + 1);
-        if (line.compare(0, 5, "line ") == 0)
-          samples.push_back(ms(now - std::stoll(line.substr(5))));
-      }
-    }
-  }};
+  std::string pending;
+  log_pipe log{dir, 4096, [&](const char* bytes, size_t n) {
+                 auto now = now_ns();
+                 pending.append(bytes, n);
+                 size_t pos;
+                 while ((pos = pending.find('\n')) != std::string::npos) {
+                   auto line = pending.substr(0, pos);
+                   pending.erase(0, pos + 1);
+                   if (line.compare(0, 5, "line ") == 0)
+                     samples.push_back(ms(now - std::stoll(line.substr(5))));
+                 }
+               }};
+  auto a = agent(dir, 1, {}, log.path());
   auto b = bootstrap(dir, 0, {tool_exe, "trickle", std::to_string(lines),
                               "10"});
   a.wait();
   b.wait();
-  ::close(wr);
-  reader.join();
-  ::close(rd);
+  log.finish();
   return summarize(samples, "ms");
 }
 
