@@ -116,8 +116,7 @@ TEST(fault, a_bootstrap_killed_while_waiting_its_turn_is_lost_at_once) {
   job j{2};
   j.start_agent({"--lost-timeout", "5m"});
   auto go = j.dir / "go";
-  j.start_bootstrap(0, "echo zero; while [ ! -e " + go
-                         + " ]; do sleep 0.01; done");
+  j.start_bootstrap(0, "echo zero; " + shell_wait_for(go));
   auto& waiting = j.start_bootstrap(1, "echo never");
   ASSERT_TRUE(wait_until([&] {
     return j.agent->err().find("container 1 registered") != std::string::npos
@@ -152,7 +151,7 @@ TEST(fault, an_agent_killed_while_a_bootstrap_waits_ends_the_bootstrap) {
   job j{2};
   j.start_agent();
   auto go = j.dir / "go";
-  j.start_bootstrap(0, "while [ ! -e " + go + " ]; do sleep 0.01; done");
+  j.start_bootstrap(0, shell_wait_for(go));
   auto& waiting = j.start_bootstrap(1, "touch " + j.dir / "ran-1");
   ASSERT_TRUE(wait_until([&] {
     return j.agent->err().find("container 1 registered") != std::string::npos;

@@ -55,6 +55,10 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+std::string shell_wait_for(const std::string& path) {
+  return "while [ ! -e " + path + " ]; do sleep 0.01; done";
+}
+
 bool wait_until(const std::function<bool()>& predicate,
                 std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -49,6 +49,10 @@ void write_file(const std::string& path, const std::string& content);
 
 bool file_exists(const std::string& path);
 
+/// A shell command that returns once `path` exists: a command's way to
+/// wait for the test's go-ahead.
+std::string shell_wait_for(const std::string& path);
+
 /// Polls `predicate` until it holds or `timeout` passes; true if it held.
 bool wait_until(const std::function<bool()>& predicate,
                 std::chrono::milliseconds timeout = 20s);

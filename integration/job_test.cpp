@@ -132,8 +132,7 @@ TEST(job, sigterm_to_a_bootstrap_is_swallowed) {
   job j{1};
   j.start_agent();
   auto go = j.dir / "go";
-  auto& b = j.start_bootstrap(0, "while [ ! -e " + go
-                                   + " ]; do sleep 0.01; done; echo finished");
+  auto& b = j.start_bootstrap(0, shell_wait_for(go) + "; echo finished");
   ASSERT_TRUE(wait_until([&] {
     return j.log().find("~~~ Running container 0") != std::string::npos;
   }));
@@ -207,7 +206,7 @@ TEST(job, bad_registrations_are_refused_and_the_job_completes) {
   job j{1};
   j.start_agent();
   auto go = j.dir / "go";
-  j.start_bootstrap(0, "while [ ! -e " + go + " ]; do sleep 0.01; done");
+  j.start_bootstrap(0, shell_wait_for(go));
   ASSERT_TRUE(wait_until([&] {
     return j.log().find("~~~ Running container 0") != std::string::npos;
   }));
@@ -368,8 +367,8 @@ TEST(job, a_lone_line_is_not_held_back) {
   // job log while the command waits.
   // The lines are made by printf so that the header, which shows the
   // command, does not contain them.
-  j.start_bootstrap(0, "printf 'A%sB\\n' 1; while [ ! -e " + go
-                         + " ]; do sleep 0.01; done; printf 'A%sB\\n' 2");
+  j.start_bootstrap(0, "printf 'A%sB\\n' 1; " + shell_wait_for(go)
+                         + "; printf 'A%sB\\n' 2");
   EXPECT_TRUE(wait_until(
     [&] { return j.log().find("A1B\n") != std::string::npos; }))
     << j.log();
@@ -441,8 +440,7 @@ TEST(job, baton_status_shows_each_container) {
   job j{2};
   j.start_agent();
   auto go = j.dir / "go";
-  j.start_bootstrap(0, "echo hello; while [ ! -e " + go
-                         + " ]; do sleep 0.01; done");
+  j.start_bootstrap(0, "echo hello; " + shell_wait_for(go));
   ASSERT_TRUE(wait_until(
     [&] { return j.log().find("hello\n") != std::string::npos; }));
   process table{{baton_exe(), "status", "--job-context-dir", j.context_dir()},
