@@ -1,6 +1,7 @@
 #include "actors/deploy.hpp"
 
 #include "actors/bootstrap.hpp"
+#include "actors/environment.hpp"
 
 #include "messages/defaults.hpp"
 #include "messages/duration.hpp"
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include <climits>
 #include <fcntl.h>
@@ -92,10 +94,10 @@ caf::expected<int64_t> termination_grace_seconds(const pod_spec& spec) {
   }
   caf::timespan cancel{0};
   for (size_t id = 0; id < spec.containers.size(); ++id) {
-    // What the bootstrap reads: the job's values win (the merge rules).
-    auto env = spec.containers[id].env;
-    for (auto& [key, value] : spec.env)
-      env[key] = value;
+    // What the bootstrap will read: its own environment merged with the
+    // job's.
+    auto env = merge_environment(spec.containers[id].env, spec.env,
+                                 bundle_mount, std::string{bundle_dir} + "/bin");
     std::vector<std::string> warnings;
     auto config = read_cancel_config(env, warnings);
     for (auto& warning : warnings) {
@@ -250,6 +252,7 @@ caf::expected<json> render_manifest(const pod_spec& spec,
     {"env", env_list(agent_env)},
     {"volumeMounts", workspace_mount()},
   });
+  std::set<std::string> names;
   for (size_t id = 0; id < spec.containers.size(); ++id) {
     auto& c = spec.containers[id];
     auto where = "pod spec: containers[" + std::to_string(id) + "]";
@@ -260,6 +263,9 @@ caf::expected<json> render_manifest(const pod_spec& spec,
                           + "' cannot name a Kubernetes container (lowercase "
                             "letters, digits and '-', at most 63, not agent "
                             "or install-baton)");
+    if (!names.insert(c.name).second)
+      return make_error(ec::invalid_argument,
+                        where + ".name: '" + c.name + "' is used twice");
     if (c.image.empty())
       return make_error(ec::invalid_argument,
                         where + ".image: missing (every container needs an "
@@ -280,14 +286,6 @@ caf::expected<json> render_manifest(const pod_spec& spec,
       container["workingDir"] = c.working_dir;
     containers.push_back(std::move(container));
   }
-  for (size_t i = 1; i < containers.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (containers[i]["name"] == containers[j]["name"])
-        return make_error(ec::invalid_argument,
-                          "pod spec: containers[" + std::to_string(i - 1)
-                            + "].name: '"
-                            + containers[i]["name"].get<std::string>()
-                            + "' is used twice");
   return json{
     {"apiVersion", "v1"},
     {"kind", "Pod"},
