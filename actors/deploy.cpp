@@ -154,7 +154,11 @@ caf::expected<std::string> install_bundle(const std::string& from,
     return make_error(ec::system_error, "cannot write into '" + dir
                                           + "': " + std::strerror(errno));
   fs::path temp{temp_text};
-  auto cleanup = [&] { fs::remove_all(temp, err); };
+  // Its own error code: `err` still holds the failure being reported.
+  auto cleanup = [&] {
+    std::error_code ignored;
+    fs::remove_all(temp, ignored);
+  };
   size_t files = 0;
   uintmax_t bytes = 0;
   for (auto sub : {"bin", "lib"}) {
@@ -177,22 +181,17 @@ caf::expected<std::string> install_bundle(const std::string& from,
   auto target = fs::path{dir} / "baton";
   // Into place in one step: a fresh directory by rename, an old bundle by
   // an atomic exchange, so a container starting now sees one or the other.
-  if (::rename(temp.c_str(), target.c_str()) != 0) {
-    auto err_no = errno;
-    if ((err_no == EEXIST || err_no == ENOTEMPTY)
-        && ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(),
-                       RENAME_EXCHANGE)
-             == 0) {
-      cleanup(); // The old bundle, now at the temporary name.
-    } else {
-      if (err_no == EEXIST || err_no == ENOTEMPTY)
-        err_no = errno;
-      cleanup();
-      return make_error(ec::system_error, "cannot install into '"
-                                            + target.string()
-                                            + "': " + std::strerror(err_no));
-    }
-  }
+  auto moved = ::rename(temp.c_str(), target.c_str());
+  if (moved != 0 && (errno == EEXIST || errno == ENOTEMPTY))
+    moved = ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(),
+                        RENAME_EXCHANGE);
+  auto err_no = errno;
+  // Either the copy that failed to move, or the old bundle swapped out.
+  cleanup();
+  if (moved != 0)
+    return make_error(ec::system_error, "cannot install into '"
+                                          + target.string()
+                                          + "': " + std::strerror(err_no));
   return "installed the bundle into " + target.string() + ": "
          + std::to_string(files) + " files, " + std::to_string(bytes / 1024)
          + " KiB";
