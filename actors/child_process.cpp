@@ -108,14 +108,15 @@ caf::expected<child_process> child_process::start(const command_spec& spec) {
   int read_fd = -1;
   int slave_fd = -1;
   std::string note;
-  if (spec.pty && ::openpty(&read_fd, &slave_fd, nullptr, nullptr, nullptr) != 0) {
+  bool pty = spec.pty;
+  if (pty && ::openpty(&read_fd, &slave_fd, nullptr, nullptr, nullptr) != 0) {
     // A root without /dev/ptmx (a bare sandbox) or with its ptys used up:
     // the job still runs, through a pipe. (The reference fails here.)
     note = std::string{"no pty ("} + std::strerror(errno)
            + "): the command's output comes through a pipe";
-    read_fd = slave_fd = -1;
+    pty = false;
   }
-  if (read_fd >= 0) {
+  if (pty) {
     // Bytes pass through as the command wrote them: no "\n" -> "\r\n".
     // (Departs from a terminal's default so the job log is byte-exact.)
     termios tio;
