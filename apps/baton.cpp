@@ -1,9 +1,7 @@
 // baton: one binary, a subcommand per node of the pod.
 
-#include "actors/cli.hpp"
-#include "actors/deploy.hpp"
-#include "actors/environment.hpp"
-#include "actors/nodes.hpp"
+#include "apps/cli.hpp"
+#include "job/environment.hpp"
 #include "messages/error.hpp"
 
 #include <iostream>

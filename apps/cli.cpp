@@ -1,4 +1,4 @@
-#include "actors/cli.hpp"
+#include "apps/cli.hpp"
 
 #include "messages/defaults.hpp"
 #include "messages/duration.hpp"

@@ -2,13 +2,14 @@
 // the shared volume, starts every container's process in no particular
 // order, and collects the agent's status.
 
-#include "actors/child_process.hpp"
-#include "actors/deploy.hpp"
-#include "actors/environment.hpp"
-#include "actors/nodes.hpp"
-#include "actors/pod_spec.hpp"
-#include "actors/signals.hpp"
+#include "apps/pod.hpp"
+
+#include "job/environment.hpp"
+#include "job/pod_spec.hpp"
 #include "messages/error.hpp"
+#include "os/child_process.hpp"
+#include "os/process.hpp"
+#include "os/signals.hpp"
 
 #include <spdlog/spdlog.h>
 

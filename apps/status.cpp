@@ -1,9 +1,8 @@
-#include "actors/status_client.hpp"
+#include "apps/status.hpp"
 
-#include "actors/nodes.hpp"
-#include "actors/unix_socket.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
+#include "os/unix_socket.hpp"
 
 #include <cerrno>
 #include <cstdio>

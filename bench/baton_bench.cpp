@@ -6,7 +6,7 @@
 //
 //   baton_bench [--runs N] [--size BYTES] [--only NAME[,NAME...]]
 
-#include "actors/runner.hpp"
+#include "actors/agent/runner.hpp"
 #include "messages/atoms.hpp"
 
 #include <caf/actor_system.hpp>

@@ -1,4 +1,4 @@
-#include "actors/bootstrap.hpp"
+#include "job/command.hpp"
 
 #include "messages/error.hpp"
 
@@ -24,7 +24,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 // -- read_cancel_config -------------------------------------------------------
 
-TEST(bootstrap_config, cancel_defaults) {
+TEST(command, cancel_defaults) {
   std::vector<std::string> warnings;
   auto config = read_cancel_config({}, warnings);
   EXPECT_EQ(config.signal, SIGTERM);
@@ -33,7 +33,7 @@ TEST(bootstrap_config, cancel_defaults) {
   EXPECT_TRUE(warnings.empty());
 }
 
-TEST(bootstrap_config, cancel_signal_by_name_short_name_or_number) {
+TEST(command, cancel_signal_by_name_short_name_or_number) {
   for (auto text : {"SIGINT", "INT", "2"}) {
     std::vector<std::string> warnings;
     auto config
@@ -47,7 +47,7 @@ TEST(bootstrap_config, cancel_signal_by_name_short_name_or_number) {
   EXPECT_EQ(config.signal, SIGQUIT);
 }
 
-TEST(bootstrap_config, sigkill_is_downgraded_to_sigterm) {
+TEST(command, sigkill_is_downgraded_to_sigterm) {
   for (auto text : {"SIGKILL", "KILL", "9"}) {
     std::vector<std::string> warnings;
     auto config
@@ -59,7 +59,7 @@ TEST(bootstrap_config, sigkill_is_downgraded_to_sigterm) {
   }
 }
 
-TEST(bootstrap_config, garbage_signal_warns_and_keeps_the_default) {
+TEST(command, garbage_signal_warns_and_keeps_the_default) {
   for (auto text : {"SIGBOGUS", "", "0", "999", "-15"}) {
     std::vector<std::string> warnings;
     auto config
@@ -73,7 +73,7 @@ TEST(bootstrap_config, garbage_signal_warns_and_keeps_the_default) {
   }
 }
 
-TEST(bootstrap_config, cancel_timeouts_as_durations_or_seconds) {
+TEST(command, cancel_timeouts_as_durations_or_seconds) {
   std::vector<std::string> warnings;
   auto config = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", "30s"},
                                     {"BUILDKITE_CANCEL_CLEANUP_TIMEOUT", "30"}},
@@ -89,7 +89,7 @@ TEST(bootstrap_config, cancel_timeouts_as_durations_or_seconds) {
   EXPECT_TRUE(warnings.empty());
 }
 
-TEST(bootstrap_config, garbage_timeout_warns_and_keeps_the_default) {
+TEST(command, garbage_timeout_warns_and_keeps_the_default) {
   std::vector<std::string> warnings;
   auto config
     = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", "soon"},
@@ -106,7 +106,7 @@ TEST(bootstrap_config, garbage_timeout_warns_and_keeps_the_default) {
   EXPECT_TRUE(contains(warnings[1], "using 5s")) << warnings[1];
 }
 
-TEST(bootstrap_config, empty_timeout_counts_as_unset) {
+TEST(command, empty_timeout_counts_as_unset) {
   std::vector<std::string> warnings;
   auto config
     = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", ""}}, warnings);
@@ -116,7 +116,7 @@ TEST(bootstrap_config, empty_timeout_counts_as_unset) {
 
 // -- command_line -------------------------------------------------------------
 
-TEST(bootstrap_config, command_line_uses_the_given_command) {
+TEST(command, command_line_uses_the_given_command) {
   auto argv
     = command_line({"make", "test"}, {{"BUILDKITE_SHELL", "/bin/bash -c"},
                                       {"BUILDKITE_COMMAND", "echo ignored"}});
@@ -124,7 +124,7 @@ TEST(bootstrap_config, command_line_uses_the_given_command) {
   EXPECT_EQ(*argv, (args{"make", "test"}));
 }
 
-TEST(bootstrap_config, command_line_defaults_to_the_shell_and_command) {
+TEST(command, command_line_defaults_to_the_shell_and_command) {
   auto argv = command_line({}, {{"BUILDKITE_COMMAND", "echo 'a  b'; ls"}});
   ASSERT_TRUE(argv) << render(argv.error());
   EXPECT_EQ(*argv, (args{"/bin/sh", "-e", "-c", "echo 'a  b'; ls"}));
@@ -134,7 +134,7 @@ TEST(bootstrap_config, command_line_defaults_to_the_shell_and_command) {
   EXPECT_EQ(*argv, (args{"/bin/sh", "-e", "-c", "true"}));
 }
 
-TEST(bootstrap_config, command_line_splits_the_shell_into_words) {
+TEST(command, command_line_splits_the_shell_into_words) {
   auto argv = command_line({}, {{"BUILDKITE_SHELL", " /bin/bash  -eo pipefail"
                                                     "\t-c "},
                                 {"BUILDKITE_COMMAND", "make"}});
@@ -142,7 +142,7 @@ TEST(bootstrap_config, command_line_splits_the_shell_into_words) {
   EXPECT_EQ(*argv, (args{"/bin/bash", "-eo", "pipefail", "-c", "make"}));
 }
 
-TEST(bootstrap_config, command_line_needs_something_to_run) {
+TEST(command, command_line_needs_something_to_run) {
   for (auto env : {env_map{}, env_map{{"BUILDKITE_COMMAND", ""}},
                    env_map{{"BUILDKITE_SHELL", "/bin/bash -c"}}}) {
     auto argv = command_line({}, env);

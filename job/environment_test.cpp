@@ -1,4 +1,4 @@
-#include "actors/environment.hpp"
+#include "job/environment.hpp"
 
 #include "messages/error.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/pod_spec.hpp"
+#include "job/pod_spec.hpp"
 
 #include "messages/error.hpp"
 

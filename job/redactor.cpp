@@ -1,4 +1,4 @@
-#include "actors/redactor.hpp"
+#include "job/redactor.hpp"
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/environment.hpp"
+#include "job/environment.hpp"
 
 #include <cstddef>
 #include <string>

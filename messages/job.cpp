@@ -55,4 +55,10 @@ nlohmann::json to_json(const job_result& x) {
           {"containers", std::move(containers)}};
 }
 
+int exit_status_for(int32_t wait_status) {
+  if (wait_status < 0 || wait_status > 255)
+    return 255;
+  return wait_status;
+}
+
 } // namespace baton

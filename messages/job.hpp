@@ -82,4 +82,8 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
 /// `exit_status` is null unless exited.
 nlohmann::json to_json(const job_result& x);
 
+/// Maps an aggregate wait status to a process exit status: 0-255 as is,
+/// 255 for the negative ones (lost, never connected).
+int exit_status_for(int32_t wait_status);
+
 } // namespace baton

@@ -1,4 +1,4 @@
-#include "actors/child_process.hpp"
+#include "os/child_process.hpp"
 
 #include "messages/error.hpp"
 

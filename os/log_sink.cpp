@@ -1,4 +1,4 @@
-#include "actors/log_sink.hpp"
+#include "os/log_sink.hpp"
 
 #include "messages/error.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/signals.hpp"
+#include "os/signals.hpp"
 
 #include <csignal>
 #include <thread>

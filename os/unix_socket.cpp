@@ -1,4 +1,4 @@
-#include "actors/unix_socket.hpp"
+#include "os/unix_socket.hpp"
 
 #include "messages/error.hpp"
 

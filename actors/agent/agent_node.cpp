@@ -1,13 +1,17 @@
-#include "actors/cancellation_watcher.hpp"
-#include "actors/log_aggregator.hpp"
-#include "actors/nodes.hpp"
-#include "actors/redactor.hpp"
-#include "actors/runner.hpp"
-#include "actors/signals.hpp"
-#include "actors/socket_broker.hpp"
-#include "actors/unix_socket.hpp"
+#include "actors/agent/agent_node.hpp"
+
+#include "actors/agent/cancellation_watcher.hpp"
+#include "actors/agent/log_aggregator.hpp"
+#include "actors/agent/runner.hpp"
+#include "actors/agent/socket_broker.hpp"
+#include "actors/node.hpp"
+#include "job/environment.hpp"
+#include "job/redactor.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
+#include "os/process.hpp"
+#include "os/signals.hpp"
+#include "os/unix_socket.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -22,7 +26,6 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
-
 
 #include <sys/resource.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "actors/cancellation_watcher.hpp"
+#include "actors/agent/cancellation_watcher.hpp"
 
 #include "messages/duration.hpp"
 

@@ -1,6 +1,6 @@
-#include "actors/cancellation_watcher.hpp"
+#include "actors/agent/cancellation_watcher.hpp"
 
-#include "actors/runner.hpp"
+#include "actors/agent/runner.hpp"
 #include "actors/test_fixture.hpp"
 
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "actors/log_aggregator.hpp"
+#include "actors/agent/log_aggregator.hpp"
 
 #include "messages/error.hpp"
 

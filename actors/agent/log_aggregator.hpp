@@ -1,8 +1,8 @@
 #pragma once
 
 #include "actors/actors.hpp"
-#include "actors/log_sink.hpp"
-#include "actors/redactor.hpp"
+#include "job/redactor.hpp"
+#include "os/log_sink.hpp"
 
 #include <caf/stateful_actor.hpp>
 

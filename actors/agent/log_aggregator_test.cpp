@@ -1,6 +1,6 @@
-#include "actors/log_aggregator.hpp"
+#include "actors/agent/log_aggregator.hpp"
 
-#include "actors/runner.hpp"
+#include "actors/agent/runner.hpp"
 #include "actors/test_fixture.hpp"
 #include "messages/error.hpp"
 

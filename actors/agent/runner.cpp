@@ -1,4 +1,4 @@
-#include "actors/runner.hpp"
+#include "actors/agent/runner.hpp"
 
 #include "messages/duration.hpp"
 #include "messages/error.hpp"

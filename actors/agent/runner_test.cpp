@@ -1,4 +1,4 @@
-#include "actors/runner.hpp"
+#include "actors/agent/runner.hpp"
 
 #include "actors/test_fixture.hpp"
 #include "messages/error.hpp"

@@ -1,4 +1,4 @@
-#include "actors/session.hpp"
+#include "actors/agent/session.hpp"
 
 #include "messages/duration.hpp"
 #include "messages/error.hpp"

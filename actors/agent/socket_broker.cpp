@@ -1,4 +1,4 @@
-#include "actors/socket_broker.hpp"
+#include "actors/agent/socket_broker.hpp"
 
 #include "messages/error.hpp"
 

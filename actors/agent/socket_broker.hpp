@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
-#include "actors/session.hpp"
+#include "actors/agent/session.hpp"
 
 #include <caf/io/connection_handle.hpp>
 #include <caf/stateful_actor.hpp>

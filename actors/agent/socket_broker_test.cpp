@@ -2,12 +2,12 @@
 // the real runner, sessions and aggregator behind it. The peers are plain
 // blocking sockets in the test thread; every wait has a deadline.
 
-#include "actors/socket_broker.hpp"
+#include "actors/agent/socket_broker.hpp"
 
-#include "actors/log_aggregator.hpp"
-#include "actors/runner.hpp"
-#include "actors/unix_socket.hpp"
+#include "actors/agent/log_aggregator.hpp"
+#include "actors/agent/runner.hpp"
 #include "messages/error.hpp"
+#include "os/unix_socket.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>

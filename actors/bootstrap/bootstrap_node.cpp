@@ -1,10 +1,13 @@
-#include "actors/client_broker.hpp"
-#include "actors/deploy.hpp"
-#include "actors/nodes.hpp"
-#include "actors/signals.hpp"
-#include "actors/unix_socket.hpp"
+#include "actors/bootstrap/bootstrap_node.hpp"
+
+#include "actors/bootstrap/client_broker.hpp"
+#include "actors/node.hpp"
+#include "job/environment.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
+#include "os/process.hpp"
+#include "os/signals.hpp"
+#include "os/unix_socket.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -20,16 +23,6 @@
 #include <unistd.h>
 
 namespace baton {
-
-namespace {
-
-std::string executable_dir() {
-  auto path = executable_path();
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-} // namespace
 
 int run_bootstrap(const bootstrap_options& options) {
   use_one_arena();

@@ -1,4 +1,4 @@
-#include "actors/bootstrap.hpp"
+#include "actors/bootstrap/bootstrap.hpp"
 
 #include "actors/test_fixture.hpp"
 #include "messages/error.hpp"

@@ -1,4 +1,4 @@
-#include "actors/client_broker.hpp"
+#include "actors/bootstrap/client_broker.hpp"
 
 #include "messages/error.hpp"
 

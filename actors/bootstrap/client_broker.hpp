@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
-#include "actors/bootstrap.hpp"
+#include "actors/bootstrap/bootstrap.hpp"
 
 #include <caf/stateful_actor.hpp>
 

@@ -1,4 +1,4 @@
-#include "actors/command_runner.hpp"
+#include "actors/bootstrap/command_runner.hpp"
 
 #include "messages/defaults.hpp"
 

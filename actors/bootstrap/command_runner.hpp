@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
-#include "actors/child_process.hpp"
+#include "os/child_process.hpp"
 
 #include <caf/error.hpp>
 

@@ -5,9 +5,9 @@
 // session, the counters match its states), and the job log holds no more
 // than the log bytes sent.
 
-#include "actors/log_aggregator.hpp"
-#include "actors/runner.hpp"
-#include "actors/session.hpp"
+#include "actors/agent/log_aggregator.hpp"
+#include "actors/agent/runner.hpp"
+#include "actors/agent/session.hpp"
 #include "messages/atoms.hpp"
 
 #include <caf/actor_cast.hpp>

@@ -1,0 +1,30 @@
+#pragma once
+
+// The agent container's node: its options and the wiring of its actors.
+
+#include <caf/timespan.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace baton {
+
+/// What `baton agent` runs with (filled by the command-line parser).
+struct agent_options {
+  uint32_t containers = 0;
+  std::string job_context_dir;
+  std::string socket;
+  std::string env_file;
+  std::string log_file;
+  std::string result_file;
+  caf::timespan start_timeout{0};
+  caf::timespan lost_timeout{0};
+  caf::timespan cancel_grace_period{0};
+  caf::timespan handshake_timeout{0};
+};
+
+/// Runs the agent until the job is done. Returns the aggregate status
+/// mapped to an exit status (see `exit_status_for`).
+int run_agent(const agent_options& options);
+
+} // namespace baton

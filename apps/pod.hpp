@@ -1,0 +1,22 @@
+#pragma once
+
+// `baton pod`: a whole pod on this machine, without Kubernetes.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace baton {
+
+struct pod_options {
+  std::string spec_file;
+  std::optional<uint64_t> seed;
+  std::string log_file;
+  std::string result_file;
+  bool keep = false;
+};
+
+/// Runs the pod. Returns the agent's exit status.
+int run_pod(const pod_options& options);
+
+} // namespace baton

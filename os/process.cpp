@@ -1,0 +1,55 @@
+#include "os/process.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include <malloc.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+namespace baton {
+
+std::string executable_path() {
+  // AT_EXECFN: the path given to execve, needing no /proc.
+  auto execfn = reinterpret_cast<const char*>(::getauxval(AT_EXECFN));
+  char buf[PATH_MAX];
+  if (execfn != nullptr && ::realpath(execfn, buf) != nullptr)
+    return buf;
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0)
+    return std::string{buf, static_cast<size_t>(n)};
+  return execfn != nullptr ? execfn : "baton";
+}
+
+std::string executable_dir() {
+  auto path = executable_path();
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+void setup_logging(const char* process) {
+  auto logger = spdlog::stderr_logger_mt(process);
+  logger->set_pattern(std::string{"%Y-%m-%dT%H:%M:%S.%fZ "} + process
+                        + " %l: %v",
+                      spdlog::pattern_time_type::utc);
+  auto level = spdlog::level::info;
+  if (auto text = std::getenv("BATON_LOG_LEVEL"))
+    level = spdlog::level::from_str(text);
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+void use_one_arena() {
+  mallopt(M_ARENA_MAX, 1);
+}
+
+void tune_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+}
+
+} // namespace baton
