@@ -6,7 +6,8 @@
 // The agent:
 //
 //   socket broker --frame--> session --register/exit/lost--> runner
-//        ^                      |  ^                            |
+//        ^       --bytes---> rpc session                        |
+//        |                      |  ^                            |
 //        +------write/close-----+  +-------state (pushed)-------+
 //                               |
 //                               +--log/eof--> log aggregator --> job log
@@ -16,7 +17,8 @@
 //
 // The bootstrap:
 //
-//   client broker <--frames--> bootstrap --> command (child process)
+//   client broker     <--frames--> bootstrap --> command (child process)
+//   rpc client broker <--frames--> bootstrap   (the reference's dialect)
 
 #include "messages/atoms.hpp"
 #include "messages/job.hpp"
@@ -59,12 +61,44 @@ using session_actor = caf::typed_actor<
   // Checks for heartbeat silence (sent to itself).
   caf::reacts_to<atom::tick>>;
 
+/// What the runner needs of a session, of either dialect: where to push
+/// its container's run state.
+using container_actor
+  = caf::typed_actor<caf::reacts_to<atom::state, run_state>>;
+
+/// What an RPC session needs of its connection: the socket broker, or a
+/// test double standing in for it.
+using rpc_peer_actor = caf::typed_actor<
+  // Writes bytes to the connection.
+  caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
+  // Closes the connection once its pending writes are out.
+  caf::reacts_to<atom::close, caf::io::connection_handle>,
+  // The connection carries a log stream now: read it in large pieces.
+  caf::reacts_to<atom::stream, caf::io::connection_handle>>;
+
+/// One connection in the reference's RPC dialect (Go net/rpc and gob):
+/// answers Register, Status, WriteLogs and Exit calls through the runner
+/// and the log aggregator.
+using rpc_session_actor = caf::typed_actor<
+  // Bytes arrived from the peer.
+  caf::reacts_to<atom::received, std::string>,
+  // The connection is gone; the text says why ("" if the peer closed it).
+  caf::reacts_to<atom::closed, std::string>,
+  // The runner pushes what the container should do now.
+  caf::reacts_to<atom::state, run_state>,
+  // Checks the handshake deadline and heartbeat silence (sent to itself).
+  caf::reacts_to<atom::tick>>;
+
 /// The job state machine (reference: Runner).
 using runner_actor = caf::typed_actor<
-  // Registers container `id` served by a session; replies with the job
+  // Registers a container served by a session; replies with the job
   // environment and the container's current run state.
-  caf::replies_to<atom::register_, int32_t, session_actor>::with<
+  caf::replies_to<atom::register_, registration, container_actor>::with<
     std::vector<std::string>, run_state>,
+  // Replies with what container `id` should do now; `shutdown` once the job
+  // is done (the RPC dialect's Status for a container the caller does not
+  // serve).
+  caf::replies_to<atom::state, int32_t>::with<run_state>,
   // Records the exit status of container `id`.
   caf::replies_to<atom::exit, int32_t, int32_t>::with<atom::ok>,
   // Marks container `id` lost, for the given reason.
@@ -101,6 +135,7 @@ using cancellation_watcher_actor = caf::typed_actor<
 /// into frames for one session each, and writes frames out.
 using socket_broker_actor = caf::typed_actor<
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
+  caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
   caf::reacts_to<atom::stream, caf::io::connection_handle>,
   // Stops accepting, closes every connection and quits.
@@ -113,6 +148,7 @@ using socket_broker_actor = caf::typed_actor<
 /// The socket broker's implementation type.
 using socket_broker_impl = caf::io::typed_broker<
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
+  caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
   caf::reacts_to<atom::stream, caf::io::connection_handle>,
   caf::reacts_to<atom::stop>, caf::reacts_to<caf::io::new_connection_msg>,
@@ -153,5 +189,19 @@ using client_broker_impl = caf::io::typed_broker<
   caf::reacts_to<caf::io::connection_closed_msg>>;
 
 using client_broker_actor = client_broker_impl::actor_hdl;
+
+/// Bridges the bootstrap to a stock runner in the reference's RPC dialect:
+/// turns the bootstrap's frames into Runner calls and the replies (and its
+/// own Status polls) into frames, so the bootstrap actor is the same for
+/// both dialects.
+using rpc_client_broker_impl = caf::io::typed_broker<
+  caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
+  caf::reacts_to<atom::close, caf::io::connection_handle>,
+  caf::reacts_to<atom::stream, caf::io::connection_handle>,
+  caf::reacts_to<atom::signal, int>,
+  // Time to poll the runner's Status (sent to itself).
+  caf::reacts_to<atom::tick>,
+  caf::reacts_to<caf::io::new_data_msg>,
+  caf::reacts_to<caf::io::connection_closed_msg>>;
 
 } // namespace baton

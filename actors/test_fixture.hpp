@@ -89,6 +89,29 @@ fake_peer(peer_actor::stateful_pointer<fake_peer_state> self) {
   };
 }
 
+/// Records what an RPC session writes; stands in for the socket broker.
+struct fake_rpc_peer_state {
+  static constexpr const char* name = "fake-rpc-peer";
+  std::string bytes;
+  bool closed = false;
+  bool streaming = false;
+};
+
+inline rpc_peer_actor::behavior_type
+fake_rpc_peer(rpc_peer_actor::stateful_pointer<fake_rpc_peer_state> self) {
+  return {
+    [=](atom::write, caf::io::connection_handle, const std::string& bytes) {
+      self->state.bytes += bytes;
+    },
+    [=](atom::close, caf::io::connection_handle) {
+      self->state.closed = true;
+    },
+    [=](atom::stream, caf::io::connection_handle) {
+      self->state.streaming = true;
+    },
+  };
+}
+
 class actor_fixture : public ::testing::Test {
 protected:
   actor_fixture()

@@ -165,6 +165,10 @@ std::string default_socket_note() {
   return std::string{"<job context dir>/"} + defaults::socket_name;
 }
 
+std::string default_rpc_socket_note() {
+  return std::string{"<job context dir>/"} + defaults::rpc_socket_name;
+}
+
 const std::vector<option_spec>& agent_specs() {
   static const std::vector<option_spec> specs = {
     {"containers", "N", "BUILDKITE_CONTAINER_COUNT", "", true,
@@ -174,6 +178,10 @@ const std::vector<option_spec>& agent_specs() {
      "the volume shared by every container of the pod"},
     {"socket", "PATH", "BATON_SOCKET", default_socket_note(), false,
      "where to listen"},
+    {"rpc-socket", "PATH", "BATON_RPC_SOCKET", default_rpc_socket_note(),
+     false,
+     "where to serve the reference's RPC dialect to stock Buildkite "
+     "clients; 'none' disables it"},
     {"env-file", "FILE", nullptr, "", false,
      "KEY=VALUE lines added over the agent's own environment to make the "
      "job environment"},
@@ -204,8 +212,13 @@ const std::vector<option_spec>& bootstrap_specs() {
     {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
      defaults::job_context_dir, false,
      "the volume shared by every container of the pod"},
-    {"socket", "PATH", "BATON_SOCKET", default_socket_note(), false,
-     "the agent's socket"},
+    {"protocol", "NAME", "BATON_PROTOCOL", "baton", false,
+     "baton (baton's own protocol) or buildkite (the reference's RPC "
+     "dialect, to join a stock Buildkite runner)"},
+    {"socket", "PATH", "BATON_SOCKET",
+     "<job context dir>/baton.sock, or buildkite.sock with --protocol "
+     "buildkite",
+     false, "the agent's socket"},
     {"connect-timeout", "D", "BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_TIMEOUT",
      format_duration(defaults::connect_timeout), false,
      "give up connecting to the agent after this long"},
@@ -260,12 +273,13 @@ const std::vector<option_spec>& status_specs() {
   return specs;
 }
 
-// The socket path: --socket, else <job context dir>/baton.sock.
+// The socket path: --socket, else `name` in the job context directory.
 std::string socket_path(const option_value& socket,
-                        const std::string& context_dir) {
+                        const std::string& context_dir,
+                        const char* name = defaults::socket_name) {
   if (socket.source != "the default")
     return socket.text;
-  return context_dir + "/" + defaults::socket_name;
+  return context_dir + "/" + name;
 }
 
 } // namespace
@@ -293,6 +307,12 @@ caf::expected<agent_options> parse_agent_options(
   result.containers = static_cast<uint32_t>(*containers);
   result.job_context_dir = v["job-context-dir"].text;
   result.socket = socket_path(v["socket"], result.job_context_dir);
+  if (v["rpc-socket"].text != "none")
+    result.rpc_socket = socket_path(v["rpc-socket"], result.job_context_dir,
+                                    defaults::rpc_socket_name);
+  if (result.rpc_socket == result.socket)
+    return bad_value(v["rpc-socket"], "another path than --socket ("
+                                        + result.socket + ")");
   result.env_file = v["env-file"].text;
   if (v["log-file"].source != "the default")
     result.log_file = v["log-file"].text;
@@ -326,7 +346,17 @@ caf::expected<bootstrap_options> parse_bootstrap_options(
     return std::move(id.error());
   result.container_id = static_cast<int32_t>(*id);
   result.job_context_dir = v["job-context-dir"].text;
-  result.socket = socket_path(v["socket"], result.job_context_dir);
+  auto& protocol = v["protocol"];
+  if (protocol.text == "baton")
+    result.protocol = dialect::baton;
+  else if (protocol.text == "buildkite")
+    result.protocol = dialect::buildkite;
+  else
+    return bad_value(protocol, "baton or buildkite");
+  result.socket = socket_path(v["socket"], result.job_context_dir,
+                              result.protocol == dialect::buildkite
+                                ? defaults::rpc_socket_name
+                                : defaults::socket_name);
   auto timeout = get_duration(v["connect-timeout"]);
   if (!timeout)
     return std::move(timeout.error());
@@ -474,7 +504,7 @@ std::string pod_help() {
 std::string status_help() {
   return help_text("baton status [OPTIONS]",
                    "Asks the agent for the job's status: each container's "
-                   "state, exit status\nand bytes logged so far.",
+                   "state, protocol,\nexit status and bytes logged so far.",
                    status_specs());
 }
 

@@ -38,6 +38,7 @@ TEST(cli, agent_defaults) {
   EXPECT_EQ(opts->containers, 3u);
   EXPECT_EQ(opts->job_context_dir, "/workspace");
   EXPECT_EQ(opts->socket, "/workspace/baton.sock");
+  EXPECT_EQ(opts->rpc_socket, "/workspace/buildkite.sock");
   EXPECT_EQ(opts->env_file, "");
   EXPECT_EQ(opts->log_file, "");
   EXPECT_EQ(opts->result_file, "");
@@ -172,7 +173,46 @@ TEST(cli, agent_takes_no_positional_arguments_or_command) {
   EXPECT_EQ(msg, "baton agent takes no command after --");
 }
 
+TEST(cli, agent_rpc_socket_can_move_or_be_disabled) {
+  auto opts = parse_agent_options({"--containers", "1"},
+                                  {{"BUILDKITE_JOB_CONTEXT_DIR", "/ctx"},
+                                   {"BATON_RPC_SOCKET", "/run/bk.sock"}});
+  ASSERT_TRUE(opts) << render(opts.error());
+  EXPECT_EQ(opts->rpc_socket, "/run/bk.sock");
+  opts = parse_agent_options({"--containers", "1", "--rpc-socket", "none"},
+                             {});
+  ASSERT_TRUE(opts) << render(opts.error());
+  EXPECT_EQ(opts->rpc_socket, "");
+  EXPECT_EQ(error_of(parse_agent_options({"--containers", "1", "--socket",
+                                          "/s", "--rpc-socket", "/s"},
+                                         {})),
+            "invalid value '/s' for --rpc-socket: expected another path "
+            "than --socket (/s)");
+}
+
 // -- bootstrap ----------------------------------------------------------------
+
+TEST(cli, bootstrap_protocol_picks_the_default_socket) {
+  auto opts = parse_bootstrap_options({"--container-id", "0", "--protocol",
+                                       "buildkite"},
+                                      {});
+  ASSERT_TRUE(opts) << render(opts.error());
+  EXPECT_EQ(opts->protocol, dialect::buildkite);
+  EXPECT_EQ(opts->socket, "/workspace/buildkite.sock");
+  opts = parse_bootstrap_options({"--container-id", "0"},
+                                 {{"BATON_PROTOCOL", "buildkite"},
+                                  {"BATON_SOCKET", "/x.sock"}});
+  ASSERT_TRUE(opts) << render(opts.error());
+  EXPECT_EQ(opts->protocol, dialect::buildkite);
+  EXPECT_EQ(opts->socket, "/x.sock");
+  opts = parse_bootstrap_options({"--container-id", "0"}, {});
+  ASSERT_TRUE(opts) << render(opts.error());
+  EXPECT_EQ(opts->protocol, dialect::baton);
+  EXPECT_EQ(error_of(parse_bootstrap_options({"--container-id", "0"},
+                                             {{"BATON_PROTOCOL", "grpc"}})),
+            "invalid value 'grpc' for BATON_PROTOCOL: expected baton or "
+            "buildkite");
+}
 
 TEST(cli, bootstrap_defaults) {
   auto opts = parse_bootstrap_options({"--container-id", "0"}, {});
@@ -309,7 +349,7 @@ TEST(cli, agent_help_mentions_every_option_env_var_and_default) {
   for (auto part :
        {"--containers", "BUILDKITE_CONTAINER_COUNT", "--job-context-dir",
         "BUILDKITE_JOB_CONTEXT_DIR", "/workspace", "--socket", "BATON_SOCKET",
-        "--env-file", "--log-file", "--result-file", "--start-timeout",
+        "--rpc-socket", "BATON_RPC_SOCKET", "buildkite.sock", "--env-file", "--log-file", "--result-file", "--start-timeout",
         "BUILDKITE_KUBERNETES_CONTAINER_START_TIMEOUT", "5m0s",
         "--lost-timeout", "30s", "--cancel-grace-period",
         "BUILDKITE_CANCEL_GRACE_PERIOD", "15s", "--help"})
@@ -321,7 +361,7 @@ TEST(cli, bootstrap_help_mentions_every_option_env_var_and_default) {
   for (auto part :
        {"--container-id", "BUILDKITE_CONTAINER_ID", "--job-context-dir",
         "BUILDKITE_JOB_CONTEXT_DIR", "/workspace", "--socket", "BATON_SOCKET",
-        "--connect-timeout",
+        "--protocol", "BATON_PROTOCOL", "--connect-timeout",
         "BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_TIMEOUT", "2m0s", "--help"})
     EXPECT_TRUE(contains(help, part)) << part << " missing from:\n" << help;
 }

@@ -96,16 +96,19 @@ std::string format_status(const nlohmann::json& status) {
     out += ", interrupted";
   out += "\n";
   char line[128];
-  std::snprintf(line, sizeof(line), "%-4s %-18s %-6s %s\n", "ID", "STATE",
-                "EXIT", "LOG BYTES");
+  std::snprintf(line, sizeof(line), "%-4s %-18s %-10s %-6s %s\n", "ID",
+                "STATE", "PROTOCOL", "EXIT", "LOG BYTES");
   out += line;
   for (auto& c : status.value("containers", nlohmann::json::array())) {
     auto exit = c["exit_status"].is_null()
                   ? std::string{"-"}
                   : std::to_string(c["exit_status"].get<int>());
-    std::snprintf(line, sizeof(line), "%-4d %-18s %-6s %llu\n",
+    auto protocol = c["protocol"].is_string()
+                      ? c["protocol"].get<std::string>()
+                      : std::string{"-"};
+    std::snprintf(line, sizeof(line), "%-4d %-18s %-10s %-6s %llu\n",
                   c.value("id", 0), c.value("state", "").c_str(),
-                  exit.c_str(),
+                  protocol.c_str(), exit.c_str(),
                   static_cast<unsigned long long>(
                     c.value("log_bytes", uint64_t{0})));
     out += line;

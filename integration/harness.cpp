@@ -7,8 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,8 +23,92 @@ namespace baton::integration {
 
 const char* const unset = "\x01unset";
 
+namespace {
+
+// Kills and reaps every child of this process. The test process adopts the
+// orphans of the processes it started (a command whose bootstrap was
+// killed, say), so nothing a test started outlives it and burns CPU under
+// the tests that follow.
+void kill_children() {
+  auto self = ::getpid();
+  for (bool found = true; found;) {
+    found = false;
+    auto dir = ::opendir("/proc");
+    if (dir == nullptr)
+      return;
+    while (auto entry = ::readdir(dir)) {
+      auto pid = std::atoi(entry->d_name);
+      if (pid <= 0)
+        continue;
+      // The parent pid is the second field after the ")" of the name.
+      auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+      auto paren = stat.rfind(')');
+      if (paren == std::string::npos)
+        continue;
+      char state = 0;
+      int ppid = 0;
+      if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) != 2
+          || ppid != self)
+        continue;
+      found = true;
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    ::closedir(dir);
+  }
+}
+
+class reap_leftovers : public ::testing::EmptyTestEventListener {
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    kill_children();
+  }
+};
+
+// Installed before any test runs.
+const bool reaper_installed = [] {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new reap_leftovers);
+  return true;
+}();
+
+} // namespace
+
 std::string baton_exe() {
   return BATON_EXE;
+}
+
+std::string buildkite_peer_exe() {
+  std::string exe = BUILDKITE_PEER;
+  EXPECT_TRUE(file_exists(exe))
+    << "the Go peer " << exe
+    << " was not built: install golang-go (.ci/deps test) and reconfigure";
+  return exe;
+}
+
+command_reaper::~command_reaper() {
+  auto text = read_file(pid_file);
+  if (!text.empty())
+    ::kill(-std::stoi(text), SIGKILL);
+}
+
+size_t position(const std::string& haystack, const std::string& needle) {
+  auto pos = haystack.find(needle);
+  EXPECT_NE(pos, std::string::npos) << "'" << needle << "' not in:\n"
+                                    << haystack;
+  return pos;
+}
+
+void expect_in_order(const std::string& text,
+                     const std::vector<std::string>& needles) {
+  size_t last = 0;
+  for (size_t i = 0; i < needles.size(); ++i) {
+    auto pos = position(text, needles[i]);
+    if (i > 0) {
+      EXPECT_LT(last, pos) << "'" << needles[i - 1] << "' before '"
+                           << needles[i] << "'";
+    }
+    last = pos;
+  }
 }
 
 temp_dir::temp_dir() {
@@ -269,6 +355,36 @@ process& job::start_bootstrap(int id, const std::string& command,
   bootstraps.push_back(
     std::make_unique<process>(argv, name, std::move(env)));
   return *bootstraps.back();
+}
+
+process& job::start_stock_client(int id, const std::string& command,
+                                 std::map<std::string, std::string> env,
+                                 const std::string& poll) {
+  std::vector<std::string> argv = {buildkite_peer_exe(), "client",
+                                   "--socket",           rpc_socket(),
+                                   "--id",               std::to_string(id),
+                                   "--poll",             poll,
+                                   "--",                 "sh",
+                                   "-c",                 command};
+  auto name = dir / ("stock-client-" + std::to_string(id) + "-"
+                     + std::to_string(bootstraps.size()));
+  bootstraps.push_back(
+    std::make_unique<process>(argv, name, std::move(env)));
+  return *bootstraps.back();
+}
+
+process& job::start_stock_runner(std::vector<std::string> extra_args) {
+  std::vector<std::string> argv = {buildkite_peer_exe(),
+                                   "runner",
+                                   "--socket",
+                                   rpc_socket(),
+                                   "--containers",
+                                   std::to_string(containers),
+                                   "--log-file",
+                                   log_file()};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  agent = std::make_unique<process>(argv, dir / "stock-runner");
+  return *agent;
 }
 
 } // namespace baton::integration

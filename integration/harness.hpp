@@ -22,6 +22,11 @@ using namespace std::chrono_literals;
 /// The baton binary under test.
 std::string baton_exe();
 
+/// The Go peer that speaks the reference's protocol (`buildkite-peer
+/// client` and `buildkite-peer runner`); fails the test if it was not
+/// built.
+std::string buildkite_peer_exe();
+
 /// A fresh directory, removed with everything in it at the end.
 class temp_dir {
 public:
@@ -48,6 +53,21 @@ std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 
 bool file_exists(const std::string& path);
+
+/// Position of `needle` in `haystack`, failing the test if it is absent.
+size_t position(const std::string& haystack, const std::string& needle);
+
+/// Checks that every needle is in `text`, each after the one before.
+void expect_in_order(const std::string& text,
+                     const std::vector<std::string>& needles);
+
+/// Kills, at the end of a test, the process group of a command that its
+/// killed bootstrap left behind: the command writes its pid (`echo $$ >
+/// FILE`, the leader of its own group) to `pid_file`.
+struct command_reaper {
+  std::string pid_file;
+  ~command_reaper();
+};
 
 /// A shell command that returns once `path` exists: a command's way to
 /// wait for the test's go-ahead.
@@ -153,9 +173,15 @@ public:
     return dir / "baton.sock";
   }
 
-  /// True once the agent's socket exists (within the default deadline).
+  /// The socket of the reference's RPC dialect.
+  std::string rpc_socket() const {
+    return dir / "buildkite.sock";
+  }
+
+  /// True once the agent's sockets exist (within the default deadline).
   bool wait_listening() const {
-    return wait_until([this] { return file_exists(socket()); });
+    return wait_until(
+      [this] { return file_exists(socket()) && file_exists(rpc_socket()); });
   }
 
   /// Starts the agent with the log and result files in the directory.
@@ -167,6 +193,17 @@ public:
   process& start_bootstrap(int id, const std::string& command,
                            std::map<std::string, std::string> env = {},
                            std::vector<std::string> prefix = {});
+
+  /// Starts a stock client (the Go peer, as kubernetes-bootstrap) for
+  /// container `id` running `sh -c command`, polling Status every `poll`
+  /// (the stock client: 1s).
+  process& start_stock_client(int id, const std::string& command,
+                              std::map<std::string, std::string> env = {},
+                              const std::string& poll = "100ms");
+
+  /// Starts the Go peer's runner with the reference's rules in place of
+  /// the agent, on `rpc_socket()`, with the job log in `log_file()`.
+  process& start_stock_runner(std::vector<std::string> extra_args = {});
 
   std::string log() const {
     return read_file(log_file());

@@ -23,38 +23,6 @@ json result_of(const job& j) {
   return json::parse(read_file(j.result_file()));
 }
 
-// Position of `needle` in `haystack`, failing the test if it is absent.
-size_t position(const std::string& haystack, const std::string& needle) {
-  auto pos = haystack.find(needle);
-  EXPECT_NE(pos, std::string::npos) << "'" << needle << "' not in:\n"
-                                    << haystack;
-  return pos;
-}
-
-// Checks that every needle is in `text`, each after the one before.
-void expect_in_order(const std::string& text,
-                     const std::vector<std::string>& needles) {
-  size_t last = 0;
-  for (size_t i = 0; i < needles.size(); ++i) {
-    auto pos = position(text, needles[i]);
-    if (i > 0) {
-      EXPECT_LT(last, pos) << "'" << needles[i - 1] << "' before '"
-                           << needles[i] << "'";
-    }
-    last = pos;
-  }
-}
-
-// Kills a command that a test left behind (its pid is in `pid_file`).
-struct command_reaper {
-  std::string pid_file;
-  ~command_reaper() {
-    auto text = read_file(pid_file);
-    if (!text.empty())
-      ::kill(-std::stoi(text), SIGKILL);
-  }
-};
-
 } // namespace
 
 TEST(job, containers_started_before_the_agent_run_in_id_order) {
@@ -448,7 +416,9 @@ TEST(job, baton_status_shows_each_container) {
   EXPECT_EQ(table.wait(), 0) << table.err();
   auto out = table.out();
   EXPECT_NE(out.find("job: running"), std::string::npos) << out;
-  EXPECT_NE(out.find("0    connected"), std::string::npos) << out;
+  EXPECT_NE(out.find("0    connected          baton      -"),
+            std::string::npos)
+    << out;
   EXPECT_NE(out.find("1    not_yet_connected"), std::string::npos) << out;
   process as_json{{baton_exe(), "status", "--json", "--socket",
                    j.socket()},

@@ -21,6 +21,10 @@ constexpr const char* job_context_dir = "/workspace";
 /// The socket's file name inside the job context directory.
 constexpr const char* socket_name = "baton.sock";
 
+/// The file name of the socket that serves the reference's RPC dialect
+/// (Go net/rpc and gob), as stock Buildkite clients expect it.
+constexpr const char* rpc_socket_name = "buildkite.sock";
+
 /// Largest frame body accepted or sent.
 constexpr size_t max_frame_size = 1024 * 1024;
 

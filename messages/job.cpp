@@ -24,6 +24,14 @@ const char* to_string(container_state x) {
   return "invalid";
 }
 
+const char* to_string(dialect x) {
+  switch (x) {
+    case dialect::baton: return "baton";
+    case dialect::buildkite: return "buildkite";
+  }
+  return "invalid";
+}
+
 bool from_string(const std::string& str, run_state& x) {
   for (auto s : {run_state::wait, run_state::start, run_state::interrupt,
                  run_state::shutdown}) {
@@ -41,8 +49,12 @@ nlohmann::json to_json(const job_result& x) {
     nlohmann::json exit_status;
     if (c.state == container_state::exited)
       exit_status = c.exit_status;
+    nlohmann::json protocol;
+    if (c.state != container_state::not_yet_connected)
+      protocol = to_string(c.protocol);
     containers.push_back({{"id", c.id},
                           {"state", to_string(c.state)},
+                          {"protocol", protocol},
                           {"exit_status", exit_status},
                           {"log_bytes", c.log_bytes}});
   }

@@ -14,6 +14,8 @@ struct agent_options {
   uint32_t containers = 0;
   std::string job_context_dir;
   std::string socket;
+  /// Where to serve the reference's RPC dialect; empty: nowhere.
+  std::string rpc_socket;
   std::string env_file;
   std::string log_file;
   std::string result_file;

@@ -64,8 +64,8 @@ job_result runner_state::snapshot() const {
   result.containers.reserve(containers.size());
   for (size_t id = 0; id < containers.size(); ++id) {
     auto& c = containers[id];
-    result.containers.push_back(
-      container_status{static_cast<uint32_t>(id), c.state, c.exit_status, 0});
+    result.containers.push_back(container_status{
+      static_cast<uint32_t>(id), c.state, c.protocol, c.exit_status, 0});
   }
   return result;
 }
@@ -151,9 +151,10 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
     self->delayed_send(self, config.start_timeout, atom::tick::value);
   self->state.config = std::move(config);
   return {
-    [=](atom::register_, int32_t id, session_actor session)
+    [=](atom::register_, const registration& reg, container_actor session)
       -> caf::result<std::vector<std::string>, run_state> {
       auto& st = self->state;
+      auto id = reg.id;
       if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
         return make_error(ec::unrecognized_container,
                           "unrecognized client id " + std::to_string(id)
@@ -165,14 +166,25 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
                           "client id " + std::to_string(id)
                             + " already registered");
       c.state = container_state::connected;
+      c.protocol = reg.protocol;
       self->monitor(session);
       c.session = std::move(session);
       c.pushed = st.run_state_of(static_cast<size_t>(id));
       ++st.registered;
       st.started = true;
-      spdlog::info("runner: container {} registered ({} of {})", id,
-                   st.registered, st.containers.size());
+      spdlog::info("runner: container {} registered ({} of {}, {} protocol)",
+                   id, st.registered, st.containers.size(),
+                   to_string(reg.protocol));
       return {st.config.env, c.pushed};
+    },
+    [=](atom::state, int32_t id) -> caf::result<run_state> {
+      auto& st = self->state;
+      if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
+        return make_error(ec::unrecognized_container,
+                          "unrecognized client id " + std::to_string(id));
+      if (st.done)
+        return run_state::shutdown;
+      return st.run_state_of(static_cast<size_t>(id));
     },
     [=](atom::exit, int32_t id, int32_t status) -> caf::result<atom::ok> {
       auto& st = self->state;
@@ -215,7 +227,11 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
       c.session = nullptr;
       ++st.finished;
       spdlog::warn("runner: container {} lost: {}", id, why);
-      terminate(self, "container " + std::to_string(id) + " lost: " + why);
+      // As for a failure: once interrupted, the others' cleanup is not cut
+      // short (the grace period bounds it). A stock client interrupted
+      // before its turn leaves this way, without an exit status.
+      if (!st.interrupted)
+        terminate(self, "container " + std::to_string(id) + " lost: " + why);
       check_done(self);
     },
     [=](atom::interrupt) {

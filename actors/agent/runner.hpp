@@ -29,8 +29,10 @@ struct runner_config {
 struct container_record {
   container_state state = container_state::not_yet_connected;
   int32_t exit_status = 0;
+  /// The protocol its bootstrap speaks, once registered.
+  dialect protocol = dialect::baton;
   /// The session serving it, while connected.
-  session_actor session;
+  container_actor session;
   /// The run state last pushed to the session.
   run_state pushed = run_state::wait;
 };

@@ -29,7 +29,8 @@ protected:
   auto connect(const runner_actor& r, int32_t id) {
     auto s = spawn(fake_session);
     auto rep = request<std::vector<std::string>, run_state>(
-      r, atom::register_::value, id, s);
+      r, atom::register_::value, registration{id, dialect::baton},
+      container_actor{s});
     return std::make_pair(s, rep);
   }
 
@@ -119,6 +120,26 @@ TEST_F(runner_test, a_lost_client_terminates_the_job) {
                            "exit status");
   // The waiting container is shut down.
   EXPECT_EQ(last_state(s1), run_state::shutdown);
+}
+
+TEST_F(runner_test, a_container_lost_after_an_interrupt_lets_the_others_finish) {
+  auto r = make_runner(2);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, r0] = connect(r, 0);
+  connect(r, 1);
+  caf::anon_send(r, atom::interrupt::value);
+  run();
+  // A stock client told to interrupt before its turn leaves without an
+  // exit status: container 0, still handling its cancel signal, goes on.
+  caf::anon_send(r, atom::lost::value, int32_t{1},
+                 std::string{"connection closed before its exit status"});
+  run();
+  EXPECT_FALSE(done->answered());
+  EXPECT_EQ(last_state(s0), run_state::interrupt);
+  exit(r, 0, 143);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 143);
+  EXPECT_FALSE(done->get().terminated);
 }
 
 TEST_F(runner_test, duplicate_id_is_refused_and_the_first_keeps_working) {

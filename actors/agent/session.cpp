@@ -115,8 +115,9 @@ void on_register(session_ptr self, const wire::register_request& msg) {
   auto& st = self->state;
   st.phase = session_phase::registering;
   self
-    ->request(st.runner, caf::infinite, atom::register_::value, msg.id,
-              session_actor{self})
+    ->request(st.runner, caf::infinite, atom::register_::value,
+              registration{msg.id, dialect::baton},
+              container_actor{session_actor{self}})
     .then(
       [=](std::vector<std::string>& env, run_state state) {
         auto& st = self->state;

@@ -1,5 +1,6 @@
 #include "actors/agent/socket_broker.hpp"
 
+#include "actors/agent/rpc_session.hpp"
 #include "messages/error.hpp"
 
 #include <caf/io/broker.hpp>
@@ -43,6 +44,34 @@ void drop(socket_broker_ptr self, caf::io::connection_handle hdl,
   self->close(hdl);
 }
 
+// Tells a refused peer why in its own dialect, then closes.
+void refuse(socket_broker_ptr self, caf::io::connection_handle hdl, bool rpc,
+            const std::string& why) {
+  if (rpc) {
+    auto body = why + "\n";
+    auto text = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; "
+                "charset=utf-8\r\nContent-Length: "
+                + std::to_string(body.size()) + "\r\n\r\n" + body;
+    auto& buf = self->wr_buf(hdl);
+    buf.insert(buf.end(), text.begin(), text.end());
+    self->flush(hdl);
+  } else {
+    write_frame(self, hdl,
+                wire::error_report{to_string(ec::socket_error), why});
+  }
+  self->close(hdl);
+}
+
+// Tells a connection's session, of either dialect, that it is gone.
+void notify_closed(socket_broker_ptr self,
+                   const socket_broker_state::connection& conn,
+                   std::string why) {
+  if (conn.rpc)
+    self->send(conn.rpc, atom::closed::value, std::move(why));
+  else
+    self->send(conn.session, atom::closed::value, std::move(why));
+}
+
 std::string describe_peer(caf::io::connection_handle hdl) {
   ucred cred;
   socklen_t len = sizeof(cred);
@@ -57,39 +86,45 @@ std::string describe_peer(caf::io::connection_handle hdl) {
 } // namespace
 
 socket_broker_actor::behavior_type
-socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
-              log_aggregator_actor aggregator, socket_broker_config config) {
+socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
+              runner_actor runner, log_aggregator_actor aggregator,
+              socket_broker_config config) {
   auto& st = self->state;
   st.config = config;
   st.runner = std::move(runner);
   st.aggregator = std::move(aggregator);
   self->add_doorman(listen_fd);
+  if (rpc_listen_fd >= 0)
+    st.rpc_acceptor = self->add_doorman(rpc_listen_fd);
   return {
     [=](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
       auto hdl = msg.handle;
+      auto rpc = st.rpc_acceptor != caf::io::accept_handle{}
+                 && msg.source == st.rpc_acceptor;
       if (st.connections.size() >= st.config.max_connections) {
         // Said once, not once per connection.
         if (st.refused++ == 0)
           spdlog::warn("{}: refusing connections beyond the limit of {}",
                        st.name, st.config.max_connections);
-        write_frame(self, hdl,
-                    wire::error_report{
-                      to_string(ec::socket_error),
-                      "the agent serves at most "
-                        + std::to_string(st.config.max_connections)
-                        + " connections at once"});
-        self->close(hdl);
+        refuse(self, hdl, rpc,
+               "the agent serves at most "
+                 + std::to_string(st.config.max_connections)
+                 + " connections at once");
         return;
       }
-      spdlog::debug("{}: connection {} from {}", st.name, hdl.id(),
+      spdlog::debug("{}: {} connection {} from {}", st.name,
+                    rpc ? "buildkite" : "baton", hdl.id(),
                     describe_peer(hdl));
-      auto session_hdl = self->spawn(session, hdl, peer_actor{self},
-                                     st.runner, st.aggregator,
-                                     st.config.session);
-      st.connections.emplace(
-        hdl, socket_broker_state::connection{
-               wire::frame_decoder{st.config.max_frame_size}, session_hdl});
+      socket_broker_state::connection conn{
+        wire::frame_decoder{st.config.max_frame_size}, {}, {}};
+      if (rpc)
+        conn.rpc = self->spawn(rpc_session, hdl, rpc_peer_actor{self},
+                               st.runner, st.aggregator, st.config.session);
+      else
+        conn.session = self->spawn(session, hdl, peer_actor{self}, st.runner,
+                                   st.aggregator, st.config.session);
+      st.connections.emplace(hdl, std::move(conn));
       self->configure_read(
         hdl, caf::io::receive_policy::at_most(handshake_read_size));
     },
@@ -98,6 +133,12 @@ socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
       if (i == self->state.connections.end())
         return;
       auto& conn = i->second;
+      if (conn.rpc) {
+        // The RPC session parses its own bytes: the preamble, then gob.
+        self->send(conn.rpc, atom::received::value,
+                   std::string{msg.buf.begin(), msg.buf.end()});
+        return;
+      }
       auto& session = conn.session;
       if (!conn.decoder.consume(msg.buf.data(), msg.buf.size(),
                                 [&](wire::frame&& frm) {
@@ -115,7 +156,7 @@ socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
         spdlog::warn("{}: connection {} closed: {}", self->state.name,
                      msg.handle.id(), why);
       }
-      self->send(i->second.session, atom::closed::value, std::move(why));
+      notify_closed(self, i->second, std::move(why));
       self->state.connections.erase(i);
     },
     [=](const caf::io::acceptor_closed_msg&) {
@@ -125,6 +166,13 @@ socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
       if (self->state.connections.count(hdl) == 0)
         return;
       wire::append(self->wr_buf(hdl), frm);
+      self->flush(hdl);
+    },
+    [=](atom::write, caf::io::connection_handle hdl, const std::string& bytes) {
+      if (self->state.connections.count(hdl) == 0)
+        return;
+      auto& buf = self->wr_buf(hdl);
+      buf.insert(buf.end(), bytes.begin(), bytes.end());
       self->flush(hdl);
     },
     [=](atom::close, caf::io::connection_handle hdl) {
@@ -138,8 +186,7 @@ socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
     },
     [=](atom::stop) {
       for (auto& kvp : self->state.connections)
-        self->send(kvp.second.session, atom::closed::value,
-                   std::string{"the agent is shutting down"});
+        notify_closed(self, kvp.second, "the agent is shutting down");
       self->state.connections.clear();
       self->close_all();
       self->quit();

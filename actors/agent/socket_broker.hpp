@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/agent/session.hpp"
+#include "messages/rpc.hpp"
 
 #include <caf/io/connection_handle.hpp>
 #include <caf/stateful_actor.hpp>
@@ -21,12 +22,17 @@ struct socket_broker_config {
 struct socket_broker_state {
   static constexpr const char* name = "socket-broker";
 
+  /// A connection speaks baton's protocol (frames cut here, one session
+  /// each) or the reference's RPC dialect (bytes to an RPC session).
   struct connection {
     wire::frame_decoder decoder;
     session_actor session;
+    rpc_session_actor rpc;
   };
 
   socket_broker_config config;
+  /// The acceptor of buildkite.sock, if it is served.
+  caf::io::accept_handle rpc_acceptor;
   runner_actor runner;
   log_aggregator_actor aggregator;
   std::map<caf::io::connection_handle, connection> connections;
@@ -37,12 +43,14 @@ struct socket_broker_state {
 using socket_broker_ptr
   = caf::stateful_actor<socket_broker_state, socket_broker_impl>*;
 
-/// Spawns with `middleman().spawn_broker(socket_broker, fd, runner,
-/// aggregator, config)`, where `fd` listens (see `listen_unix`). Every
-/// connection gets its own session; frames that do not parse close only
-/// that connection.
+/// Spawns with `middleman().spawn_broker(socket_broker, fd, rpc_fd, runner,
+/// aggregator, config)`, where `fd` listens for baton's protocol and
+/// `rpc_fd` (or -1) for the reference's RPC dialect (see `listen_unix`).
+/// Every connection gets its own session; frames that do not parse close
+/// only that connection. Both sockets share the connection limit.
 socket_broker_actor::behavior_type
-socket_broker(socket_broker_ptr self, int listen_fd, runner_actor runner,
-              log_aggregator_actor aggregator, socket_broker_config config);
+socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
+              runner_actor runner, log_aggregator_actor aggregator,
+              socket_broker_config config);
 
 } // namespace baton

@@ -127,6 +127,85 @@ private:
   wire::frame_decoder decoder_;
 };
 
+/// A blocking client of the reference's RPC dialect, with deadlines.
+class rpc_client {
+public:
+  explicit rpc_client(const std::string& path) {
+    auto fd = connect_unix(path);
+    EXPECT_TRUE(fd) << render(fd.error());
+    fd_ = fd ? *fd : -1;
+    send_raw(std::string{rpc::connect_request});
+    auto answer = read_until([this] {
+      return rpc::check_connected(preamble_).status
+             != rpc::preamble_status::need_more;
+    });
+    EXPECT_TRUE(answer);
+    auto result = rpc::check_connected(preamble_);
+    EXPECT_EQ(result.status, rpc::preamble_status::ok) << preamble_;
+    codec_.feed(preamble_.data() + result.consumed,
+                preamble_.size() - result.consumed);
+    connected_ = true;
+  }
+
+  ~rpc_client() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  void send_raw(const std::string& bytes) {
+    ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()),
+              static_cast<ssize_t>(bytes.size()));
+  }
+
+  /// Calls `method` and waits for its reply.
+  rpc::reply call(std::string_view method, const gob::type_ptr& type,
+                  const gob::value& arg) {
+    std::string out;
+    auto seq = seq_++;
+    EXPECT_FALSE(codec_.append_call(out, method, seq, type, arg));
+    send_raw(out);
+    rpc::reply rep;
+    EXPECT_TRUE(read_until([&] { return codec_.next(rep); }))
+      << "no reply to " << method;
+    EXPECT_EQ(rep.header.seq, seq);
+    return rep;
+  }
+
+  rpc::reply call_int(std::string_view method, int64_t x) {
+    return call(method, gob::int_type(), gob::value::integer(x));
+  }
+
+private:
+  // Reads until `done` holds; false on end of stream or after 10 s.
+  template <class Predicate>
+  bool read_until(Predicate done) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      pollfd pfd{fd_, POLLIN, 0};
+      if (left.count() <= 0
+          || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+        return false;
+      char buf[4096];
+      auto n = ::read(fd_, buf, sizeof(buf));
+      if (n <= 0)
+        return false;
+      if (connected_)
+        codec_.feed(buf, static_cast<size_t>(n));
+      else
+        preamble_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string preamble_;
+  rpc::client_codec codec_;
+  uint64_t seq_ = 0;
+};
+
 struct broker_config : caf::actor_system_config {
   broker_config() {
     load<caf::io::middleman>();
@@ -143,6 +222,7 @@ protected:
     char tmpl[] = "/tmp/baton-test-XXXXXX";
     dir = ::mkdtemp(tmpl);
     path = dir + "/baton.sock";
+    rpc_path = dir + "/buildkite.sock";
   }
 
   ~socket_broker_test() override {
@@ -164,10 +244,12 @@ protected:
                            std::vector<std::string>{});
     auto fd = listen_unix(path);
     ASSERT_TRUE(fd) << render(fd.error());
+    auto rpc_fd = listen_unix(rpc_path);
+    ASSERT_TRUE(rpc_fd) << render(rpc_fd.error());
     socket_broker_config config;
     config.max_frame_size = max_frame_size;
-    broker = sys.middleman().spawn_broker(socket_broker, *fd, the_runner,
-                                          aggregator, config);
+    broker = sys.middleman().spawn_broker(socket_broker, *fd, *rpc_fd,
+                                          the_runner, aggregator, config);
   }
 
   /// The job log once the aggregator has written everything sent to it
@@ -193,6 +275,7 @@ protected:
   caf::actor_system sys{cfg};
   std::string dir;
   std::string path;
+  std::string rpc_path;
   std::shared_ptr<memory_sink> sink = std::make_shared<memory_sink>();
   runner_actor the_runner;
   log_aggregator_actor aggregator;
@@ -212,6 +295,31 @@ TEST_F(socket_broker_test, a_client_runs_through_the_whole_protocol) {
   auto result = wait_done();
   EXPECT_EQ(result.status, 0);
   EXPECT_EQ(log(), std::string("out\0put\n", 8));
+}
+
+TEST_F(socket_broker_test, both_dialects_take_turns_in_one_job) {
+  start(2);
+  rpc_client stock{rpc_path};
+  client c{path};
+  auto reg = stock.call_int(rpc::register_method, 1);
+  EXPECT_EQ(reg.header.error, "");
+  EXPECT_EQ(stock.call_int(rpc::status_method, 1).body.as_int(), 0);
+  EXPECT_EQ(c.join(0), run_state::start);
+  c.send(wire::log_data{"zero\n"});
+  c.send(wire::exit_report{0});
+  c.expect<wire::exit_ack>();
+  EXPECT_EQ(stock.call_int(rpc::status_method, 1).body.as_int(), 1);
+  auto logs = stock.call(rpc::write_logs_method, rpc::logs_type(),
+                         rpc::to_value(rpc::logs{"one\n"}));
+  EXPECT_EQ(logs.header.error, "");
+  auto exit = stock.call(rpc::exit_method, rpc::exit_code_type(),
+                         rpc::to_value(rpc::exit_code{1, 0}));
+  EXPECT_EQ(exit.header.error, "");
+  auto result = wait_done();
+  EXPECT_EQ(result.status, 0);
+  EXPECT_EQ(result.containers[0].protocol, dialect::baton);
+  EXPECT_EQ(result.containers[1].protocol, dialect::buildkite);
+  EXPECT_EQ(log(), "zero\none\n");
 }
 
 TEST_F(socket_broker_test, two_clients_at_once_take_turns) {

@@ -1,6 +1,7 @@
 #include "actors/bootstrap/bootstrap_node.hpp"
 
 #include "actors/bootstrap/client_broker.hpp"
+#include "actors/bootstrap/rpc_client_broker.hpp"
 #include "actors/node.hpp"
 #include "job/environment.hpp"
 #include "messages/duration.hpp"
@@ -53,8 +54,15 @@ int run_bootstrap(const bootstrap_options& options) {
   node_config cfg{1};
   caf::actor_system sys{cfg};
   auto runner = make_process_runner(STDOUT_FILENO, defaults::log_chunk_size);
-  auto broker = sys.middleman().spawn_broker(client_broker, *fd, runner,
-                                             std::move(config));
+  // The bootstrap actor is the same for both dialects; the broker
+  // translates.
+  caf::actor broker;
+  if (options.protocol == dialect::buildkite)
+    broker = caf::actor_cast<caf::actor>(sys.middleman().spawn_broker(
+      rpc_client_broker, *fd, runner, std::move(config)));
+  else
+    broker = caf::actor_cast<caf::actor>(sys.middleman().spawn_broker(
+      client_broker, *fd, runner, std::move(config)));
   watch_signals(swallowed, [broker](int signo) {
     caf::anon_send(broker, atom::signal::value, signo);
   });

@@ -3,6 +3,8 @@
 // A checkout or command container's node: its options and the wiring of
 // its actors.
 
+#include "messages/job.hpp"
+
 #include <caf/timespan.hpp>
 
 #include <cstdint>
@@ -15,6 +17,8 @@ namespace baton {
 struct bootstrap_options {
   int32_t container_id = 0;
   std::string job_context_dir;
+  /// The agent's protocol: baton's own, or the reference's RPC dialect.
+  dialect protocol = dialect::baton;
   std::string socket;
   caf::timespan connect_timeout{0};
   /// The command after `--`, if any.

@@ -1,0 +1,178 @@
+// libFuzzer target: two RPC sessions (the reference's dialect) of a
+// two-container job, driven by arbitrary bytes on their connections (and
+// connection closes and time steps), on CAF's deterministic test
+// coordinator. Checks after every input: no crash, the runner's view is
+// consistent (only a connected container has a session, the counters match
+// its states), and the job log holds no more than the WriteLogs bytes sent.
+
+#include "actors/agent/log_aggregator.hpp"
+#include "actors/agent/rpc_session.hpp"
+#include "actors/agent/runner.hpp"
+#include "messages/atoms.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+using namespace baton;
+
+namespace {
+
+struct fuzz_config : caf::actor_system_config {
+  fuzz_config() {
+    set("scheduler.policy", caf::atom("testing"));
+    set("logger.verbosity", caf::atom("quiet"));
+    baton::add_message_types(*this);
+  }
+};
+
+struct null_peer_state {
+  static constexpr const char* name = "null-rpc-peer";
+};
+
+rpc_peer_actor::behavior_type
+null_peer(rpc_peer_actor::stateful_pointer<null_peer_state>) {
+  return {
+    [](atom::write, caf::io::connection_handle, const std::string&) {},
+    [](atom::close, caf::io::connection_handle) {},
+    [](atom::stream, caf::io::connection_handle) {},
+  };
+}
+
+struct world {
+  fuzz_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scheduler::test_coordinator& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+
+  world() {
+    spdlog::set_level(spdlog::level::off);
+  }
+
+  void run() {
+    for (int i = 0; i < 100000 && sched.has_job(); ++i)
+      sched.run_once();
+  }
+};
+
+// Never destroyed: tearing an actor system down among other static
+// destructors at exit crashes inside CAF, and the process ends anyway.
+world& the_world() {
+  static auto w = new world;
+  return *w;
+}
+
+// Counts the WriteLogs bytes a connection's stream carries, decoding it as
+// the session does (after the preamble).
+struct log_counter {
+  std::string preamble;
+  bool connected = false;
+  rpc::server_codec codec;
+  size_t bytes = 0;
+
+  void feed(const std::string& chunk) {
+    if (!connected) {
+      preamble += chunk;
+      auto result = rpc::parse_connect(preamble);
+      if (result.status != rpc::preamble_status::ok)
+        return;
+      connected = true;
+      codec.feed(preamble.data() + result.consumed,
+                 preamble.size() - result.consumed);
+    } else {
+      codec.feed(chunk.data(), chunk.size());
+    }
+    rpc::call call;
+    while (codec.next(call)) {
+      rpc::logs logs;
+      if (call.header.service_method == rpc::write_logs_method
+          && !rpc::from_value(call.body, logs))
+        bytes += logs.data.size();
+    }
+  }
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto& w = the_world();
+  runner_config rc;
+  rc.containers = 2;
+  rc.env = {"A=1"};
+  rc.start_timeout = std::chrono::minutes{5};
+  auto sink = std::make_shared<memory_sink>();
+  auto r = w.sys.spawn(runner, rc);
+  auto agg = w.sys.spawn(log_aggregator, sink, rc.containers, r,
+                         std::vector<std::string>{"s3cr3t-value"});
+  auto peer = w.sys.spawn(null_peer);
+  session_config sc;
+  sc.log_window = 4096;
+  std::vector<rpc_session_actor> sessions;
+  for (int i = 0; i < 2; ++i)
+    sessions.push_back(w.sys.spawn(rpc_session, caf::io::connection_handle{},
+                                   peer, r, agg, sc));
+  w.run();
+  // Input: records of [op][len][bytes...]; op picks the session, and bytes
+  // on its connection, or a close, or a time step.
+  log_counter counters[2];
+  size_t pos = 0;
+  while (pos + 2 <= size) {
+    auto op = data[pos];
+    auto len = std::min<size_t>(data[pos + 1], size - pos - 2);
+    std::string bytes{reinterpret_cast<const char*>(data + pos + 2), len};
+    pos += 2 + len;
+    auto index = op & 1;
+    auto kind = (op >> 1) % 8;
+    if (kind == 6) {
+      caf::anon_send(sessions[index], atom::closed::value, std::string{});
+    } else if (kind == 7) {
+      w.sched.advance_time(std::chrono::seconds{1 + len});
+    } else {
+      counters[index].feed(bytes);
+      caf::anon_send(sessions[index], atom::received::value, std::move(bytes));
+    }
+    w.run();
+  }
+  // Invariants of the runner's state.
+  auto& st = dynamic_cast<caf::stateful_actor<runner_state, runner_actor::base>&>(
+               *caf::actor_cast<caf::abstract_actor*>(r))
+               .state;
+  uint32_t registered = 0;
+  uint32_t finished = 0;
+  for (auto& c : st.containers) {
+    if (c.state != container_state::not_yet_connected)
+      ++registered;
+    if (c.state == container_state::exited || c.state == container_state::lost)
+      ++finished;
+    if (c.state == container_state::connected && !c.session)
+      std::abort();
+    if (c.state != container_state::connected && c.session)
+      std::abort();
+  }
+  if (registered != st.registered || finished != st.finished)
+    std::abort();
+  // Redaction only shrinks or keeps; nothing appears that was not sent.
+  if (sink->data().size() > counters[0].bytes + counters[1].bytes)
+    std::abort();
+  for (auto& s : sessions)
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(agg, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(peer, caf::exit_reason::user_shutdown);
+  w.run();
+  // Drop timers that would fire into the next input.
+  while (w.sched.has_pending_timeout())
+    w.sched.trigger_timeouts();
+  w.run();
+  return 0;
+}

@@ -1,0 +1,3 @@
+module baton/buildkite_peer
+
+go 1.19
