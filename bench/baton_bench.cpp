@@ -59,6 +59,7 @@ int64_t now_ns() {
 
 std::string baton_exe = BATON_EXE;
 std::string tool_exe = BENCH_TOOL_EXE;
+std::string peer_exe = BUILDKITE_PEER;
 
 std::string read_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
@@ -200,6 +201,29 @@ child bootstrap(const run_dir& dir, int id, std::vector<std::string> command,
                                                + ".err"));
 }
 
+// -- the reference's protocol ---------------------------------------------------
+
+// A stock client (the Go peer, as kubernetes-bootstrap) for container `id`,
+// polling Status every `poll`.
+child stock_client(const run_dir& dir, int id, std::vector<std::string> command,
+                   const std::string& poll = "1s") {
+  std::vector<std::string> argv = {peer_exe, "client", "--socket",
+                                   dir / "buildkite.sock", "--id",
+                                   std::to_string(id), "--poll", poll, "--"};
+  argv.insert(argv.end(), command.begin(), command.end());
+  return spawn(argv, {}, "/dev/null",
+               dir / ("stock-client-" + std::to_string(id) + ".err"));
+}
+
+// The Go peer's runner, with the reference's rules, on buildkite.sock.
+child stock_runner(const run_dir& dir, int containers,
+                   const std::string& log_file = "") {
+  return spawn({peer_exe, "runner", "--socket", dir / "buildkite.sock",
+                "--containers", std::to_string(containers), "--log-file",
+                log_file.empty() ? dir / "job.log" : log_file},
+               {}, "/dev/null", dir / "runner.err");
+}
+
 // Parses the agent's "container N registered" line: its UTC timestamp in
 // nanoseconds, or -1.
 int64_t registered_ns(const run_dir& dir, int id) {
@@ -271,6 +295,95 @@ json handoff(int containers, int runs) {
   result["containers"] = containers;
   result["failed_runs"] = failures;
   return result;
+}
+
+// Hand-offs in the reference's protocol: `runner` is "baton" (a baton agent)
+// or "stock" (the Go runner); `client` is "stock" (Go clients polling every
+// 1 s) or "baton" (baton bootstrap --protocol buildkite, polling every
+// 100 ms).
+json rpc_handoff(const std::string& runner, const std::string& client,
+                 int containers, int runs) {
+  std::vector<double> samples;
+  int failures = 0;
+  for (int run = 0; run < runs; ++run) {
+    run_dir dir;
+    auto a = runner == "baton" ? agent(dir, containers)
+                               : stock_runner(dir, containers);
+    std::vector<child> cs;
+    for (int id = 0; id < containers; ++id) {
+      std::vector<std::string> command = {tool_exe, "handoff",
+                                          dir / ("h" + std::to_string(id))};
+      if (client == "stock")
+        cs.push_back(stock_client(dir, id, command));
+      else
+        cs.push_back(bootstrap(dir, id, command,
+                               {{"BATON_PROTOCOL", "buildkite"}}));
+    }
+    a.wait();
+    for (auto& c : cs)
+      c.wait();
+    if (a.status != 0) {
+      ++failures;
+      continue;
+    }
+    for (int id = 0; id + 1 < containers; ++id) {
+      auto end = read_ns(dir / ("h" + std::to_string(id) + ".end"));
+      auto start = read_ns(dir / ("h" + std::to_string(id + 1) + ".start"));
+      samples.push_back(ms(start - end));
+    }
+  }
+  auto result = summarize(samples, "ms");
+  result["containers"] = containers;
+  result["failed_runs"] = failures;
+  return result;
+}
+
+// A stock client's output (WriteLogs, one synchronous call per 32 KiB
+// read, as the stock client does) into a baton agent and into the Go
+// runner, each run beside the other.
+json rpc_throughput(uint64_t size, int runs) {
+  std::vector<double> baton_rate, stock_rate, ratio, baton_cpu, stock_cpu;
+  int inexact = 0;
+  auto mb = static_cast<double>(size) / 1e6;
+  auto gib = static_cast<double>(size) / (1024.0 * 1024 * 1024);
+  for (int run = 0; run < runs; ++run) {
+    double seconds[2] = {0, 0};
+    double cpu[2] = {0, 0};
+    for (int which = 0; which < 2; ++which) {
+      run_dir dir;
+      auto a = which == 0 ? agent(dir, 1) : stock_runner(dir, 1);
+      if (!wait_for_file(dir / "buildkite.sock"))
+        continue;
+      auto t0 = now_ns();
+      auto c = stock_client(dir, 0,
+                            {tool_exe, "write", std::to_string(size),
+                             "65536"},
+                            "100ms");
+      a.wait();
+      c.wait();
+      seconds[which] = static_cast<double>(a.exited_ns - t0) / 1e9;
+      cpu[which] = a.cpu_seconds();
+      struct stat st;
+      ::stat((dir / "job.log").c_str(), &st);
+      // The stock client's line before the output.
+      auto header = std::string{"~~~ Bootstrapping phases (unknown)\n"};
+      if (a.status != 0
+          || static_cast<uint64_t>(st.st_size) != size + header.size())
+        ++inexact;
+    }
+    baton_rate.push_back(mb / seconds[0]);
+    stock_rate.push_back(mb / seconds[1]);
+    ratio.push_back(seconds[1] / seconds[0]);
+    baton_cpu.push_back(cpu[0] / gib);
+    stock_cpu.push_back(cpu[1] / gib);
+  }
+  return {{"bytes", size},
+          {"into_baton_mb_s", summarize(baton_rate, "MB/s")},
+          {"into_stock_runner_mb_s", summarize(stock_rate, "MB/s")},
+          {"ratio_baton_to_stock", summarize(ratio, "x")},
+          {"baton_agent_cpu_s_per_gib", summarize(baton_cpu, "s")},
+          {"stock_runner_cpu_s_per_gib", summarize(stock_cpu, "s")},
+          {"runs_not_byte_exact", inexact}};
 }
 
 // The agent receives SIGTERM -> the running command receives its cancel
@@ -600,8 +713,9 @@ json simulate(int containers) {
         self->request(r, caf::infinite, atom::exit::value, id, int32_t{0})
           .then([=](atom::ok) { self->quit(); });
       };
-      self->request(r, caf::infinite, atom::register_::value, id,
-                    session_actor{self})
+      self->request(r, caf::infinite, atom::register_::value,
+                    registration{id, dialect::baton},
+                    container_actor{session_actor{self}})
         .then([=](std::vector<std::string>&, run_state s) {
           if (s == run_state::start)
             exit_now();
@@ -694,6 +808,14 @@ int main(int argc, char** argv) {
   step("slow_sink", [&] { return slow_sink(size / 8, 20e6); });
   step("line_latency", [&] { return line_latency(300); });
   step("simulate_10k", [&] { return simulate(10000); });
+  step("rpc_handoff_stock_clients_baton_agent",
+       [&] { return rpc_handoff("baton", "stock", 5, runs); });
+  step("rpc_handoff_stock_clients_stock_runner",
+       [&] { return rpc_handoff("stock", "stock", 5, runs); });
+  step("rpc_handoff_baton_bootstraps_stock_runner",
+       [&] { return rpc_handoff("stock", "baton", 5, runs); });
+  step("rpc_throughput",
+       [&] { return rpc_throughput(size / 4, runs); });
   std::printf("%s\n", doc.dump(2).c_str());
   return 0;
 }
