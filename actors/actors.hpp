@@ -57,14 +57,13 @@ using session_actor = caf::typed_actor<
   // The connection is gone; the text says why ("" if the peer closed it).
   caf::reacts_to<atom::closed, std::string>,
   // The runner pushes what the container should do now.
-  caf::reacts_to<atom::state, run_state>,
+  caf::reacts_to<atom::state, turn>,
   // Checks for heartbeat silence (sent to itself).
   caf::reacts_to<atom::tick>>;
 
 /// What the runner needs of a session, of either dialect: where to push
 /// its container's run state.
-using container_actor
-  = caf::typed_actor<caf::reacts_to<atom::state, run_state>>;
+using container_actor = caf::typed_actor<caf::reacts_to<atom::state, turn>>;
 
 /// What an RPC session needs of its connection: the socket broker, or a
 /// test double standing in for it.
@@ -85,22 +84,27 @@ using rpc_session_actor = caf::typed_actor<
   // The connection is gone; the text says why ("" if the peer closed it).
   caf::reacts_to<atom::closed, std::string>,
   // The runner pushes what the container should do now.
-  caf::reacts_to<atom::state, run_state>,
+  caf::reacts_to<atom::state, turn>,
   // Checks the handshake deadline and heartbeat silence (sent to itself).
   caf::reacts_to<atom::tick>>;
 
 /// The job state machine (reference: Runner).
 using runner_actor = caf::typed_actor<
   // Registers a container served by a session; replies with the job
-  // environment and the container's current run state.
+  // environment and what the container should do now (`wait` until its
+  // settings came, if they follow).
   caf::replies_to<atom::register_, registration, container_actor>::with<
-    std::vector<std::string>, run_state>,
+    std::vector<std::string>, turn>,
+  // The settings of container `id`, which registered without them; replies
+  // with what it should do now.
+  caf::replies_to<atom::configure, int32_t, step_settings>::with<turn>,
   // Replies with what container `id` should do now; `shutdown` once the job
   // is done (the RPC dialect's Status for a container the caller does not
   // serve).
   caf::replies_to<atom::state, int32_t>::with<run_state>,
-  // Records the exit status of container `id`.
-  caf::replies_to<atom::exit, int32_t, int32_t>::with<atom::ok>,
+  // Records how the step of container `id` ended, and the variables it
+  // passes on to later steps.
+  caf::replies_to<atom::exit, int32_t, step_exit>::with<atom::ok>,
   // Marks container `id` lost, for the given reason.
   caf::reacts_to<atom::lost, int32_t, std::string>,
   // Cancels the job: every container is told to interrupt. Idempotent.
@@ -116,9 +120,14 @@ using runner_actor = caf::typed_actor<
 
 /// The single writer of the job log.
 using log_aggregator_actor = caf::typed_actor<
-  // Appends output of container `id`; replies with the number of bytes
-  // written once they are in the sink, which the session grants back.
-  caf::replies_to<atom::log, int32_t, std::string>::with<uint64_t>,
+  // Appends output of container `id`, read from its command at the given
+  // time (ns since the epoch, for timestamped lines); replies with the
+  // number of bytes written once they are in the sink, which the session
+  // grants back.
+  caf::replies_to<atom::log, int32_t, int64_t, std::string>::with<uint64_t>,
+  // Job variables added by a step (`KEY=VALUE`): the values of those whose
+  // names match the redaction patterns are redacted from then on.
+  caf::reacts_to<atom::env, std::vector<std::string>>,
   // Container `id` has no more output; replies once everything is written.
   caf::replies_to<atom::eof, int32_t>::with<atom::ok>,
   // Replies with the bytes written per container.
@@ -163,7 +172,9 @@ using bootstrap_actor = caf::typed_actor<
   caf::reacts_to<wire::frame>,
   // The connection to the agent is gone; the text says why.
   caf::reacts_to<atom::closed, std::string>,
-  // The command wrote this output (credit for it was already taken).
+  // The command wrote this output: a `log_at` frame body, the time it was
+  // read (ns since the epoch, 8 bytes) and then the bytes; credit for them
+  // was already taken.
   caf::reacts_to<atom::output, std::string>,
   // The command's output ended.
   caf::reacts_to<atom::eof>,
@@ -174,7 +185,8 @@ using bootstrap_actor = caf::typed_actor<
   // Time to send a heartbeat (sent to itself).
   caf::reacts_to<atom::tick>,
   // A cancel or drain deadline passed (sent to itself): 1 = send SIGKILL,
-  // 2 = give up on the command, 3 = stop waiting for its output.
+  // 2 = give up on the command, 3 = stop waiting for its output, 4 = the
+  // step's BATON_TIMEOUT.
   caf::reacts_to<atom::grace, int32_t>>;
 
 /// Bridges the bootstrap's connection to the agent: splits bytes into

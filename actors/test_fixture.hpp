@@ -57,6 +57,7 @@ struct reply {
 struct fake_session_state {
   static constexpr const char* name = "fake-session";
   std::vector<run_state> states;
+  std::vector<turn> turns;
 };
 
 inline session_actor::behavior_type
@@ -64,7 +65,10 @@ fake_session(session_actor::stateful_pointer<fake_session_state> self) {
   return {
     [](wire::frame&) {},
     [](atom::closed, const std::string&) {},
-    [=](atom::state, run_state x) { self->state.states.push_back(x); },
+    [=](atom::state, turn& x) {
+      self->state.states.push_back(x.state);
+      self->state.turns.push_back(std::move(x));
+    },
     [](atom::tick) {},
   };
 }

@@ -124,6 +124,14 @@ caf::expected<uint64_t> get_uint(const option_value& value, uint64_t min,
   return n;
 }
 
+caf::expected<bool> get_bool(const option_value& value) {
+  if (value.text == "true" || value.text == "1")
+    return true;
+  if (value.text == "false" || value.text == "0" || value.text.empty())
+    return false;
+  return bad_value(value, "true or false");
+}
+
 caf::expected<caf::timespan> get_duration(const option_value& value) {
   auto d = parse_duration(value.text);
   if (!d)
@@ -201,6 +209,9 @@ const std::vector<option_spec>& agent_specs() {
      format_duration(defaults::handshake_timeout), false,
      "how long a new connection has to say hello and register, and an "
      "exited one to close"},
+    {"timestamp-lines", nullptr, "BUILDKITE_TIMESTAMP_LINES", "false", false,
+     "start every job-log line with the time (RFC 3339, UTC, milliseconds) "
+     "it was read from its command"},
   };
   return specs;
 }
@@ -331,6 +342,10 @@ caf::expected<agent_options> parse_agent_options(
     return bad_value(v["lost-timeout"], "a positive duration");
   if (result.handshake_timeout.count() == 0)
     return bad_value(v["handshake-timeout"], "a positive duration");
+  auto flag = get_bool(v["timestamp-lines"]);
+  if (!flag)
+    return std::move(flag.error());
+  result.timestamp_lines = *flag;
   return result;
 }
 
@@ -384,10 +399,10 @@ caf::expected<pod_options> parse_pod_options(
   if (v["log-file"].source != "the default")
     result.log_file = v["log-file"].text;
   result.result_file = v["result-file"].text;
-  auto& keep = v["keep"];
-  if (!keep.text.empty() && keep.text != "true" && keep.text != "false")
-    return bad_value(keep, "true or false");
-  result.keep = keep.text == "true";
+  auto keep = get_bool(v["keep"]);
+  if (!keep)
+    return std::move(keep.error());
+  result.keep = *keep;
   return result;
 }
 
@@ -431,10 +446,10 @@ caf::expected<status_options> parse_status_options(
   auto& v = parsed->values;
   status_options result;
   result.socket = socket_path(v["socket"], v["job-context-dir"].text);
-  auto& json = v["json"];
-  if (json.text != "true" && json.text != "false")
-    return bad_value(json, "true or false");
-  result.json = json.text == "true";
+  auto json = get_bool(v["json"]);
+  if (!json)
+    return std::move(json.error());
+  result.json = *json;
   auto timeout = get_duration(v["timeout"]);
   if (!timeout)
     return std::move(timeout.error());

@@ -710,21 +710,23 @@ json simulate(int containers) {
   for (int id = 0; id < containers; ++id) {
     sys.spawn([=](session_actor::pointer self) -> session_actor::behavior_type {
       auto exit_now = [=] {
-        self->request(r, caf::infinite, atom::exit::value, id, int32_t{0})
+        self
+          ->request(r, caf::infinite, atom::exit::value, id,
+                    step_exit{0, false, {}})
           .then([=](atom::ok) { self->quit(); });
       };
       self->request(r, caf::infinite, atom::register_::value,
                     registration{id, dialect::baton},
                     container_actor{session_actor{self}})
-        .then([=](std::vector<std::string>&, run_state s) {
-          if (s == run_state::start)
+        .then([=](std::vector<std::string>&, turn& now) {
+          if (now.state == run_state::start)
             exit_now();
         });
       return {
         [](wire::frame&) {},
         [](atom::closed, const std::string&) {},
-        [=](atom::state, run_state s) {
-          if (s == run_state::start)
+        [=](atom::state, turn& now) {
+          if (now.state == run_state::start)
             exit_now();
         },
         [](atom::tick) {},

@@ -101,6 +101,13 @@ env_map merge_environment(const env_map& own, const env_map& job,
   return result;
 }
 
+void add_job_variables(env_map& env, const env_map& own,
+                       const std::vector<std::string>& vars) {
+  for (auto& [name, value] : to_env_map(vars))
+    if (!container_value_wins(name, own))
+      env[name] = value;
+}
+
 caf::expected<env_map> read_env_file(const std::string& path) {
   std::ifstream in{path};
   if (!in)

@@ -29,6 +29,12 @@ env_map merge_environment(const env_map& own, const env_map& job,
                           const std::string& local_context_dir,
                           const std::string& bin_path);
 
+/// Applies job variables (`KEY=VALUE`, such as outputs of earlier steps)
+/// to a merged environment `env` by the merge's rules: a name whose
+/// container value wins (see `merge_environment`) keeps it.
+void add_job_variables(env_map& env, const env_map& own,
+                       const std::vector<std::string>& vars);
+
 /// Reads an env file: `KEY=VALUE` lines, blank lines and `#` comments. An
 /// error names the file and the line number, never the line itself (it may
 /// hold a secret).

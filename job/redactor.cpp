@@ -58,10 +58,17 @@ bool matches_any(const std::string& name,
                      });
 }
 
-std::vector<std::string> secrets_of(const env_map& env) {
+std::vector<std::string> redaction_patterns(const env_map& env) {
   auto i = env.find("BUILDKITE_REDACTED_VARS");
-  auto patterns = split_patterns(i != env.end() ? i->second
-                                                 : default_redacted_vars);
+  return split_patterns(i != env.end() ? i->second : default_redacted_vars);
+}
+
+std::vector<std::string> secrets_of(const env_map& env) {
+  return secrets_of(env, redaction_patterns(env));
+}
+
+std::vector<std::string> secrets_of(const env_map& env,
+                                    const std::vector<std::string>& patterns) {
   std::vector<std::string> result;
   for (auto& [name, value] : env)
     if (value.size() >= min_secret_size && matches_any(name, patterns))
@@ -124,6 +131,17 @@ void redactor::process(const std::string& chunk, std::string& out) {
   }
   out.append(buf, pos, rest - keep);
   held_.erase(0, buf.size() - keep);
+}
+
+void redactor::add(std::string secret) {
+  if (secret.empty()
+      || std::find(secrets_.begin(), secrets_.end(), secret) != secrets_.end())
+    return;
+  // Longest first, as the constructor orders them.
+  auto at = std::find_if(secrets_.begin(), secrets_.end(), [&](auto& x) {
+    return x.size() < secret.size();
+  });
+  secrets_.insert(at, std::move(secret));
 }
 
 void redactor::finish(std::string& out) {

@@ -25,9 +25,16 @@ std::vector<std::string> split_patterns(const std::string& text);
 bool matches_any(const std::string& name,
                  const std::vector<std::string>& patterns);
 
+/// The redaction patterns of a job: BUILDKITE_REDACTED_VARS from `env`,
+/// else the default.
+std::vector<std::string> redaction_patterns(const env_map& env);
+
 /// The values to redact from the job log: those of the variables in `env`
-/// whose names match BUILDKITE_REDACTED_VARS (from `env`, else the default),
-/// at least `min_secret_size` bytes long.
+/// whose names match `patterns`, at least `min_secret_size` bytes long.
+std::vector<std::string> secrets_of(const env_map& env,
+                                    const std::vector<std::string>& patterns);
+
+/// `secrets_of(env, redaction_patterns(env))`.
 std::vector<std::string> secrets_of(const env_map& env);
 
 /// Replaces every occurrence of any secret in one byte stream with
@@ -43,6 +50,9 @@ public:
 
   /// Appends what is held back; to call at the end of the stream.
   void finish(std::string& out);
+
+  /// Redacts `secret` too from now on (bytes already passed on stay).
+  void add(std::string secret);
 
   bool empty() const noexcept {
     return secrets_.empty();

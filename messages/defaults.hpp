@@ -12,14 +12,26 @@ namespace baton::defaults {
 
 using namespace std::chrono_literals;
 
-/// The version of the wire protocol this build speaks.
-constexpr uint32_t protocol_version = 1;
+/// The version of the wire protocol this build speaks. Version 2 adds the
+/// step settings, timestamped log frames, the turn's job information and
+/// the outputs in the exit report (see docs/protocol.md).
+constexpr uint32_t protocol_version = 2;
+
+/// The oldest version the agent still serves: a bootstrap that speaks it
+/// gets the reference's behaviour.
+constexpr uint32_t min_protocol_version = 1;
 
 /// The job context directory shared by every container of the pod.
 constexpr const char* job_context_dir = "/workspace";
 
 /// The socket's file name inside the job context directory.
 constexpr const char* socket_name = "baton.sock";
+
+/// The marker the agent leaves in the job context directory when the job
+/// is over, holding the result: a bootstrap that starts later, or still
+/// waits for the socket, gives up at once instead of waiting for its
+/// connect timeout. A new agent removes an old one before it listens.
+constexpr const char* done_marker_name = "baton.done";
 
 /// The file name of the socket that serves the reference's RPC dialect
 /// (Go net/rpc and gob), as stock Buildkite clients expect it.
@@ -36,6 +48,11 @@ constexpr uint64_t log_window = 512 * 1024;
 /// Largest log chunk a bootstrap sends in one frame: an eighth of the
 /// window, so that chunks stream without waiting for grants.
 constexpr size_t log_chunk_size = 64 * 1024;
+
+/// Log credit a bootstrap keeps from its command for lines of its own while
+/// the command runs (a timeout, a bad $BATON_ENV); the rest of the window
+/// is the command's.
+constexpr uint64_t own_lines_reserve = 1024;
 
 /// How long a bootstrap gathers a command's output into one chunk after its
 /// first bytes arrived: small writes travel together, no line waits longer.
@@ -86,6 +103,16 @@ constexpr int32_t unreported_status = 137;
 /// before its turn, or the agent went away (reference: the error exit of
 /// kubernetes-bootstrap).
 constexpr int32_t not_started_status = 1;
+
+/// A bootstrap's exit status when it skips its command: the job failed and
+/// the step is not an always-step, or the job ended before the container
+/// connected. The same as a command that never ran: non-zero, so that the
+/// container shows the job did not pass.
+constexpr int32_t skipped_status = 1;
+
+/// A bootstrap's exit status when its step's settings (BATON_SOFT_FAIL,
+/// BATON_ALWAYS, BATON_TIMEOUT) are invalid: the command does not run.
+constexpr int32_t invalid_settings_status = 2;
 
 /// A bootstrap's exit status when its command cannot be executed, as a
 /// shell reports it.

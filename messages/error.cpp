@@ -33,6 +33,7 @@ const char* to_string(ec x) {
     case ec::invalid_argument: return "invalid_argument";
     case ec::log_sink_failed: return "log_sink_failed";
     case ec::socket_error: return "socket_error";
+    case ec::job_over: return "job_over";
   }
   return "unknown";
 }

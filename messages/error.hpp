@@ -47,6 +47,9 @@ enum class ec : uint8_t {
   log_sink_failed,
   /// The Unix socket cannot be created, bound or connected.
   socket_error,
+  /// The job ended before this container connected: the agent left its
+  /// marker in the job context directory.
+  job_over,
 };
 
 /// Returns the name of `x`, e.g. "frame_too_large".

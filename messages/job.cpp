@@ -10,6 +10,7 @@ const char* to_string(run_state x) {
     case run_state::start: return "start";
     case run_state::interrupt: return "interrupt";
     case run_state::shutdown: return "shutdown";
+    case run_state::skip: return "skip";
   }
   return "invalid";
 }
@@ -20,6 +21,7 @@ const char* to_string(container_state x) {
     case container_state::connected: return "connected";
     case container_state::exited: return "exited";
     case container_state::lost: return "lost";
+    case container_state::skipped: return "skipped";
   }
   return "invalid";
 }
@@ -34,12 +36,23 @@ const char* to_string(dialect x) {
 
 bool from_string(const std::string& str, run_state& x) {
   for (auto s : {run_state::wait, run_state::start, run_state::interrupt,
-                 run_state::shutdown}) {
+                 run_state::shutdown, run_state::skip}) {
     if (str == to_string(s)) {
       x = s;
       return true;
     }
   }
+  return false;
+}
+
+bool step_settings::soft_fails(int32_t status) const {
+  if (status == 0)
+    return false;
+  if (soft_fail_any)
+    return true;
+  for (auto x : soft_fail)
+    if (x == status)
+      return true;
   return false;
 }
 
@@ -56,15 +69,30 @@ nlohmann::json to_json(const job_result& x) {
                           {"state", to_string(c.state)},
                           {"protocol", protocol},
                           {"exit_status", exit_status},
-                          {"log_bytes", c.log_bytes}});
+                          {"log_bytes", c.log_bytes},
+                          {"soft_failed", c.soft_failed},
+                          {"timed_out", c.timed_out},
+                          {"always", c.always},
+                          {"outputs", c.outputs}});
   }
   return {{"status", x.status},
+          {"result", x.result},
           {"started", x.started},
           {"done", x.done},
           {"interrupted", x.interrupted},
           {"terminated", x.terminated},
           {"reason", x.reason},
           {"containers", std::move(containers)}};
+}
+
+bool is_variable_name(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9'))
+    return false;
+  for (auto c : name)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  return true;
 }
 
 int exit_status_for(int32_t wait_status) {

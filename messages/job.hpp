@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace baton {
@@ -20,14 +21,20 @@ enum class run_state : uint8_t {
   interrupt,
   /// The job is over: stop now.
   shutdown,
+  /// The job failed and this container is not an always-step: do not run
+  /// the command (beyond the reference, which has no such state).
+  skip,
 };
 
-/// Where the runner sees a container (reference: ClientState).
+/// Where the runner sees a container (reference: ClientState, plus
+/// `skipped`).
 enum class container_state : uint8_t {
   not_yet_connected,
   connected,
   exited,
   lost,
+  /// Its turn came after a failure and it is not an always-step.
+  skipped,
 };
 
 /// The protocol a container speaks with the agent.
@@ -40,22 +47,91 @@ enum class dialect : uint8_t {
 
 const char* to_string(run_state x);
 
-const char* to_string(dialect x);
-
 const char* to_string(container_state x);
+
+const char* to_string(dialect x);
 
 /// Parses the names `to_string` produces; false if `str` is none of them.
 bool from_string(const std::string& str, run_state& x);
 
+/// How a container's step counts and when it runs, from its BATON_ALWAYS
+/// and BATON_SOFT_FAIL (see job/steps.hpp). The defaults are the
+/// reference's behaviour.
+struct step_settings {
+  /// Runs even after a failure or an interrupt.
+  bool always = false;
+  /// Any non-zero status is a soft failure.
+  bool soft_fail_any = false;
+  /// These statuses are soft failures.
+  std::vector<int32_t> soft_fail;
+
+  /// True if exiting with `status` is a soft failure.
+  bool soft_fails(int32_t status) const;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, step_settings& x) {
+  return f(caf::meta::type_name("step_settings"), x.always, x.soft_fail_any,
+           x.soft_fail);
+}
+
 /// What a container says of itself when it registers.
 struct registration {
+  registration() = default;
+
+  /// With its settings known: the reference's behaviour.
+  registration(int32_t id, dialect protocol) : id(id), protocol(protocol) {
+    // nop
+  }
+
   int32_t id = 0;
   dialect protocol = dialect::baton;
+  /// False: the settings follow once the bootstrap merged the job
+  /// environment (baton's protocol from version 2); until then the
+  /// container's turn waits.
+  bool configured = true;
+  step_settings settings;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, registration& x) {
-  return f(caf::meta::type_name("registration"), x.id, x.protocol);
+  return f(caf::meta::type_name("registration"), x.id, x.protocol,
+           x.configured, x.settings);
+}
+
+/// What the runner tells a container: its run state and, when its turn
+/// starts, what its command needs to know of the job so far.
+struct turn {
+  run_state state = run_state::wait;
+  /// With `start`: job variables added since the container registered
+  /// (outputs of earlier steps), as KEY=VALUE, in the order they came.
+  std::vector<std::string> env;
+  /// With `start`: "passed", "failed" or "cancelled".
+  std::string job_result;
+  /// With `start`: the job's status so far.
+  int32_t job_status = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, turn& x) {
+  return f(caf::meta::type_name("turn"), x.state, x.env, x.job_result,
+           x.job_status);
+}
+
+/// How a container's step ended, as its bootstrap reports it.
+struct step_exit {
+  /// The command's exit status (128+N if killed by signal N).
+  int32_t status = 0;
+  /// The command ran past its BATON_TIMEOUT and was cancelled.
+  bool timed_out = false;
+  /// What the command wrote to $BATON_ENV, as KEY=VALUE.
+  std::vector<std::string> outputs;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, step_exit& x) {
+  return f(caf::meta::type_name("step_exit"), x.status, x.timed_out,
+           x.outputs);
 }
 
 /// One container as the job status and the result file show it.
@@ -68,25 +144,38 @@ struct container_status {
   int32_t exit_status = 0;
   /// Bytes of this container's output written to the job log.
   uint64_t log_bytes = 0;
+  /// Its failure did not fail the job (BATON_SOFT_FAIL).
+  bool soft_failed = false;
+  /// It ran past its BATON_TIMEOUT.
+  bool timed_out = false;
+  /// It is an always-step (BATON_ALWAYS).
+  bool always = false;
+  /// The names (never the values) of the variables it passed on.
+  std::vector<std::string> outputs;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_status& x) {
   return f(caf::meta::type_name("container_status"), x.id, x.state,
-           x.protocol, x.exit_status, x.log_bytes);
+           x.protocol, x.exit_status, x.log_bytes, x.soft_failed, x.timed_out,
+           x.always, x.outputs);
 }
 
 /// The job as a whole: a snapshot while it runs, the result once done.
 struct job_result {
   /// The aggregate wait status (reference: Runner.WaitStatus).
   int32_t status = 0;
+  /// "passed", "failed" or "cancelled" (or "running").
+  std::string result = "running";
   /// At least one container has registered.
   bool started = false;
   /// The job was interrupted (cancelled).
   bool interrupted = false;
-  /// The job was terminated (stopped now), by failure or by request.
+  /// The job was terminated (stopped for every step that is not an
+  /// always-step), by failure or by request.
   bool terminated = false;
-  /// Every container exited or was lost, or the job was terminated.
+  /// Every container exited, was lost or skipped, or the job was
+  /// terminated.
   bool done = false;
   /// Why the job ended (or "running").
   std::string reason;
@@ -95,16 +184,21 @@ struct job_result {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
-  return f(caf::meta::type_name("job_result"), x.status, x.started,
+  return f(caf::meta::type_name("job_result"), x.status, x.result, x.started,
            x.interrupted, x.terminated, x.done, x.reason, x.containers);
 }
 
 /// Renders the result as the result file's JSON document:
-/// `{"status", "started", "done", "interrupted", "terminated", "reason",
-/// "containers": [{"id", "state", "protocol", "exit_status",
-/// "log_bytes"}]}`; `exit_status` is null unless exited, `protocol`
-/// ("baton" or "buildkite") null until the container registered.
+/// `{"status", "result", "started", "done", "interrupted", "terminated",
+/// "reason", "containers": [{"id", "state", "protocol", "exit_status",
+/// "log_bytes", "soft_failed", "timed_out", "always", "outputs"}]}`;
+/// `exit_status` is null unless exited, `protocol` ("baton" or
+/// "buildkite") null until the container registered.
 nlohmann::json to_json(const job_result& x);
+
+/// True if `name` can name an environment variable: a letter or '_', then
+/// letters, digits and '_'.
+bool is_variable_name(std::string_view name);
 
 /// Maps an aggregate wait status to a process exit status: 0-255 as is,
 /// 255 for the negative ones (lost, never connected).

@@ -25,6 +25,8 @@ const char* to_string(frame_type x) {
     case frame_type::error: return "error";
     case frame_type::status: return "status";
     case frame_type::status_report: return "status_report";
+    case frame_type::settings: return "settings";
+    case frame_type::log_at: return "log_at";
   }
   return "unknown";
 }
@@ -75,11 +77,33 @@ std::string body_of(const registered& x) {
 }
 
 std::string body_of(const state_update& x) {
-  return dump({{"state", to_string(x.state)}});
+  json j = {{"state", to_string(x.state)}};
+  // The job so far goes with a start only.
+  if (!x.job_result.empty()) {
+    j["env"] = x.env;
+    j["job_result"] = x.job_result;
+    j["job_status"] = x.job_status;
+  }
+  return dump(j);
+}
+
+std::string body_of(const settings_report& x) {
+  json j = {{"always", x.settings.always}};
+  if (x.settings.soft_fail_any)
+    j["soft_fail"] = true;
+  else if (!x.settings.soft_fail.empty())
+    j["soft_fail"] = x.settings.soft_fail;
+  return dump(j);
 }
 
 std::string body_of(const log_data& x) {
   return x.bytes;
+}
+
+std::string body_of(const log_at& x) {
+  std::string out(log_at_header_size, '\0');
+  write_log_time(out.data(), x.read_ns);
+  return out + x.bytes;
 }
 
 std::string body_of(const credit& x) {
@@ -91,7 +115,12 @@ std::string body_of(const heartbeat&) {
 }
 
 std::string body_of(const exit_report& x) {
-  return dump({{"status", x.status}});
+  json j = {{"status", x.status}};
+  if (x.timed_out)
+    j["timed_out"] = true;
+  if (!x.outputs.empty())
+    j["outputs"] = x.outputs;
+  return dump(j);
 }
 
 std::string body_of(const exit_ack&) {
@@ -193,6 +222,59 @@ caf::error get_string(const frame& x, const json& j, const char* field,
   return {};
 }
 
+// Reads an array of strings; `check` may refuse an item with a reason.
+template <class Check>
+caf::error get_strings(const frame& x, const json& j, const char* field,
+                       std::vector<std::string>& out, bool required,
+                       Check check) {
+  auto i = j.find(field);
+  if (i == j.end())
+    return required ? bad_field(x, field, "missing") : caf::error{};
+  if (!i->is_array())
+    return bad_field(x, field, std::string{"expected an array, got "}
+                                 + i->type_name());
+  out.reserve(i->size());
+  for (auto& item : *i) {
+    auto where = "item " + std::to_string(out.size()) + ": ";
+    if (!item.is_string())
+      return bad_field(x, field, where + "expected a string, got "
+                                   + item.type_name());
+    auto text = item.get<std::string>();
+    if (auto why = check(text); !why.empty())
+      return bad_field(x, field, where + why);
+    out.push_back(std::move(text));
+  }
+  return {};
+}
+
+caf::error get_strings(const frame& x, const json& j, const char* field,
+                       std::vector<std::string>& out, bool required) {
+  return get_strings(x, j, field, out, required,
+                     [](const std::string&) { return std::string{}; });
+}
+
+// Job variables: KEY=VALUE with a valid name.
+std::string check_variable(const std::string& entry) {
+  auto eq = entry.find('=');
+  if (eq == std::string::npos)
+    return "expected KEY=VALUE";
+  if (!is_variable_name(std::string_view{entry}.substr(0, eq)))
+    return "invalid variable name '" + entry.substr(0, eq) + "'";
+  return {};
+}
+
+caf::error get_bool(const frame& x, const json& j, const char* field,
+                    bool& out) {
+  auto i = j.find(field);
+  if (i == j.end())
+    return {};
+  if (!i->is_boolean())
+    return bad_field(x, field, std::string{"expected a boolean, got "}
+                                 + i->type_name());
+  out = i->get<bool>();
+  return {};
+}
+
 caf::error require_empty(const frame& x) {
   if (!x.body.empty())
     return make_error(ec::malformed_body,
@@ -214,6 +296,20 @@ caf::expected<message> decode_object(const frame& x, F fill) {
 }
 
 } // namespace
+
+void write_log_time(char* body, int64_t ns) {
+  auto t = static_cast<uint64_t>(ns);
+  for (size_t i = 0; i < log_at_header_size; ++i)
+    body[i] = static_cast<char>((t >> (8 * (log_at_header_size - 1 - i)))
+                                & 0xFF);
+}
+
+int64_t read_log_time(const char* body) {
+  uint64_t t = 0;
+  for (size_t i = 0; i < log_at_header_size; ++i)
+    t = (t << 8) | static_cast<unsigned char>(body[i]);
+  return static_cast<int64_t>(t);
+}
 
 frame encode(const message& x) {
   return std::visit(
@@ -249,22 +345,7 @@ caf::expected<message> decode(const frame& x) {
         });
     case frame_type::registered:
       return decode_object<registered>(x, [&](const json& j, registered& m) {
-        auto i = j.find("env");
-        if (i == j.end())
-          return bad_field(x, "env", "missing");
-        if (!i->is_array())
-          return bad_field(x, "env", std::string{"expected an array, got "}
-                                       + i->type_name());
-        m.env.reserve(i->size());
-        for (auto& item : *i) {
-          if (!item.is_string())
-            return bad_field(x, "env",
-                             "item " + std::to_string(m.env.size())
-                               + ": expected a string, got "
-                               + item.type_name());
-          m.env.push_back(item.get<std::string>());
-        }
-        return caf::error{};
+        return get_strings(x, j, "env", m.env, true);
       });
     case frame_type::state:
       return decode_object<state_update>(
@@ -274,8 +355,51 @@ caf::expected<message> decode(const frame& x) {
             return err;
           if (!from_string(name, m.state))
             return bad_field(x, "state", "unknown state '" + name + "'");
+          if (auto err = get_strings(x, j, "env", m.env, false,
+                                     check_variable))
+            return err;
+          if (auto err = get_string(x, j, "job_result", m.job_result, false))
+            return err;
+          if (j.count("job_status") > 0)
+            return get_int(x, j, "job_status", m.job_status);
           return caf::error{};
         });
+    case frame_type::settings:
+      return decode_object<settings_report>(
+        x, [&](const json& j, settings_report& m) {
+          if (auto err = get_bool(x, j, "always", m.settings.always))
+            return err;
+          auto i = j.find("soft_fail");
+          if (i == j.end() || i->is_boolean()) {
+            m.settings.soft_fail_any = i != j.end() && i->get<bool>();
+            return caf::error{};
+          }
+          if (!i->is_array())
+            return bad_field(x, "soft_fail",
+                             std::string{"expected a boolean or an array of "
+                                         "exit statuses, got "}
+                               + i->type_name());
+          for (auto& item : *i) {
+            if (!item.is_number_integer() || item.get<int64_t>() < 1
+                || item.get<int64_t>() > 255)
+              return bad_field(x, "soft_fail",
+                               "expected exit statuses from 1 to 255, got "
+                                 + item.dump());
+            m.settings.soft_fail.push_back(item.get<int32_t>());
+          }
+          return caf::error{};
+        });
+    case frame_type::log_at: {
+      if (x.body.size() <= log_at_header_size)
+        return make_error(ec::malformed_body,
+                          "log_at body must hold a time and at least one "
+                          "byte, got "
+                            + std::to_string(x.body.size()) + " bytes");
+      log_at m;
+      m.read_ns = read_log_time(x.body.data());
+      m.bytes = x.body.substr(log_at_header_size);
+      return message{std::move(m)};
+    }
     case frame_type::log:
       if (x.body.empty())
         return make_error(ec::malformed_body, "log body must not be empty");
@@ -289,11 +413,15 @@ caf::expected<message> decode(const frame& x) {
         return err;
       return message{heartbeat{}};
     case frame_type::exit:
-      return decode_object<exit_report>(x,
-                                        [&](const json& j, exit_report& m) {
-                                          return get_int(x, j, "status",
-                                                         m.status);
-                                        });
+      return decode_object<exit_report>(
+        x, [&](const json& j, exit_report& m) {
+          if (auto err = get_int(x, j, "status", m.status))
+            return err;
+          if (auto err = get_bool(x, j, "timed_out", m.timed_out))
+            return err;
+          return get_strings(x, j, "outputs", m.outputs, false,
+                             check_variable);
+        });
     case frame_type::exit_ack:
       if (auto err = require_empty(x))
         return err;

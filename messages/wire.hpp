@@ -37,10 +37,12 @@ enum class frame_type : uint8_t {
   error = 11,
   status = 12,
   status_report = 13,
+  settings = 14,
+  log_at = 15,
 };
 
 /// The highest frame type.
-constexpr auto last_frame_type = frame_type::status_report;
+constexpr auto last_frame_type = frame_type::log_at;
 
 /// Returns the protocol name of `x` ("hello", "register", ...).
 const char* to_string(frame_type x);
@@ -100,10 +102,39 @@ struct registered {
   std::vector<std::string> env;
 };
 
-/// agent -> bootstrap, pushed on every change: what to do now.
+/// bootstrap -> agent (version 2), after `registered`: the step's
+/// settings, read from the environment once merged.
+struct settings_report {
+  static constexpr auto type = frame_type::settings;
+  step_settings settings;
+};
+
+/// agent -> bootstrap, pushed on every change: what to do now. With
+/// `start` (version 2): what the command needs to know of the job so far.
 struct state_update {
   static constexpr auto type = frame_type::state;
+
+  state_update() = default;
+
+  explicit state_update(run_state state) : state(state) {
+    // nop
+  }
+
+  state_update(run_state state, std::vector<std::string> env,
+               std::string job_result, int32_t job_status)
+    : state(state),
+      env(std::move(env)),
+      job_result(std::move(job_result)),
+      job_status(job_status) {
+    // nop
+  }
+
   run_state state = run_state::wait;
+  /// Job variables added since the container registered (`KEY=VALUE`).
+  std::vector<std::string> env;
+  /// "passed", "failed" or "cancelled"; empty before version 2.
+  std::string job_result;
+  int32_t job_status = 0;
 };
 
 /// bootstrap -> agent: command output, raw bytes (never empty).
@@ -111,6 +142,24 @@ struct log_data {
   static constexpr auto type = frame_type::log;
   std::string bytes;
 };
+
+/// bootstrap -> agent (version 2): command output and when it was read
+/// from the command. The body is the time, ns since the epoch as 8
+/// big-endian bytes, then the raw bytes (never empty).
+struct log_at {
+  static constexpr auto type = frame_type::log_at;
+  int64_t read_ns = 0;
+  std::string bytes;
+};
+
+/// The bytes before the output in a `log_at` body.
+constexpr size_t log_at_header_size = 8;
+
+/// The time at the start of a `log_at` body (at least 8 bytes).
+int64_t read_log_time(const char* body);
+
+/// Writes `ns` as the time at the start of a `log_at` body.
+void write_log_time(char* body, int64_t ns);
 
 /// agent -> bootstrap: the bootstrap may send `bytes` more log bytes.
 struct credit {
@@ -123,10 +172,27 @@ struct heartbeat {
   static constexpr auto type = frame_type::heartbeat;
 };
 
-/// bootstrap -> agent, last frame: the command's exit status.
+/// bootstrap -> agent, last frame: the command's exit status; with
+/// version 2 also whether it timed out and the variables it passes on.
 struct exit_report {
   static constexpr auto type = frame_type::exit;
+
+  exit_report() = default;
+
+  explicit exit_report(int32_t status) : status(status) {
+    // nop
+  }
+
+  exit_report(int32_t status, bool timed_out,
+              std::vector<std::string> outputs)
+    : status(status), timed_out(timed_out), outputs(std::move(outputs)) {
+    // nop
+  }
+
   int32_t status = 0;
+  bool timed_out = false;
+  /// `KEY=VALUE` lines the command wrote to $BATON_ENV.
+  std::vector<std::string> outputs;
 };
 
 /// agent -> bootstrap: the exit status is recorded and the container's log
@@ -161,7 +227,8 @@ struct status_report {
 using message = std::variant<hello, welcome, register_request, registered,
                              state_update, log_data, credit, heartbeat,
                              exit_report, exit_ack, error_report,
-                             status_request, status_report>;
+                             status_request, status_report, settings_report,
+                             log_at>;
 
 /// Encodes a message as a frame. Never throws: text that is not valid UTF-8
 /// is carried with U+FFFD in place of the invalid bytes (log bytes are raw

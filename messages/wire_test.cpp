@@ -121,6 +121,8 @@ std::vector<frame> sample_frames() {
     encode(exit_report{-1}),
     encode(exit_ack{}),
     encode(error_report{"bad_field", "field 'id' of register: missing"}),
+    encode(settings_report{step_settings{true, false, {1, 3}}}),
+    encode(log_at{1'796'166'463'123'456'789, "timed line\n"}),
   };
 }
 
@@ -169,10 +171,12 @@ TEST(wire, frame_type_names) {
   EXPECT_STREQ(to_string(frame_type::error), "error");
   EXPECT_STREQ(to_string(frame_type::status), "status");
   EXPECT_STREQ(to_string(frame_type::status_report), "status_report");
+  EXPECT_STREQ(to_string(frame_type::settings), "settings");
+  EXPECT_STREQ(to_string(frame_type::log_at), "log_at");
   EXPECT_FALSE(is_frame_type(0));
-  for (uint8_t i = 1; i <= 13; ++i)
+  for (uint8_t i = 1; i <= 15; ++i)
     EXPECT_TRUE(is_frame_type(i)) << int{i};
-  EXPECT_FALSE(is_frame_type(14));
+  EXPECT_FALSE(is_frame_type(16));
   EXPECT_FALSE(is_frame_type(255));
 }
 
@@ -253,6 +257,81 @@ TEST(wire, round_trip_state) {
     ASSERT_NO_FATAL_FAILURE(round_trip(state_update{s}, out));
     EXPECT_EQ(out.state, s) << to_string(s);
   }
+}
+
+TEST(wire, round_trip_state_with_the_job_so_far) {
+  state_update in{run_state::start, {"VERSION=1.2", "NOTES=a\nb"}, "failed",
+                  3};
+  state_update out;
+  ASSERT_NO_FATAL_FAILURE(round_trip(in, out));
+  EXPECT_EQ(out.state, run_state::start);
+  EXPECT_EQ(out.env, in.env);
+  EXPECT_EQ(out.job_result, "failed");
+  EXPECT_EQ(out.job_status, 3);
+  // A state without the job so far, as version 1 knows it, and a skip.
+  EXPECT_EQ(encode(state_update{run_state::skip}).body,
+            R"({"state":"skip"})");
+}
+
+TEST(wire, round_trip_settings) {
+  for (auto settings : {step_settings{}, step_settings{true, true, {}},
+                        step_settings{false, false, {1, 3, 255}}}) {
+    settings_report out;
+    ASSERT_NO_FATAL_FAILURE(round_trip(settings_report{settings}, out));
+    EXPECT_EQ(out.settings.always, settings.always);
+    EXPECT_EQ(out.settings.soft_fail_any, settings.soft_fail_any);
+    EXPECT_EQ(out.settings.soft_fail, settings.soft_fail);
+  }
+}
+
+TEST(wire, bad_settings_are_refused) {
+  EXPECT_TRUE(has_error(decode_error(frame_type::settings,
+                                     R"({"always":"yes"})"),
+                        ec::bad_field,
+                        {"field 'always' of settings: expected a boolean, "
+                         "got string"}));
+  EXPECT_TRUE(has_error(decode_error(frame_type::settings,
+                                     R"({"soft_fail":[1,256]})"),
+                        ec::bad_field,
+                        {"expected exit statuses from 1 to 255, got 256"}));
+  EXPECT_TRUE(has_error(decode_error(frame_type::settings,
+                                     R"({"soft_fail":"1"})"),
+                        ec::bad_field,
+                        {"expected a boolean or an array of exit statuses"}));
+}
+
+TEST(wire, round_trip_log_at) {
+  log_at in{1'796'166'463'123'456'789, "a\0\xff\n"s};
+  auto f = encode(in);
+  EXPECT_EQ(f.type, frame_type::log_at);
+  ASSERT_EQ(f.body.size(), log_at_header_size + in.bytes.size());
+  EXPECT_EQ(read_log_time(f.body.data()), in.read_ns);
+  log_at out;
+  ASSERT_NO_FATAL_FAILURE(round_trip(in, out));
+  EXPECT_EQ(out.read_ns, in.read_ns);
+  EXPECT_EQ(out.bytes, in.bytes);
+  // A time and no bytes, or half a time: refused.
+  EXPECT_TRUE(has_error(decode_error(frame_type::log_at, "12345678"),
+                        ec::malformed_body,
+                        {"log_at body must hold a time and at least one "
+                         "byte, got 8 bytes"}));
+}
+
+TEST(wire, round_trip_exit_with_outputs) {
+  exit_report in{143, true, {"VERSION=1.2", "NOTES=a\nb", "EMPTY="}};
+  exit_report out;
+  ASSERT_NO_FATAL_FAILURE(round_trip(in, out));
+  EXPECT_EQ(out.status, 143);
+  EXPECT_TRUE(out.timed_out);
+  EXPECT_EQ(out.outputs, in.outputs);
+  EXPECT_TRUE(has_error(decode_error(frame_type::exit,
+                                     R"({"status":0,"outputs":["1A=x"]})"),
+                        ec::bad_field,
+                        {"field 'outputs' of exit: item 0: invalid variable "
+                         "name '1A'"}));
+  EXPECT_TRUE(has_error(decode_error(frame_type::exit,
+                                     R"({"status":0,"outputs":["NOEQ"]})"),
+                        ec::bad_field, {"item 0: expected KEY=VALUE"}));
 }
 
 TEST(wire, round_trip_log) {
@@ -448,7 +527,7 @@ TEST(wire, default_max_size) {
 // -- unknown frame types ------------------------------------------------------
 
 TEST(wire, unknown_frame_type_fails_at_header) {
-  for (int type : {0, 14, 255}) {
+  for (int type : {0, 16, 255}) {
     frame_decoder dec;
     // A body that is never needed: the header alone fails the stream.
     feed(dec, header(2, static_cast<uint8_t>(type)));
@@ -461,7 +540,7 @@ TEST(wire, unknown_frame_type_fails_at_header) {
 }
 
 TEST(wire, decode_unknown_frame_type) {
-  for (int type : {0, 14, 255}) {
+  for (int type : {0, 16, 255}) {
     auto err = decode_error(static_cast<frame_type>(type), "{}");
     EXPECT_TRUE(has_error(err, ec::unknown_frame_type,
                           {"unknown frame type " + std::to_string(type)}));
@@ -520,12 +599,12 @@ TEST(wire, finish_after_bare_header) {
 
 TEST(wire, decoder_stays_failed) {
   frame_decoder dec{64};
-  feed(dec, stream_of({encode(heartbeat{})}) + header(1, 14));
+  feed(dec, stream_of({encode(heartbeat{})}) + header(1, 16));
   frame f;
   ASSERT_TRUE(dec.next(f));
   EXPECT_FALSE(dec.next(f));
   auto err = dec.error();
-  ASSERT_TRUE(has_error(err, ec::unknown_frame_type, {"14"}));
+  ASSERT_TRUE(has_error(err, ec::unknown_frame_type, {"16"}));
   auto buffered = dec.buffered();
   // A valid frame after the failure changes nothing.
   feed(dec, stream_of({encode(heartbeat{}), encode(register_request{1})}));
@@ -735,7 +814,7 @@ TEST(wire, decode_garbage_never_throws) {
     "{\"id\":99999999999999999999999}", "[[[[[[[[[[", "\"\\ud800\"",
     "{\"env\":[\"\\u0000\"]}", random_bytes(rng, 1000)};
   for (auto& body : bodies) {
-    for (uint8_t t = 0; t <= 14; ++t) {
+    for (uint8_t t = 0; t <= 16; ++t) {
       EXPECT_NO_THROW(
         static_cast<void>(decode(frame{static_cast<frame_type>(t), body})))
         << int{t};
@@ -748,7 +827,7 @@ TEST(wire, decode_garbage_never_throws) {
 TEST(wire, garbage_streams) {
   std::mt19937 rng{2024};
   std::uniform_int_distribution<int> coin{0, 3};
-  std::uniform_int_distribution<int> type{0, 14};
+  std::uniform_int_distribution<int> type{0, 16};
   std::uniform_int_distribution<uint32_t> small_len{0, 64};
   std::uniform_int_distribution<size_t> piece{0, 40};
   std::uniform_int_distribution<size_t> noise_len{0, 200};

@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <ctime>
 
 #include <malloc.h>
 #include <sys/auxv.h>
@@ -28,6 +29,12 @@ std::string executable_dir() {
   auto path = executable_path();
   auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+int64_t wall_clock_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 void setup_logging(const char* process) {

@@ -3,6 +3,7 @@
 // The process's own edges: where its executable lives, how its heap and
 // its diagnostics are set up.
 
+#include <cstdint>
 #include <string>
 
 namespace baton {
@@ -14,6 +15,10 @@ std::string executable_path();
 
 /// The directory of the running executable.
 std::string executable_dir();
+
+/// The wall clock (CLOCK_REALTIME) in ns since the epoch: when log bytes
+/// were read, for timestamped lines.
+int64_t wall_clock_ns();
 
 /// Sends diagnostics to stderr, each line naming the process; the level
 /// comes from BATON_LOG_LEVEL (trace, debug, info, warn, error; default

@@ -93,10 +93,23 @@ caf::expected<int> connect_unix(const std::string& path) {
 }
 
 caf::expected<int> connect_unix_wait(const std::string& path,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout,
+                                     const std::string& done_marker) {
   using clock = std::chrono::steady_clock;
   if (path.size() > max_socket_path())
     return too_long(path);
+  // A new agent removes an old marker before it listens: a marker means
+  // the job ended.
+  auto job_is_over = [&] {
+    struct stat st;
+    return !done_marker.empty() && ::stat(done_marker.c_str(), &st) == 0;
+  };
+  auto over = [&] {
+    return make_error(ec::job_over, "the job is over: the agent left '"
+                                      + done_marker + "'");
+  };
+  if (job_is_over())
+    return over();
   // The usual case first: the agent is already listening.
   if (auto fd = try_connect_unix(path); fd >= 0)
     return fd;
@@ -120,6 +133,12 @@ caf::expected<int> connect_unix_wait(const std::string& path,
         ::close(watch);
         watch = -1;
       }
+    }
+    // The marker first: an agent that is ending has written it and may
+    // still accept for a moment.
+    if (job_is_over()) {
+      stop_watching();
+      return over();
     }
     auto fd = try_connect_unix(path);
     if (fd >= 0) {

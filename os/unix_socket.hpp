@@ -30,8 +30,11 @@ caf::expected<int> connect_unix(const std::string& path);
 /// there. Watches the socket's directory with inotify, so it connects
 /// within milliseconds of the socket appearing (reference: retries every
 /// 1 s); polls every 50 ms while the directory itself does not exist.
+/// Gives up with `job_over` as soon as `done_marker` (if not empty) exists:
+/// the job ended without this container, and the socket will not come.
 caf::expected<int> connect_unix_wait(const std::string& path,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout,
+                                     const std::string& done_marker = {});
 
 /// The longest path `sun_path` holds.
 size_t max_socket_path();

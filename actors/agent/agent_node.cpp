@@ -35,8 +35,8 @@ namespace baton {
 
 namespace {
 
-// Writes the result file next to its final name, then renames it, so a
-// reader never sees half a document.
+// Writes the result document (the result file, or the end marker) next to
+// its final name, then renames it, so a reader never sees half a document.
 caf::error write_result_file(const std::string& path,
                              const job_result& result) {
   auto tmp = path + ".tmp";
@@ -128,6 +128,11 @@ int run_agent(const agent_options& options) {
     }
     sink = *file;
   }
+  // A marker left by an earlier job in this directory must not turn this
+  // job's containers away: it goes before the socket appears.
+  auto marker = options.job_context_dir + "/" + defaults::done_marker_name;
+  if (::unlink(marker.c_str()) == 0)
+    spdlog::info("removed the marker of an earlier job, {}", marker);
   auto fd = listen_unix(options.socket);
   if (!fd) {
     spdlog::error("{}", render(fd.error()));
@@ -162,14 +167,17 @@ int run_agent(const agent_options& options) {
   auto runner_hdl = sys.spawn(runner, rc);
   // On a thread of its own: a slow job log blocks its writes, never the
   // sessions' heartbeats, registrations or hand-offs.
-  auto secrets = secrets_of(job_env);
-  if (!secrets.empty())
+  log_aggregator_config lc;
+  lc.containers = rc.containers;
+  lc.patterns = redaction_patterns(job_env);
+  lc.secrets = secrets_of(job_env, lc.patterns);
+  lc.timestamp_lines = options.timestamp_lines;
+  if (!lc.secrets.empty())
     spdlog::info("redacting the values of {} secret variables from the job "
                  "log",
-                 secrets.size());
+                 lc.secrets.size());
   auto aggregator_hdl = sys.spawn<caf::detached>(log_aggregator, sink,
-                                                 rc.containers, runner_hdl,
-                                                 std::move(secrets));
+                                                 runner_hdl, std::move(lc));
   auto broker_hdl = sys.middleman().spawn_broker(socket_broker, *fd, rpc_fd,
                                                  runner_hdl, aggregator_hdl,
                                                  bc);
@@ -203,6 +211,10 @@ int run_agent(const agent_options& options) {
       code = code == 0 ? 1 : code;
     }
   }
+  // Containers that start from now on, or still wait for the socket, give
+  // up at once instead of waiting for their connect timeout.
+  if (auto err = write_result_file(marker, result))
+    spdlog::warn("cannot leave the job's end marker: {}", render(err));
   // A failed job is worth a warning: on Kubernetes the agent logs warnings
   // only, beside the job log, and this line holds the exact status.
   spdlog::log(result.status == 0 ? spdlog::level::info : spdlog::level::warn,

@@ -23,6 +23,8 @@ struct agent_options {
   caf::timespan lost_timeout{0};
   caf::timespan cancel_grace_period{0};
   caf::timespan handshake_timeout{0};
+  /// Start every job-log line with the time it was read.
+  bool timestamp_lines = false;
 };
 
 /// Runs the agent until the job is done. Returns the aggregate status

@@ -13,20 +13,28 @@ namespace {
 using aggregator_ptr
   = log_aggregator_actor::stateful_pointer<log_aggregator_state>;
 
-// Writes the redacted bytes in `st.out` for container `id`.
-caf::error write_out(aggregator_ptr self, size_t id) {
+// Writes `text`, the next bytes of container `id` read at `read_ns`, after
+// stamping its lines if asked to.
+caf::error write_out(aggregator_ptr self, size_t id, const std::string& text,
+                     int64_t read_ns) {
   auto& st = self->state;
   if (st.failure)
     return st.failure;
-  if (st.out.empty())
+  if (text.empty())
     return {};
-  if (auto err = st.sink->write(st.out.data(), st.out.size())) {
+  auto* data = &text;
+  if (st.timestamp_lines) {
+    st.out.clear();
+    st.stampers[id].process(text, read_ns, st.out);
+    data = &st.out;
+  }
+  if (auto err = st.sink->write(data->data(), data->size())) {
     st.failure = err;
     spdlog::error("{}: {}", st.name, render(err));
     self->send(st.runner, atom::terminate::value, render(err));
     return err;
   }
-  st.bytes[id] += st.out.size();
+  st.bytes[id] += data->size();
   return {};
 }
 
@@ -43,22 +51,28 @@ caf::error unrecognized(int32_t id) {
 } // namespace
 
 log_aggregator_actor::behavior_type
-log_aggregator(aggregator_ptr self, log_sink_ptr sink, uint32_t containers,
-               runner_actor runner, std::vector<std::string> secrets) {
+log_aggregator(aggregator_ptr self, log_sink_ptr sink, runner_actor runner,
+               log_aggregator_config config) {
   auto& st = self->state;
   st.sink = std::move(sink);
   st.runner = std::move(runner);
-  st.bytes.resize(containers);
-  st.redactors.assign(containers, redactor{std::move(secrets)});
+  st.patterns = std::move(config.patterns);
+  st.timestamp_lines = config.timestamp_lines;
+  st.bytes.resize(config.containers);
+  st.redactors.assign(config.containers, redactor{std::move(config.secrets)});
+  st.stampers.resize(config.containers);
+  st.last_read.resize(config.containers);
   return {
-    [=](atom::log, int32_t id,
+    [=](atom::log, int32_t id, int64_t read_ns,
         const std::string& chunk) -> caf::result<uint64_t> {
       if (!valid(self, id))
         return unrecognized(id);
       auto& st = self->state;
-      st.out.clear();
-      st.redactors[static_cast<size_t>(id)].process(chunk, st.out);
-      if (auto err = write_out(self, static_cast<size_t>(id)))
+      auto index = static_cast<size_t>(id);
+      st.last_read[index] = read_ns;
+      st.redacted.clear();
+      st.redactors[index].process(chunk, st.redacted);
+      if (auto err = write_out(self, index, st.redacted, read_ns))
         return err;
       // The bytes received are granted back, whatever was held or replaced.
       return static_cast<uint64_t>(chunk.size());
@@ -67,11 +81,25 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink, uint32_t containers,
       if (!valid(self, id))
         return unrecognized(id);
       auto& st = self->state;
-      st.out.clear();
-      st.redactors[static_cast<size_t>(id)].finish(st.out);
-      if (auto err = write_out(self, static_cast<size_t>(id)))
+      auto index = static_cast<size_t>(id);
+      st.redacted.clear();
+      st.redactors[index].finish(st.redacted);
+      if (auto err = write_out(self, index, st.redacted, st.last_read[index]))
         return err;
       return atom::ok::value;
+    },
+    [=](atom::env, const std::vector<std::string>& vars) {
+      // A step passed these on: a secret among them is redacted from the
+      // output of every container from now on.
+      auto& st = self->state;
+      auto added = secrets_of(to_env_map(vars), st.patterns);
+      for (auto& secret : added)
+        for (auto& r : st.redactors)
+          r.add(secret);
+      if (!added.empty())
+        spdlog::info("{}: redacting {} more secret values passed on by a "
+                     "step",
+                     st.name, added.size());
     },
     [=](atom::status) { return self->state.bytes; },
   };

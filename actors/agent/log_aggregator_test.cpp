@@ -16,8 +16,8 @@ protected:
     runner_config rc;
     rc.containers = 2;
     the_runner = spawn(runner, rc);
-    return spawn(log_aggregator, sink, rc.containers, the_runner,
-                 std::vector<std::string>{});
+    return spawn(log_aggregator, sink, the_runner,
+                 log_aggregator_config{rc.containers, {}, {}, false});
   }
 
   runner_actor the_runner;
@@ -35,7 +35,7 @@ TEST_F(log_aggregator_test, writes_every_byte_in_order_and_counts_them) {
     for (auto& c : chunk)
       c = static_cast<char>(rng());
     expected += chunk;
-    auto written = request<uint64_t>(agg, atom::log::value, int32_t{1}, chunk);
+    auto written = request<uint64_t>(agg, atom::log::value, int32_t{1}, int64_t{0}, chunk);
     EXPECT_EQ(written->get(), chunk.size());
   }
   EXPECT_EQ(sink->data(), expected);
@@ -51,7 +51,7 @@ TEST_F(log_aggregator_test, eof_is_acknowledged) {
 TEST_F(log_aggregator_test, an_unknown_container_is_refused) {
   auto sink = std::make_shared<memory_sink>();
   auto agg = make(sink);
-  auto rep = request<uint64_t>(agg, atom::log::value, int32_t{2},
+  auto rep = request<uint64_t>(agg, atom::log::value, int32_t{2}, int64_t{0},
                                std::string{"x"});
   EXPECT_EQ(code_of(rep->error), ec::unrecognized_container);
   EXPECT_TRUE(sink->data().empty());
@@ -60,10 +60,10 @@ TEST_F(log_aggregator_test, an_unknown_container_is_refused) {
 TEST_F(log_aggregator_test, a_failing_sink_terminates_the_job_with_a_reason) {
   auto sink = std::make_shared<memory_sink>(10);
   auto agg = make(sink);
-  EXPECT_TRUE(request<uint64_t>(agg, atom::log::value, int32_t{0},
+  EXPECT_TRUE(request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                                 std::string{"12345"})
                 ->value);
-  auto rep = request<uint64_t>(agg, atom::log::value, int32_t{0},
+  auto rep = request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                                std::string{"1234567890"});
   EXPECT_EQ(code_of(rep->error), ec::log_sink_failed);
   auto result = request<job_result>(the_runner, atom::status::value)->get();
@@ -71,7 +71,8 @@ TEST_F(log_aggregator_test, a_failing_sink_terminates_the_job_with_a_reason) {
   EXPECT_EQ(result.reason, "cannot write the job log to memory: no space "
                            "left (10 bytes)");
   // Later writes fail too; what was written stays.
-  rep = request<uint64_t>(agg, atom::log::value, int32_t{0}, std::string{"x"});
+  rep = request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
+                         std::string{"x"});
   EXPECT_EQ(code_of(rep->error), ec::log_sink_failed);
   EXPECT_EQ(sink->data(), "12345");
 }
@@ -89,19 +90,69 @@ TEST_F(log_aggregator_test, secrets_are_redacted_across_chunks_and_at_eof) {
   runner_config rc;
   rc.containers = 2;
   the_runner = spawn(runner, rc);
-  auto agg = spawn(log_aggregator, sink, rc.containers, the_runner,
-                   std::vector<std::string>{"ghp_0123456789"});
-  request<uint64_t>(agg, atom::log::value, int32_t{0},
+  auto agg = spawn(log_aggregator, sink, the_runner,
+                   log_aggregator_config{rc.containers, {"ghp_0123456789"},
+                                         {}, false});
+  request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                     std::string{"token ghp_01234"});
   // Held back: it may be the start of the secret.
   EXPECT_EQ(sink->data(), "token ");
-  auto credit = request<uint64_t>(agg, atom::log::value, int32_t{0},
+  auto credit = request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                                   std::string{"56789 done\nlast ghp_0"});
   // Credit counts the bytes received, whatever was replaced.
   EXPECT_EQ(credit->get(), 21u);
   EXPECT_EQ(sink->data(), "token [REDACTED] done\nlast ");
   request<atom::ok>(agg, atom::eof::value, int32_t{0});
   EXPECT_EQ(sink->data(), "token [REDACTED] done\nlast ghp_0");
+  auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
+  EXPECT_EQ(bytes->get()[0], sink->data().size());
+}
+
+TEST_F(log_aggregator_test, secrets_passed_on_by_a_step_are_redacted_from_then_on) {
+  auto sink = std::make_shared<memory_sink>();
+  runner_config rc;
+  rc.containers = 2;
+  the_runner = spawn(runner, rc);
+  auto agg = spawn(log_aggregator, sink, the_runner,
+                   log_aggregator_config{rc.containers, {},
+                                         split_patterns(default_redacted_vars),
+                                         false});
+  request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
+                    std::string{"pushed abcdef-123456\n"});
+  // Step 0 passes on a token and a version: the token's value is a secret,
+  // the version is not, and a short value is left alone.
+  caf::anon_send(agg, atom::env::value,
+                 std::vector<std::string>{"DEPLOY_TOKEN=abcdef-123456",
+                                          "VERSION=abcdef-1",
+                                          "SHORT_TOKEN=abc"});
+  run();
+  request<uint64_t>(agg, atom::log::value, int32_t{1}, int64_t{0},
+                    std::string{"using abcdef-123456 for abcdef-1 abc\n"});
+  request<atom::ok>(agg, atom::eof::value, int32_t{1});
+  EXPECT_EQ(sink->data(), "pushed abcdef-123456\n"
+                          "using [REDACTED] for abcdef-1 abc\n");
+}
+
+TEST_F(log_aggregator_test, timestamped_lines_carry_the_time_they_were_read) {
+  auto sink = std::make_shared<memory_sink>();
+  runner_config rc;
+  rc.containers = 2;
+  the_runner = spawn(runner, rc);
+  auto agg = spawn(log_aggregator, sink, the_runner,
+                   log_aggregator_config{rc.containers, {"s3cr3t-value"}, {},
+                                         true});
+  int64_t t1 = 1'000'000'000;
+  int64_t t2 = 2'000'000'000;
+  // A line split across chunks gets one stamp; a secret split across them
+  // is still redacted.
+  request<uint64_t>(agg, atom::log::value, int32_t{0}, t1,
+                    std::string{"one\ntwo s3cr3t"});
+  request<uint64_t>(agg, atom::log::value, int32_t{0}, t2,
+                    std::string{"-value end\nthree\n"});
+  request<atom::ok>(agg, atom::eof::value, int32_t{0});
+  EXPECT_EQ(sink->data(), "1970-01-01T00:00:01.000Z one\n"
+                          "1970-01-01T00:00:01.000Z two [REDACTED] end\n"
+                          "1970-01-01T00:00:02.000Z three\n");
   auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
   EXPECT_EQ(bytes->get()[0], sink->data().size());
 }

@@ -2,6 +2,7 @@
 
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
+#include "os/process.hpp"
 
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -141,13 +142,13 @@ void on_register(rpc_ptr self, const rpc::call& call, int64_t id) {
               registration{id32, dialect::buildkite},
               container_actor{rpc_session_actor{self}})
     .then(
-      [=](std::vector<std::string>& env, run_state state) {
+      [=](std::vector<std::string>& env, turn& now) {
         auto& st = self->state;
         if (st.phase != rpc_phase::registering)
           return;
         st.phase = rpc_phase::bound;
         st.id = id32;
-        st.pushed = state;
+        st.pushed = now.state;
         st.label += " (container " + std::to_string(id32) + ")";
         self->send(st.peer, atom::stream::value, st.hdl);
         reply(self, method, seq, rpc::register_response_type(),
@@ -167,12 +168,15 @@ void on_register(rpc_ptr self, const rpc::call& call, int64_t id) {
 
 void answer_status(rpc_ptr self, const std::string& method, uint64_t seq,
                    run_state state) {
-  // The reference's RunState has no shutdown: it is rpc.ErrShutdown.
+  // The reference's RunState has no shutdown: it is rpc.ErrShutdown. Nor a
+  // skip: a stock client told to interrupt before its turn gives up
+  // without running its command, which is what a skip means.
   if (state == run_state::shutdown)
     return reply_error(self, method, seq, shut_down);
-  auto rs = state == run_state::start       ? rpc::run_state::start
-            : state == run_state::interrupt ? rpc::run_state::interrupt
-                                            : rpc::run_state::wait;
+  auto rs = state == run_state::start ? rpc::run_state::start
+            : state == run_state::interrupt || state == run_state::skip
+              ? rpc::run_state::interrupt
+              : rpc::run_state::wait;
   reply(self, method, seq, gob::int_type(), rpc::to_value(rs));
 }
 
@@ -212,7 +216,7 @@ void forward_logs(rpc_ptr self, uint64_t seq, std::string data) {
   std::string method{rpc::write_logs_method};
   self
     ->request(st.aggregator, caf::infinite, atom::log::value, st.id,
-              std::move(data))
+              wall_clock_ns(), std::move(data))
     .then(
       [=](uint64_t) {
         auto& st = self->state;
@@ -276,7 +280,9 @@ void report_exit(rpc_ptr self, uint64_t seq, int32_t status) {
   self->request(st.aggregator, caf::infinite, atom::eof::value, st.id)
     .then([=](atom::ok) {
       auto& st = self->state;
-      self->request(st.runner, caf::infinite, atom::exit::value, st.id, status)
+      self
+        ->request(st.runner, caf::infinite, atom::exit::value, st.id,
+                  step_exit{status, false, {}})
         .then(
           [=](atom::ok) {
             auto& st = self->state;
@@ -459,7 +465,7 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
       finish(self, why.empty() ? "connection closed before its exit status"
                                : why);
     },
-    [=](atom::state, run_state state) { self->state.pushed = state; },
+    [=](atom::state, const turn& now) { self->state.pushed = now.state; },
     [=](atom::tick) {
       auto& st = self->state;
       auto now = self->clock().now();

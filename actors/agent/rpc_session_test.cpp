@@ -36,7 +36,7 @@ struct stalled_aggregator_state {
 log_aggregator_actor::behavior_type stalled_aggregator(
   log_aggregator_actor::stateful_pointer<stalled_aggregator_state> self) {
   return {
-    [=](atom::log, int32_t, const std::string& chunk) {
+    [=](atom::log, int32_t, int64_t, const std::string& chunk) {
       auto rp = self->make_response_promise<uint64_t>();
       self->state.pending.push_back(rp);
       self->state.sizes.push_back(chunk.size());
@@ -49,6 +49,7 @@ log_aggregator_actor::behavior_type stalled_aggregator(
         st.pending[st.delivered].deliver(st.sizes[st.delivered]);
       return atom::ok::value;
     },
+    [](atom::env, const std::vector<std::string>&) {},
     [](atom::status) { return std::vector<uint64_t>{}; },
   };
 }
@@ -68,8 +69,9 @@ protected:
     rc.containers = containers;
     rc.env = std::move(env);
     the_runner = spawn(runner, rc);
-    aggregator = spawn(log_aggregator, sink, rc.containers, the_runner,
-                       std::move(secrets));
+    aggregator = spawn(log_aggregator, sink, the_runner,
+                       log_aggregator_config{rc.containers, std::move(secrets),
+                                             {}, false});
   }
 
   /// A client connection: the session, the peer double, and the client's
@@ -204,13 +206,19 @@ TEST_F(rpc_session_test, answers_as_the_reference_does) {
   EXPECT_EQ(reply(c).error, "");
   exit(c, 1, -7);
   EXPECT_EQ(reply(c).error, "");
+  // The reference's job is done now. baton's waits for container 0 to
+  // register, as it may be an always-step (BATON_ALWAYS); a stock client is
+  // not one, and is skipped.
+  auto c0 = connected();
+  call_int(c0, rpc::register_method, 0);
   call_int(c, rpc::status_method, 1);
   EXPECT_EQ(reply(c).error, "connection is shut down");
   exit(c, 300, 0);
   EXPECT_EQ(reply(c).error, "unrecognized client id: 300");
   EXPECT_FALSE(closed(c));
   auto result = status();
-  EXPECT_EQ(result.status, -10); // Container 0 never connected.
+  EXPECT_EQ(result.status, -7);
+  EXPECT_EQ(result.containers[0].state, container_state::skipped);
   EXPECT_EQ(result.containers[1].state, container_state::exited);
   EXPECT_EQ(result.containers[1].exit_status, -7);
   EXPECT_EQ(result.containers[1].protocol, dialect::buildkite);
@@ -360,6 +368,7 @@ TEST_F(rpc_session_test, malformed_gob_closes_only_that_connection) {
 }
 
 TEST_F(rpc_session_test, a_closed_connection_before_exit_is_lost_at_once) {
+  make_job(1, {});
   auto c = connected();
   call_int(c, rpc::register_method, 0);
   anon_send(c.session, atom::closed::value, std::string{});
@@ -371,23 +380,25 @@ TEST_F(rpc_session_test, a_closed_connection_before_exit_is_lost_at_once) {
 }
 
 TEST_F(rpc_session_test, status_polls_are_the_heartbeat) {
-  auto c = connected();
-  call_int(c, rpc::register_method, 0);
-  replies(c);
-  // Logs do not count: the reference hears only Status calls.
-  for (int i = 0; i < 4; ++i) {
-    advance(10s);
-    write_logs(c, "x");
-  }
-  EXPECT_EQ(status().containers[0].state, container_state::lost);
-  auto c1 = connected();
-  call_int(c1, rpc::register_method, 1);
+  make_job(1, {});
+  auto polling = connected();
+  call_int(polling, rpc::register_method, 0);
   for (int i = 0; i < 40; ++i) {
     advance(1s);
-    call_int(c1, rpc::status_method, 1);
+    call_int(polling, rpc::status_method, 0);
   }
-  EXPECT_EQ(status().containers[1].state, container_state::connected);
-  EXPECT_FALSE(closed(c1));
+  EXPECT_EQ(status().containers[0].state, container_state::connected);
+  EXPECT_FALSE(closed(polling));
+  // Logs do not count: the reference hears only Status calls.
+  make_job(1, {});
+  auto logging = connected();
+  call_int(logging, rpc::register_method, 0);
+  for (int i = 0; i < 4; ++i) {
+    advance(10s);
+    write_logs(logging, "x");
+  }
+  EXPECT_EQ(status().containers[0].state, container_state::lost);
+  EXPECT_TRUE(closed(logging));
 }
 
 TEST_F(rpc_session_test, a_connection_that_never_registers_is_closed) {

@@ -23,24 +23,82 @@ caf::error runner_config::validate() const {
   return {};
 }
 
+const char* to_string(job_phase x) {
+  switch (x) {
+    case job_phase::running: return "running";
+    case job_phase::failing: return "failing";
+    case job_phase::interrupted: return "interrupted";
+    case job_phase::terminated: return "terminated";
+  }
+  return "invalid";
+}
+
+bool runner_state::finished(const container_record& c) const {
+  switch (c.state) {
+    case container_state::exited:
+    case container_state::lost:
+    case container_state::skipped:
+      return true;
+    case container_state::not_yet_connected:
+      // Given up on: an interrupt does not wait for containers that never
+      // connected (as before its turn, they would only be told to
+      // interrupt), nor does the job past the start timeout.
+      return start_timed_out
+             || (phase != job_phase::running && phase != job_phase::failing);
+    case container_state::connected:
+      return false;
+  }
+  return true;
+}
+
 run_state runner_state::run_state_of(size_t id) const {
-  // Termination outranks interruption, which outranks the turn order.
-  if (terminated)
+  auto& c = containers[id];
+  if (c.state == container_state::skipped)
+    return run_state::skip;
+  if (phase == job_phase::terminated)
     return run_state::shutdown;
-  if (interrupted)
-    return run_state::interrupt;
-  if (id == 0 || containers[id - 1].state == container_state::exited)
+  if (c.started) {
+    // The step running when the job was interrupted is interrupted, as in
+    // the reference; always-steps started since run on.
+    if (phase == job_phase::interrupted
+        && c.started_in != job_phase::interrupted)
+      return run_state::interrupt;
+    // Another container failed while this one ran (a waiting one lost, the
+    // start timeout): unless it is an always-step, it stops.
+    if (phase == job_phase::failing && !c.settings.always)
+      return run_state::shutdown;
     return run_state::start;
+  }
+  if (phase == job_phase::interrupted && c.configured && !c.settings.always)
+    return run_state::interrupt;
   return run_state::wait;
 }
 
+turn runner_state::turn_of(size_t id) const {
+  turn result;
+  result.state = run_state_of(id);
+  if (result.state != run_state::start)
+    return result;
+  auto& c = containers[id];
+  result.env.assign(outputs.begin()
+                      + static_cast<ptrdiff_t>(
+                        std::min(c.outputs_seen, outputs.size())),
+                    outputs.end());
+  result.job_result = result_so_far();
+  result.job_status = status_so_far();
+  return result;
+}
+
 int32_t runner_state::wait_status() const {
-  // Reference: scan in id order, first match wins.
+  // Reference: scan in id order, first match wins. A soft failure and a
+  // skipped container count as passed.
   for (auto& c : containers) {
     switch (c.state) {
       case container_state::exited:
-        if (c.exit_status != 0)
+        if (c.exit_status != 0 && !c.soft_failed)
           return c.exit_status;
+        break;
+      case container_state::skipped:
         break;
       case container_state::lost:
         return defaults::lost_status;
@@ -53,6 +111,23 @@ int32_t runner_state::wait_status() const {
   return 0;
 }
 
+int32_t runner_state::status_so_far() const {
+  for (auto& c : containers) {
+    if (c.state == container_state::exited && c.exit_status != 0
+        && !c.soft_failed)
+      return c.exit_status;
+    if (c.state == container_state::lost)
+      return defaults::lost_status;
+  }
+  return 0;
+}
+
+const char* runner_state::result_so_far() const {
+  if (interrupted)
+    return "cancelled";
+  return failed ? "failed" : "passed";
+}
+
 job_result runner_state::snapshot() const {
   job_result result;
   result.status = wait_status();
@@ -61,11 +136,23 @@ job_result runner_state::snapshot() const {
   result.terminated = terminated;
   result.done = done;
   result.reason = done ? reason : "running";
+  if (done)
+    result.result = interrupted         ? "cancelled"
+                    : result.status != 0 ? "failed"
+                                         : "passed";
   result.containers.reserve(containers.size());
   for (size_t id = 0; id < containers.size(); ++id) {
     auto& c = containers[id];
-    result.containers.push_back(container_status{
-      static_cast<uint32_t>(id), c.state, c.protocol, c.exit_status, 0});
+    container_status x;
+    x.id = static_cast<uint32_t>(id);
+    x.state = c.state;
+    x.protocol = c.protocol;
+    x.exit_status = c.exit_status;
+    x.soft_failed = c.soft_failed;
+    x.timed_out = c.timed_out;
+    x.always = c.configured && c.settings.always;
+    x.outputs = c.outputs;
+    result.containers.push_back(std::move(x));
   }
   return result;
 }
@@ -74,39 +161,33 @@ namespace {
 
 using runner_ptr = runner_actor::stateful_pointer<runner_state>;
 
-// Sends container `id` its run state if it changed since the last push.
+constexpr size_t none = static_cast<size_t>(-1);
+
+// Sends container `id` its turn if its run state changed since the last
+// push: to a connected container, and to a skipped one, which learns it
+// is skipped this way.
 void push(runner_ptr self, size_t id) {
   auto& c = self->state.containers[id];
-  if (c.state != container_state::connected || !c.session)
+  if (!c.session
+      || (c.state != container_state::connected
+          && c.state != container_state::skipped))
     return;
-  auto now = self->state.run_state_of(id);
-  if (now == c.pushed)
+  auto now = self->state.turn_of(id);
+  if (now.state == c.pushed)
     return;
-  c.pushed = now;
-  self->send(c.session, atom::state::value, now);
+  c.pushed = now.state;
+  self->send(c.session, atom::state::value, std::move(now));
 }
 
-void push_all(runner_ptr self) {
-  for (size_t id = 0; id < self->state.containers.size(); ++id)
-    push(self, id);
-}
-
-// Marks the job done once every container exited or was lost, or it was
-// terminated, and answers everyone waiting for that.
+// Marks the job done once it was terminated or every container finished,
+// and answers everyone waiting for that.
 void check_done(runner_ptr self) {
   auto& st = self->state;
   if (st.done)
     return;
-  auto all_finished = st.finished == st.containers.size();
-  // Once interrupted, nothing is left to wait for when no container is
-  // connected: one that connects later would only be told to interrupt.
-  auto none_running = st.interrupted
-                      && std::none_of(st.containers.begin(),
-                                      st.containers.end(), [](auto& c) {
-                                        return c.state
-                                               == container_state::connected;
-                                      });
-  if (!st.terminated && !all_finished && !none_running)
+  if (st.phase != job_phase::terminated
+      && !std::all_of(st.containers.begin(), st.containers.end(),
+                      [&](auto& c) { return st.finished(c); }))
     return;
   st.done = true;
   if (st.reason.empty())
@@ -119,16 +200,110 @@ void check_done(runner_ptr self) {
   st.waiting.clear();
 }
 
+void push_all(runner_ptr self, size_t quiet) {
+  for (size_t id = 0; id < self->state.containers.size(); ++id)
+    if (id != quiet)
+      push(self, id);
+}
+
 void terminate(runner_ptr self, std::string reason) {
   auto& st = self->state;
-  if (st.terminated)
+  if (st.phase == job_phase::terminated)
     return;
+  st.phase = job_phase::terminated;
   st.terminated = true;
   if (st.reason.empty())
     st.reason = std::move(reason);
   spdlog::info("runner: job terminated: {}", st.reason);
-  push_all(self);
+  push_all(self, none);
   check_done(self);
+}
+
+// True if a container not finished yet is, or may turn out to be, an
+// always-step that has still to run or is running.
+bool always_step_left(const runner_state& st) {
+  for (size_t id = st.first_open; id < st.containers.size(); ++id) {
+    auto& c = st.containers[id];
+    if (!st.finished(c) && (!c.configured || c.settings.always))
+      return true;
+  }
+  return false;
+}
+
+// Moves the job on after any event: gives the turn to the next container
+// that may run, skips those that may not, and tells every container whose
+// state changed. `all`: the phase changed, so any container's state may
+// have; else only those this call starts or skips. `quiet`: a container
+// not to push to (it is being answered instead).
+void settle(runner_ptr self, bool all, size_t quiet = none) {
+  auto& st = self->state;
+  auto n = st.containers.size();
+  if (st.phase == job_phase::failing && !always_step_left(st)) {
+    // Nothing can run anymore: the reference's terminate, with the
+    // containers still waiting for their turn skipped.
+    for (auto& c : st.containers)
+      if (c.state == container_state::connected && !c.started)
+        c.state = container_state::skipped;
+    return terminate(self, st.reason);
+  }
+  std::vector<size_t> touched;
+  if (st.phase != job_phase::terminated) {
+    while (st.first_open < n && st.finished(st.containers[st.first_open]))
+      ++st.first_open;
+    for (auto id = st.first_open; id < n; ++id) {
+      auto& c = st.containers[id];
+      if (st.finished(c))
+        continue;
+      // One step at a time: the next waits for the running one; and for a
+      // container to connect and say what it is.
+      if (c.started || c.state == container_state::not_yet_connected
+          || !c.configured)
+        break;
+      auto may_start = st.phase == job_phase::running || c.settings.always;
+      if (may_start) {
+        c.started = true;
+        c.started_in = st.phase;
+        touched.push_back(id);
+        break;
+      }
+      if (st.phase == job_phase::failing) {
+        c.state = container_state::skipped;
+        touched.push_back(id);
+      }
+      // Interrupted: it is told to interrupt and reports on its own.
+    }
+  }
+  if (all) {
+    push_all(self, quiet);
+  } else {
+    for (auto id : touched)
+      if (id != quiet)
+        push(self, id);
+  }
+  check_done(self);
+}
+
+// A step failed hard: unless the job was interrupted first, only the
+// always-steps still run.
+void fail(runner_ptr self, std::string reason) {
+  auto& st = self->state;
+  auto first = !st.failed;
+  st.failed = true;
+  if (st.reason.empty())
+    st.reason = std::move(reason);
+  if (st.phase == job_phase::running) {
+    st.phase = job_phase::failing;
+    st.terminated = true;
+    spdlog::info("runner: job failed: {}", st.reason);
+  }
+  settle(self, first);
+}
+
+caf::error check_id(const runner_state& st, int32_t id) {
+  if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
+    return make_error(ec::unrecognized_container,
+                      "unrecognized client id " + std::to_string(id));
+  return {};
 }
 
 } // namespace
@@ -152,7 +327,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
   self->state.config = std::move(config);
   return {
     [=](atom::register_, const registration& reg, container_actor session)
-      -> caf::result<std::vector<std::string>, run_state> {
+      -> caf::result<std::vector<std::string>, turn> {
       auto& st = self->state;
       auto id = reg.id;
       if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
@@ -160,37 +335,72 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
                           "unrecognized client id " + std::to_string(id)
                             + " (this job has containers 0 to "
                             + std::to_string(st.containers.size() - 1) + ")");
-      auto& c = st.containers[static_cast<size_t>(id)];
+      auto index = static_cast<size_t>(id);
+      auto& c = st.containers[index];
       if (c.state != container_state::not_yet_connected)
         return make_error(ec::duplicate_container,
                           "client id " + std::to_string(id)
                             + " already registered");
       c.state = container_state::connected;
       c.protocol = reg.protocol;
+      c.configured = reg.configured;
+      c.settings = reg.settings;
+      c.outputs_seen = st.outputs.size();
       self->monitor(session);
-      c.session = std::move(session);
-      c.pushed = st.run_state_of(static_cast<size_t>(id));
       ++st.registered;
       st.started = true;
       spdlog::info("runner: container {} registered ({} of {}, {} protocol)",
                    id, st.registered, st.containers.size(),
                    to_string(reg.protocol));
-      return {st.config.env, c.pushed};
+      settle(self, false, index);
+      // Answered here rather than pushed.
+      c.session = std::move(session);
+      auto now = st.turn_of(index);
+      c.pushed = now.state;
+      auto env = st.config.env;
+      env.insert(env.end(), st.outputs.begin(), st.outputs.end());
+      return {std::move(env), std::move(now)};
+    },
+    [=](atom::configure, int32_t id,
+        const step_settings& settings) -> caf::result<turn> {
+      auto& st = self->state;
+      if (auto err = check_id(st, id))
+        return err;
+      auto index = static_cast<size_t>(id);
+      auto& c = st.containers[index];
+      if (c.state != container_state::connected || c.configured)
+        return make_error(ec::unexpected_message,
+                          "container " + std::to_string(id)
+                            + " sent its settings while "
+                            + to_string(c.state)
+                            + (c.configured ? " and configured" : ""));
+      c.configured = true;
+      c.settings = settings;
+      // In the interrupted phase its settings decide its state at once.
+      settle(self, st.phase == job_phase::interrupted, index);
+      auto now = st.turn_of(index);
+      c.pushed = now.state;
+      return now;
     },
     [=](atom::state, int32_t id) -> caf::result<run_state> {
       auto& st = self->state;
-      if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
-        return make_error(ec::unrecognized_container,
-                          "unrecognized client id " + std::to_string(id));
+      if (auto err = check_id(st, id))
+        return err;
       if (st.done)
         return run_state::shutdown;
-      return st.run_state_of(static_cast<size_t>(id));
+      auto index = static_cast<size_t>(id);
+      auto state = st.run_state_of(index);
+      // As the reference answers: a container whose turn it is may start,
+      // even before it connected.
+      if (state == run_state::wait && st.phase == job_phase::running
+          && index == st.first_open)
+        state = run_state::start;
+      return state;
     },
-    [=](atom::exit, int32_t id, int32_t status) -> caf::result<atom::ok> {
+    [=](atom::exit, int32_t id, step_exit& x) -> caf::result<atom::ok> {
       auto& st = self->state;
-      if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
-        return make_error(ec::unrecognized_container,
-                          "unrecognized client id " + std::to_string(id));
+      if (auto err = check_id(st, id))
+        return err;
       auto& c = st.containers[static_cast<size_t>(id)];
       if (c.state != container_state::connected)
         return make_error(ec::unexpected_message,
@@ -198,22 +408,28 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
                             + " reported an exit status while "
                             + to_string(c.state));
       c.state = container_state::exited;
-      c.exit_status = status;
+      c.exit_status = x.status;
+      c.timed_out = x.timed_out;
+      c.soft_failed = c.settings.soft_fails(x.status);
       c.session = nullptr;
-      ++st.finished;
-      spdlog::info("runner: container {} exited with status {}", id, status);
-      // A failure stops the job so later containers never start. Once the
-      // job is interrupted none will start anyway, and stopping now would
-      // cut short the cleanup of a command still handling its cancel
-      // signal (and lose its last output): the grace period bounds that
-      // instead. (The reference terminates here too; its interrupted
-      // containers usually end as lost after 30 s.)
-      if (status != 0 && !st.interrupted)
-        terminate(self, "container " + std::to_string(id)
-                          + " exited with status " + std::to_string(status));
-      else if (static_cast<size_t>(id) + 1 < st.containers.size())
-        push(self, static_cast<size_t>(id) + 1);
-      check_done(self);
+      for (auto& entry : x.outputs) {
+        c.outputs.push_back(entry.substr(0, entry.find('=')));
+        st.outputs.push_back(std::move(entry));
+      }
+      spdlog::info("runner: container {} exited with status {}{}{}", id,
+                   x.status, x.timed_out ? " (timed out)" : "",
+                   c.soft_failed ? " (soft failure)" : "");
+      // A failure stops the steps that are not always-steps. Once the job
+      // is interrupted none of them will start anyway, and stopping the
+      // job would cut short the cleanup of a command still handling its
+      // cancel signal (the grace period bounds that instead). (The
+      // reference terminates at every failure.)
+      if (x.status != 0 && !c.soft_failed)
+        fail(self, "container " + std::to_string(id) + " exited with status "
+                     + std::to_string(x.status)
+                     + (x.timed_out ? " (timed out)" : ""));
+      else
+        settle(self, false);
       return atom::ok::value;
     },
     [=](atom::lost, int32_t id, const std::string& why) {
@@ -225,24 +441,23 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
         return;
       c.state = container_state::lost;
       c.session = nullptr;
-      ++st.finished;
       spdlog::warn("runner: container {} lost: {}", id, why);
       // As for a failure: once interrupted, the others' cleanup is not cut
-      // short (the grace period bounds it). A stock client interrupted
-      // before its turn leaves this way, without an exit status.
-      if (!st.interrupted)
-        terminate(self, "container " + std::to_string(id) + " lost: " + why);
-      check_done(self);
+      // short. A stock client interrupted before its turn leaves this way,
+      // without an exit status.
+      fail(self, "container " + std::to_string(id) + " lost: " + why);
     },
     [=](atom::interrupt) {
       auto& st = self->state;
-      if (st.interrupted || st.terminated)
+      if (st.phase == job_phase::interrupted
+          || st.phase == job_phase::terminated)
         return;
+      st.phase = job_phase::interrupted;
       st.interrupted = true;
-      st.reason = "job interrupted";
+      if (st.reason.empty())
+        st.reason = "job interrupted";
       spdlog::info("runner: job interrupted");
-      push_all(self);
-      check_done(self);
+      settle(self, true);
     },
     [=](atom::terminate, std::string& reason) {
       terminate(self, std::move(reason));
@@ -259,9 +474,9 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
       auto& st = self->state;
       if (st.done || st.registered == st.containers.size())
         return;
-      terminate(self, "timed out waiting "
-                        + format_duration(st.config.start_timeout)
-                        + " for all containers to connect");
+      st.start_timed_out = true;
+      fail(self, "timed out waiting " + format_duration(st.config.start_timeout)
+                   + " for all containers to connect");
     },
   };
 }

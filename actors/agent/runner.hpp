@@ -25,12 +25,47 @@ struct runner_config {
   caf::error validate() const;
 };
 
+/// Which steps of the job still run. docs/design.md has the transition
+/// table beside the reference's.
+enum class job_phase : uint8_t {
+  /// Steps run one after another in id order (the reference's only phase
+  /// besides terminated).
+  running,
+  /// A step failed hard (a non-zero status that is not a soft failure, a
+  /// lost container, the start timeout): the always-steps still run in id
+  /// order, the others are skipped. Once no always-step is left to run the
+  /// job is terminated.
+  failing,
+  /// Cancelled: the running step is interrupted, the others are told to
+  /// interrupt, then the always-steps that have not run yet run in id
+  /// order, until the cancel grace period terminates the job.
+  interrupted,
+  /// Stopped: every container shuts down.
+  terminated,
+};
+
+const char* to_string(job_phase x);
+
 /// The runner's view of one container.
 struct container_record {
   container_state state = container_state::not_yet_connected;
-  int32_t exit_status = 0;
   /// The protocol its bootstrap speaks, once registered.
   dialect protocol = dialect::baton;
+  /// Its settings are known (with baton's protocol from version 2 they
+  /// follow the registration); until then its turn waits.
+  bool configured = false;
+  step_settings settings;
+  /// Told to start, and the phase the job was in then.
+  bool started = false;
+  job_phase started_in = job_phase::running;
+  int32_t exit_status = 0;
+  bool soft_failed = false;
+  bool timed_out = false;
+  /// The names of the variables its step passed on.
+  std::vector<std::string> outputs;
+  /// Job outputs that existed when it registered: its environment had
+  /// them, later ones come with its start.
+  size_t outputs_seen = 0;
   /// The session serving it, while connected.
   container_actor session;
   /// The run state last pushed to the session.
@@ -42,21 +77,48 @@ struct runner_state {
 
   runner_config config;
   std::vector<container_record> containers;
+  job_phase phase = job_phase::running;
   uint32_t registered = 0;
-  /// Containers that exited or were lost.
-  uint32_t finished = 0;
   bool started = false;
+  /// A step failed hard (whatever the phase then).
+  bool failed = false;
   bool interrupted = false;
+  /// The job was stopped for the steps that are not always-steps: by a
+  /// failure before any interrupt, or by a terminate.
   bool terminated = false;
+  /// The start timeout passed: containers not connected by then are given
+  /// up on.
+  bool start_timed_out = false;
   bool done = false;
   std::string reason;
+  /// Job variables added by steps through $BATON_ENV, in the order they
+  /// came, as `KEY=VALUE`.
+  std::vector<std::string> outputs;
+  /// Every container below this one has finished: where the search for the
+  /// next turn begins.
+  size_t first_open = 0;
   std::vector<caf::typed_response_promise<job_result>> waiting;
+
+  /// True if container `c` will neither run nor report anymore.
+  bool finished(const container_record& c) const;
 
   /// What container `id` should do now.
   run_state run_state_of(size_t id) const;
 
-  /// The aggregate wait status (reference: Runner.WaitStatus).
+  /// What container `id` is told now: its run state and, when it starts,
+  /// the job so far.
+  turn turn_of(size_t id) const;
+
+  /// The aggregate wait status (reference: Runner.WaitStatus), where soft
+  /// failures and skipped containers count as passed.
   int32_t wait_status() const;
+
+  /// The status so far: the first hard failure in id order among the
+  /// containers that finished, else 0.
+  int32_t status_so_far() const;
+
+  /// "passed", "failed" or "cancelled".
+  const char* result_so_far() const;
 
   job_result snapshot() const;
 };

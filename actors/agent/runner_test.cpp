@@ -28,14 +28,15 @@ protected:
   /// Registers a fake session as container `id`.
   auto connect(const runner_actor& r, int32_t id) {
     auto s = spawn(fake_session);
-    auto rep = request<std::vector<std::string>, run_state>(
+    auto rep = request<std::vector<std::string>, turn>(
       r, atom::register_::value, registration{id, dialect::baton},
       container_actor{s});
     return std::make_pair(s, rep);
   }
 
   auto exit(const runner_actor& r, int32_t id, int32_t status) {
-    return request<atom::ok>(r, atom::exit::value, id, status);
+    return request<atom::ok>(r, atom::exit::value, id,
+                             step_exit{status, false, {}});
   }
 
   job_result status(const runner_actor& r) {
@@ -62,9 +63,9 @@ TEST_F(runner_test, ordered_clients_start_only_after_the_previous_exits) {
   auto [s0, r0] = connect(r, 0);
   auto [s1, r1] = connect(r, 1);
   auto [s2, r2] = connect(r, 2);
-  EXPECT_EQ(std::get<1>(*r0->value), run_state::start);
-  EXPECT_EQ(std::get<1>(*r1->value), run_state::wait);
-  EXPECT_EQ(std::get<1>(*r2->value), run_state::wait);
+  EXPECT_EQ(std::get<1>(*r0->value).state, run_state::start);
+  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::wait);
+  EXPECT_EQ(std::get<1>(*r2->value).state, run_state::wait);
   EXPECT_EQ(r0->get(),
             (std::vector<std::string>{"BUILDKITE_JOB_ID=42", "FOO=bar"}));
   EXPECT_TRUE(states(s1).empty());
@@ -92,7 +93,7 @@ TEST_F(runner_test, a_late_registration_learns_its_turn_already_came) {
   connect(r, 0);
   exit(r, 0, 0);
   auto [s1, r1] = connect(r, 1);
-  EXPECT_EQ(std::get<1>(*r1->value), run_state::start);
+  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::start);
 }
 
 TEST_F(runner_test, job_counts_as_started_at_the_first_registration) {
@@ -118,8 +119,9 @@ TEST_F(runner_test, a_lost_client_terminates_the_job) {
   EXPECT_EQ(result.containers[0].state, container_state::lost);
   EXPECT_EQ(result.reason, "container 0 lost: connection closed before its "
                            "exit status");
-  // The waiting container is shut down.
-  EXPECT_EQ(last_state(s1), run_state::shutdown);
+  // The waiting container is not an always-step: it is skipped.
+  EXPECT_EQ(last_state(s1), run_state::skip);
+  EXPECT_EQ(result.containers[1].state, container_state::skipped);
 }
 
 TEST_F(runner_test, a_container_lost_after_an_interrupt_lets_the_others_finish) {
@@ -183,7 +185,7 @@ TEST_F(runner_test, nonzero_exit_means_later_containers_never_start) {
   auto [s2, r2] = connect(r, 2);
   exit(r, 0, 0);
   exit(r, 1, 3);
-  EXPECT_EQ(states(s2), std::vector<run_state>{run_state::shutdown});
+  EXPECT_EQ(states(s2), std::vector<run_state>{run_state::skip});
   EXPECT_EQ(status(r).status, 3);
 }
 
@@ -223,7 +225,7 @@ TEST_F(runner_test, a_registration_after_interrupt_is_told_to_interrupt) {
   caf::anon_send(r, atom::interrupt::value);
   run();
   auto [s1, r1] = connect(r, 1);
-  EXPECT_EQ(std::get<1>(*r1->value), run_state::interrupt);
+  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::interrupt);
 }
 
 TEST_F(runner_test, an_interrupt_with_nothing_running_ends_the_job) {
@@ -271,7 +273,7 @@ TEST_F(runner_test, terminate_before_start_shuts_the_waiting_client_down) {
 TEST_F(runner_test, interrupt_after_start_reaches_the_running_client) {
   auto r = make_runner(2);
   auto [s0, r0] = connect(r, 0);
-  EXPECT_EQ(std::get<1>(*r0->value), run_state::start);
+  EXPECT_EQ(std::get<1>(*r0->value).state, run_state::start);
   caf::anon_send(r, atom::interrupt::value);
   run();
   EXPECT_EQ(states(s0), std::vector<run_state>{run_state::interrupt});

@@ -2,6 +2,7 @@
 
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
+#include "os/process.hpp"
 
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -60,6 +61,20 @@ void send_frame(session_ptr self, const wire::message& msg) {
              wire::encode(msg));
 }
 
+// Tells the peer what to do now, in the terms of its protocol version.
+void send_turn(session_ptr self, turn x) {
+  wire::state_update msg{x.state, std::move(x.env), std::move(x.job_result),
+                         x.job_status};
+  if (self->state.version < 2) {
+    // Version 1 knows no skip: it gives up as when the job shuts down.
+    if (msg.state == run_state::skip)
+      msg.state = run_state::shutdown;
+    msg.env.clear();
+    msg.job_result.clear();
+  }
+  send_frame(self, msg);
+}
+
 // The connection ends. A container that registered but did not report its
 // exit status is lost at once (reference: noticed only after 30 s).
 void finish(session_ptr self, const std::string& why) {
@@ -94,37 +109,46 @@ void refuse_unexpected(session_ptr self, wire::frame_type type) {
 
 void on_hello(session_ptr self, const wire::hello& msg) {
   auto& st = self->state;
-  if (msg.version != defaults::protocol_version) {
+  if (msg.version < defaults::min_protocol_version
+      || msg.version > defaults::protocol_version) {
     fail(self, make_error(ec::protocol_mismatch,
                           "protocol version mismatch: the agent speaks "
+                            + std::to_string(defaults::min_protocol_version)
+                            + " to "
                             + std::to_string(defaults::protocol_version)
                             + ", the peer speaks "
                             + std::to_string(msg.version)));
     return;
   }
+  st.version = msg.version;
   st.phase = session_phase::unbound;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
     st.config.heartbeat_interval);
   // At least 1 ms: 0 would mean "never" to the peer.
   auto heartbeat_ms = std::max<int64_t>(ms.count(), 1);
-  send_frame(self, wire::welcome{defaults::protocol_version,
+  send_frame(self, wire::welcome{st.version,
                                  static_cast<uint32_t>(heartbeat_ms)});
 }
 
 void on_register(session_ptr self, const wire::register_request& msg) {
   auto& st = self->state;
   st.phase = session_phase::registering;
+  // From version 2 the settings follow, once the bootstrap merged the job
+  // environment; version 1 gets the reference's behaviour.
+  registration reg;
+  reg.id = msg.id;
+  reg.configured = st.version < 2;
   self
-    ->request(st.runner, caf::infinite, atom::register_::value,
-              registration{msg.id, dialect::baton},
+    ->request(st.runner, caf::infinite, atom::register_::value, reg,
               container_actor{session_actor{self}})
     .then(
-      [=](std::vector<std::string>& env, run_state state) {
+      [=](std::vector<std::string>& env, turn& now) {
         auto& st = self->state;
         if (st.phase != session_phase::registering)
           return;
         st.phase = session_phase::bound;
         st.id = msg.id;
+        st.configured = st.version < 2;
         st.label += " (container " + std::to_string(msg.id) + ")";
         st.credit = st.config.log_window;
         // Credit before the state: a container told to start can log its
@@ -132,7 +156,8 @@ void on_register(session_ptr self, const wire::register_request& msg) {
         self->send(st.peer, atom::stream::value, st.hdl);
         send_frame(self, wire::registered{std::move(env)});
         send_frame(self, wire::credit{st.config.log_window});
-        send_frame(self, wire::state_update{state});
+        if (st.configured)
+          send_turn(self, std::move(now));
         st.last_heard = self->clock().now();
         st.next_check = st.last_heard + st.config.lost_timeout;
         self->delayed_send(self, st.config.lost_timeout, atom::tick::value);
@@ -143,9 +168,28 @@ void on_register(session_ptr self, const wire::register_request& msg) {
       });
 }
 
-void on_log(session_ptr self, wire::log_data& msg) {
+void on_settings(session_ptr self, const wire::settings_report& msg) {
   auto& st = self->state;
-  auto n = msg.bytes.size();
+  st.configured = true;
+  self
+    ->request(st.runner, caf::infinite, atom::configure::value, st.id,
+              msg.settings)
+    .then(
+      [=](turn& now) {
+        auto& st = self->state;
+        if (st.phase == session_phase::bound
+            || st.phase == session_phase::exiting)
+          send_turn(self, std::move(now));
+      },
+      [=](caf::error& err) {
+        if (self->state.phase != session_phase::closed)
+          fail(self, err);
+      });
+}
+
+void on_log(session_ptr self, int64_t read_ns, std::string bytes) {
+  auto& st = self->state;
+  auto n = bytes.size();
   if (n > st.credit) {
     fail(self, make_error(ec::credit_exceeded,
                           "log frame of " + std::to_string(n)
@@ -155,8 +199,8 @@ void on_log(session_ptr self, wire::log_data& msg) {
   }
   st.credit -= n;
   self
-    ->request(st.aggregator, caf::infinite, atom::log::value, st.id,
-              std::move(msg.bytes))
+    ->request(st.aggregator, caf::infinite, atom::log::value, st.id, read_ns,
+              std::move(bytes))
     .then(
       [=](uint64_t written) {
         auto& st = self->state;
@@ -181,13 +225,17 @@ void on_log(session_ptr self, wire::log_data& msg) {
 void on_exit(session_ptr self, const wire::exit_report& msg) {
   auto& st = self->state;
   st.phase = session_phase::exiting;
+  // Secrets among the variables passed on are redacted from every later
+  // byte (this message reaches the aggregator before any of them).
+  if (!msg.outputs.empty())
+    self->send(st.aggregator, atom::env::value, msg.outputs);
   // The log first, then the status: once the runner hands the turn to the
   // next container, this container's output is already in the job log.
+  step_exit x{msg.status, msg.timed_out, msg.outputs};
   self->request(st.aggregator, caf::infinite, atom::eof::value, st.id)
     .then([=](atom::ok) {
       auto& st = self->state;
-      self->request(st.runner, caf::infinite, atom::exit::value, st.id,
-                    msg.status)
+      self->request(st.runner, caf::infinite, atom::exit::value, st.id, x)
         .then(
           [=](atom::ok) {
             if (self->state.phase != session_phase::exiting)
@@ -235,10 +283,16 @@ void on_frame(session_ptr self, wire::frame& frm) {
     return;
   st.last_heard = self->clock().now();
   // The hot path: log bytes move on without being decoded (copied).
-  if (frm.type == wire::frame_type::log && st.phase == session_phase::bound
-      && !frm.body.empty()) {
-    wire::log_data data{std::move(frm.body)};
-    return on_log(self, data);
+  if (st.phase == session_phase::bound) {
+    if (frm.type == wire::frame_type::log_at
+        && frm.body.size() > wire::log_at_header_size) {
+      auto read_ns = wire::read_log_time(frm.body.data());
+      frm.body.erase(0, wire::log_at_header_size);
+      return on_log(self, read_ns, std::move(frm.body));
+    }
+    // Version 1 sends no time: the time it arrived stands in.
+    if (frm.type == wire::frame_type::log && !frm.body.empty())
+      return on_log(self, wall_clock_ns(), std::move(frm.body));
   }
   auto msg = wire::decode(frm);
   if (!msg) {
@@ -256,9 +310,13 @@ void on_frame(session_ptr self, wire::frame& frm) {
         return refuse_unexpected(self, frm.type);
       return on_register(self, std::get<wire::register_request>(*msg));
     case wire::frame_type::log:
-      if (st.phase != phase::bound)
+    case wire::frame_type::log_at:
+      // The valid ones in phase bound took the hot path above.
+      return refuse_unexpected(self, frm.type);
+    case wire::frame_type::settings:
+      if (st.phase != phase::bound || st.configured)
         return refuse_unexpected(self, frm.type);
-      return on_log(self, std::get<wire::log_data>(*msg));
+      return on_settings(self, std::get<wire::settings_report>(*msg));
     case wire::frame_type::status:
       if (st.phase != phase::unbound)
         return refuse_unexpected(self, frm.type);
@@ -314,11 +372,11 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
       finish(self, why.empty() ? "connection closed before its exit status"
                                : why);
     },
-    [=](atom::state, run_state state) {
+    [=](atom::state, turn& now) {
       auto& st = self->state;
       if (st.phase == session_phase::bound
           || st.phase == session_phase::exiting)
-        send_frame(self, wire::state_update{state});
+        send_turn(self, std::move(now));
     },
     [=](atom::tick) {
       auto& st = self->state;

@@ -60,8 +60,13 @@ struct session_state {
   runner_actor runner;
   log_aggregator_actor aggregator;
   session_phase phase = session_phase::handshake;
+  /// The protocol version the peer speaks (from its hello).
+  uint32_t version = defaults::protocol_version;
   /// The container this connection is bound to, once registered.
   int32_t id = -1;
+  /// Its settings reached the runner (version 2 sends them after the
+  /// registration; version 1 has none).
+  bool configured = false;
   /// Log bytes the peer may still send without a new grant.
   uint64_t credit = 0;
   /// Log bytes written but not yet granted back (sent in batches).

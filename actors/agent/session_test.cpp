@@ -23,8 +23,8 @@ protected:
     rc.containers = 2;
     rc.env = {"A=1"};
     the_runner = spawn(runner, rc);
-    aggregator = spawn(log_aggregator, sink, rc.containers, the_runner,
-                       std::vector<std::string>{});
+    aggregator = spawn(log_aggregator, sink, the_runner,
+                       log_aggregator_config{rc.containers, {}, {}, false});
     config.lost_timeout = 30s;
     config.heartbeat_interval = 1s;
     config.log_window = 4096;
@@ -55,11 +55,15 @@ protected:
     run();
   }
 
-  /// A connection past hello and register as container `id`.
-  conn bound(int32_t id) {
+  /// A connection past hello, register and (from version 2) its settings
+  /// as container `id`.
+  conn bound(int32_t id, uint32_t version = defaults::protocol_version,
+             step_settings settings = {}) {
     auto c = open();
-    send(c, wire::hello{defaults::protocol_version, "test"});
+    send(c, wire::hello{version, "test"});
     send(c, wire::register_request{id});
+    if (version >= 2)
+      send(c, wire::settings_report{std::move(settings)});
     return c;
   }
 
@@ -123,7 +127,7 @@ TEST_F(session_test, a_mismatched_version_is_refused_naming_both) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].code, "protocol_mismatch");
   EXPECT_EQ(errors[0].message, "protocol version mismatch: the agent speaks "
-                               "1, the peer speaks 7");
+                               "1 to 2, the peer speaks 7");
   EXPECT_TRUE(closed(c));
 }
 
@@ -242,6 +246,8 @@ TEST_F(session_test, a_peer_that_stays_after_its_exit_is_closed_later) {
 
 TEST_F(session_test, a_close_before_exit_marks_the_container_lost_at_once) {
   auto c = bound(0);
+  // Container 1 is known not to be an always-step: nothing is left to run.
+  auto c1 = bound(1);
   caf::anon_send(c.session, atom::closed::value, std::string{});
   run();
   auto result = status();
@@ -319,6 +325,79 @@ TEST_F(session_test, pushed_states_reach_the_peer) {
   EXPECT_EQ(states[1].state, run_state::interrupt);
 }
 
+TEST_F(session_test, version_1_gets_its_state_at_registration) {
+  auto c = bound(0, 1);
+  auto welcomes = written_of<wire::welcome>(c);
+  ASSERT_EQ(welcomes.size(), 1u);
+  EXPECT_EQ(welcomes[0].version, 1u);
+  auto states = written_of<wire::state_update>(c);
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, run_state::start);
+  // Version 1 knows nothing of the job so far.
+  EXPECT_EQ(states[0].job_result, "");
+}
+
+TEST_F(session_test, version_2_waits_for_its_settings) {
+  auto c = open();
+  send(c, wire::hello{2, "test"});
+  send(c, wire::register_request{0});
+  // Registered, credited, but no state until the settings come.
+  EXPECT_TRUE(written_of<wire::state_update>(c).empty());
+  send(c, wire::settings_report{step_settings{true, false, {3}}});
+  auto states = written_of<wire::state_update>(c);
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, run_state::start);
+  EXPECT_EQ(states[0].job_result, "passed");
+  EXPECT_EQ(states[0].job_status, 0);
+  EXPECT_TRUE(status().containers[0].always);
+  // Settings are sent once.
+  send(c, wire::settings_report{});
+  EXPECT_EQ(error_code(c), "unexpected_message");
+}
+
+TEST_F(session_test, a_skip_reaches_version_1_as_a_shutdown) {
+  auto c0 = bound(0);
+  auto v1 = bound(1, 1);
+  send(c0, wire::exit_report{3});
+  auto states = written_of<wire::state_update>(v1);
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[1].state, run_state::shutdown);
+  EXPECT_EQ(status().containers[1].state, container_state::skipped);
+}
+
+TEST_F(session_test, timed_log_frames_carry_their_time_to_the_job_log) {
+  aggregator = spawn(log_aggregator, sink, the_runner,
+                     log_aggregator_config{2, {}, {}, true});
+  auto c = bound(0);
+  send(c, wire::log_at{1'000'000'000, "first\nsecond"});
+  send(c, wire::log_at{2'000'000'000, " line\n"});
+  send(c, wire::exit_report{0});
+  EXPECT_EQ(sink->data(), "1970-01-01T00:00:01.000Z first\n"
+                          "1970-01-01T00:00:01.000Z second line\n");
+}
+
+TEST_F(session_test, outputs_reach_later_containers_and_redaction) {
+  aggregator = spawn(log_aggregator, sink, the_runner,
+                     log_aggregator_config{2, {},
+                                           split_patterns("*_TOKEN"), false});
+  auto c0 = bound(0);
+  auto c1 = bound(1);
+  send(c0, wire::exit_report{0, false,
+                             {"VERSION=1.2.3", "DEPLOY_TOKEN=tok-123456"}});
+  // Container 1 registered earlier: the outputs come with its start.
+  auto starts = written_of<wire::state_update>(c1);
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[1].state, run_state::start);
+  EXPECT_EQ(starts[1].env, (std::vector<std::string>{
+                             "VERSION=1.2.3", "DEPLOY_TOKEN=tok-123456"}));
+  send(c1, wire::log_at{0, "deploying with tok-123456\n"});
+  send(c1, wire::exit_report{0});
+  EXPECT_EQ(sink->data(), "deploying with [REDACTED]\n");
+  auto result = status();
+  EXPECT_EQ(result.containers[0].outputs,
+            (std::vector<std::string>{"VERSION", "DEPLOY_TOKEN"}));
+}
+
 TEST_F(session_test, a_peer_error_closes_the_connection) {
   auto c = bound(0);
   send(c, wire::error_report{"system_error", "bye"});
@@ -346,8 +425,8 @@ TEST_F(session_test, a_close_while_registering_leaves_no_ghost) {
 
 TEST_F(session_test, a_failed_job_log_closes_the_connection_with_the_reason) {
   sink = std::make_shared<memory_sink>(3);
-  aggregator = spawn(log_aggregator, sink, 2, the_runner,
-                     std::vector<std::string>{});
+  aggregator = spawn(log_aggregator, sink, the_runner,
+                       log_aggregator_config{2, {}, {}, false});
   auto c = bound(0);
   send(c, wire::log_data{"too long"});
   EXPECT_EQ(error_code(c), "log_sink_failed");

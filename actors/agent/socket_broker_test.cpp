@@ -111,13 +111,14 @@ public:
     return eof_;
   }
 
-  /// Handshake and registration; returns the pushed state.
+  /// Handshake, registration and settings; returns the pushed state.
   run_state join(int32_t id) {
     send(wire::hello{defaults::protocol_version, "test"});
     expect<wire::welcome>();
     send(wire::register_request{id});
     expect<wire::registered>();
     expect<wire::credit>();
+    send(wire::settings_report{});
     return expect<wire::state_update>().state;
   }
 
@@ -240,8 +241,8 @@ protected:
     rc.containers = containers;
     rc.env = {"A=1"};
     the_runner = sys.spawn(runner, rc);
-    aggregator = sys.spawn(log_aggregator, sink, containers, the_runner,
-                           std::vector<std::string>{});
+    aggregator = sys.spawn(log_aggregator, sink, the_runner,
+                       log_aggregator_config{containers, {}, {}, false});
     auto fd = listen_unix(path);
     ASSERT_TRUE(fd) << render(fd.error());
     auto rpc_fd = listen_unix(rpc_path);
@@ -345,7 +346,7 @@ TEST_F(socket_broker_test, a_malformed_frame_closes_only_that_connection) {
   bad.send_raw(std::string{"\x00\x00\x00\x02\x2a", 5} + "{}");
   auto err = bad.expect<wire::error_report>();
   EXPECT_EQ(err.code, "unknown_frame_type");
-  EXPECT_EQ(err.message, "unknown frame type 42 (expected 1 to 13)");
+  EXPECT_EQ(err.message, "unknown frame type 42 (expected 1 to 15)");
   EXPECT_TRUE(bad.expect_eof());
   good.send(wire::log_data{"still here"});
   good.send(wire::exit_report{0});
@@ -377,7 +378,8 @@ TEST_F(socket_broker_test, a_dropped_connection_is_lost_at_once) {
   auto result = wait_done();
   EXPECT_EQ(result.status, defaults::lost_status);
   EXPECT_EQ(result.containers[0].state, container_state::lost);
-  EXPECT_EQ(c1.expect<wire::state_update>().state, run_state::shutdown);
+  // Container 1 is not an always-step: it is skipped.
+  EXPECT_EQ(c1.expect<wire::state_update>().state, run_state::skip);
   EXPECT_EQ(log(), "partial");
 }
 

@@ -2,6 +2,7 @@
 
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
+#include "os/process.hpp"
 
 #include <caf/send.hpp>
 
@@ -9,8 +10,10 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace baton {
@@ -65,7 +68,7 @@ void log_line(bootstrap_ptr self, std::string line) {
     return;
   line.resize(n);
   st.credit -= n;
-  send_frame(self, wire::log_data{std::move(line)});
+  send_frame(self, wire::log_at{wall_clock_ns(), std::move(line)});
 }
 
 void finish(bootstrap_ptr self, int status) {
@@ -80,18 +83,39 @@ void finish(bootstrap_ptr self, int status) {
   self->quit();
 }
 
+// What the command passed on through $BATON_ENV. A file that breaks the
+// rules is reported in the job log and fails the step.
+std::vector<std::string> take_outputs(bootstrap_ptr self) {
+  auto& st = self->state;
+  if (st.env_file.empty())
+    return {};
+  auto outputs = read_outputs(st.env_file);
+  ::unlink(st.env_file.c_str());
+  st.env_file.clear();
+  if (outputs)
+    return std::move(*outputs);
+  auto text = render(outputs.error());
+  spdlog::error("{}: {}", st.name, text);
+  log_line(self, "baton: " + text);
+  if (*st.exit_status == 0)
+    st.exit_status = 1;
+  return {};
+}
+
 // Reports the exit status once the command exited and its output is in.
 void maybe_report(bootstrap_ptr self) {
   auto& st = self->state;
   if (st.phase != bootstrap_phase::running || !st.exit_status
       || !st.output_done)
     return;
+  auto outputs = take_outputs(self);
   if (!st.connected) {
     finish(self, *st.exit_status);
     return;
   }
   st.phase = bootstrap_phase::reporting;
-  send_frame(self, wire::exit_report{*st.exit_status});
+  send_frame(self, wire::exit_report{*st.exit_status, st.timed_out,
+                                     std::move(outputs)});
 }
 
 // The command never runs: say why, report a failure, and wait for the ack.
@@ -119,9 +143,63 @@ void cancel(bootstrap_ptr self, const std::string& why) {
                      int32_t{1});
 }
 
-void start_command(bootstrap_ptr self) {
+// Creates the command's private $BATON_ENV file; empty if it cannot.
+std::string make_env_file(bootstrap_ptr self) {
+  auto& st = self->state;
+  auto dir = st.config.scratch_dir;
+  if (dir.empty()) {
+    if (auto tmp = st.config.own_env.find("TMPDIR");
+        tmp != st.config.own_env.end() && !tmp->second.empty())
+      dir = tmp->second;
+    else if (::access("/tmp", W_OK) == 0)
+      dir = "/tmp";
+    else
+      dir = st.config.job_context_dir;
+  }
+  auto path = dir + "/baton-env-XXXXXX";
+  // Mode 0600: the file is the command's alone.
+  int fd = ::mkstemp(path.data());
+  if (fd < 0) {
+    spdlog::warn("{}: cannot create a $BATON_ENV file in '{}': {}", st.name,
+                 dir, std::strerror(errno));
+    return {};
+  }
+  ::close(fd);
+  return path;
+}
+
+// The bootstrap never runs its command: an earlier step failed and this
+// one is not an always-step. One line in the job log says so.
+void skip(bootstrap_ptr self) {
+  auto& st = self->state;
+  auto text = "~~~ Skipping container " + std::to_string(st.config.container_id)
+              + ": an earlier step failed (BATON_ALWAYS=true would run it "
+                "anyway)";
+  spdlog::info("{}: {}", st.name, text);
+  log_line(self, text);
+  finish(self, defaults::skipped_status);
+}
+
+void start_command(bootstrap_ptr self, const turn& now) {
   auto& st = self->state;
   st.phase = bootstrap_phase::running;
+  // What the job knows now: variables passed on by the steps before this
+  // one (under the same merge rules), and how the job stands.
+  add_job_variables(st.env, st.config.own_env, now.env);
+  if (!now.job_result.empty()) {
+    st.env["BATON_JOB_RESULT"] = now.job_result;
+    st.env["BATON_JOB_STATUS"] = std::to_string(now.job_status);
+  }
+  if (!st.settings_error.empty()) {
+    log_line(self, "baton: " + st.settings_error + "; the command does not run");
+    st.exit_status = defaults::invalid_settings_status;
+    st.output_done = true;
+    maybe_report(self);
+    return;
+  }
+  st.env_file = make_env_file(self);
+  if (!st.env_file.empty())
+    st.env["BATON_ENV"] = st.env_file;
   std::string header = "~~~ Running container "
                        + std::to_string(st.config.container_id) + ":";
   for (auto& arg : st.argv)
@@ -148,9 +226,13 @@ void start_command(bootstrap_ptr self) {
     maybe_report(self);
     return;
   }
-  // Credit that arrived before the start now goes to the output reader.
-  st.runner->grant(st.credit);
-  st.credit = 0;
+  // Credit that arrived before the start now goes to the output reader,
+  // but for a reserve for lines of our own.
+  auto reserve = std::min(st.credit, defaults::own_lines_reserve);
+  st.runner->grant(st.credit - reserve);
+  st.credit = reserve;
+  if (st.step.timeout.count() > 0)
+    self->delayed_send(self, st.step.timeout, atom::grace::value, int32_t{4});
 }
 
 void on_registered(bootstrap_ptr self, wire::registered& msg) {
@@ -161,6 +243,15 @@ void on_registered(bootstrap_ptr self, wire::registered& msg) {
   st.cancel = read_cancel_config(st.env, warnings);
   for (auto& warning : warnings)
     spdlog::warn("{}: {}", st.name, warning);
+  // The step's settings go to the agent now; one that is invalid fails the
+  // step when its turn comes, with the reason in the job log.
+  if (auto step = read_step_config(st.env)) {
+    st.step = std::move(*step);
+  } else {
+    st.settings_error = render(step.error());
+    spdlog::error("{}: {}", st.name, st.settings_error);
+  }
+  send_frame(self, wire::settings_report{st.step.settings});
   auto argv = command_line(st.config.command, st.env);
   st.phase = bootstrap_phase::waiting;
   if (!argv) {
@@ -170,12 +261,15 @@ void on_registered(bootstrap_ptr self, wire::registered& msg) {
   st.argv = std::move(*argv);
 }
 
-void on_state(bootstrap_ptr self, run_state state) {
+void on_state(bootstrap_ptr self, const turn& now) {
   auto& st = self->state;
+  auto state = now.state;
   switch (st.phase) {
     case bootstrap_phase::waiting:
       if (state == run_state::start)
-        start_command(self);
+        start_command(self, now);
+      else if (state == run_state::skip)
+        skip(self);
       else if (state != run_state::wait)
         give_up_before_start(self, "job interrupted before starting");
       return;
@@ -220,7 +314,8 @@ void on_frame(bootstrap_ptr self, wire::frame& frm) {
         if (st.phase == bootstrap_phase::registering)
           on_registered(self, x);
       } else if constexpr (std::is_same_v<type, wire::state_update>) {
-        on_state(self, x.state);
+        on_state(self, turn{x.state, std::move(x.env),
+                            std::move(x.job_result), x.job_status});
       } else if constexpr (std::is_same_v<type, wire::credit>) {
         if (st.phase == bootstrap_phase::running)
           st.runner->grant(x.bytes);
@@ -277,13 +372,13 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
           finish(self, defaults::not_started_status);
       }
     },
-    [=](atom::output, std::string& chunk) {
+    [=](atom::output, std::string& body) {
       // Output after the exit report (a reader we stopped waiting for) has
-      // nowhere to go.
+      // nowhere to go. The body is a log_at frame's already.
       auto& st = self->state;
       if (st.phase == bootstrap_phase::running && st.connected)
         self->send(st.peer, atom::write::value, st.hdl,
-                   wire::frame{wire::frame_type::log, std::move(chunk)});
+                   wire::frame{wire::frame_type::log_at, std::move(body)});
     },
     [=](atom::eof) {
       self->state.output_done = true;
@@ -334,6 +429,17 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
           st.exit_status = 128 + SIGKILL;
           st.output_done = true;
           maybe_report(self);
+          return;
+        case 4: // The step ran past its BATON_TIMEOUT.
+          if (st.exit_status || st.phase != bootstrap_phase::running)
+            return;
+          st.timed_out = true;
+          log_line(self, "baton: the command ran past its BATON_TIMEOUT of "
+                           + format_duration(st.step.timeout) + "; sending "
+                           + sigabbrev_np(st.cancel.signal) + ", then SIGKILL "
+                           + "after "
+                           + format_duration(st.cancel.signal_timeout));
+          cancel(self, "the step timed out");
           return;
         default: // The output did not end after the command exited.
           if (st.output_done)

@@ -4,6 +4,7 @@
 #include "actors/bootstrap/command_runner.hpp"
 #include "job/command.hpp"
 #include "job/environment.hpp"
+#include "job/steps.hpp"
 #include "messages/defaults.hpp"
 
 #include <caf/io/connection_handle.hpp>
@@ -30,6 +31,9 @@ struct bootstrap_config {
   /// Where the bootstrap copies the command's output and its header besides
   /// the job log: its own stdout; negative for nowhere.
   int stdout_fd = 1;
+  /// Where the command's private $BATON_ENV file goes; empty: $TMPDIR, else
+  /// /tmp, else the job context directory.
+  std::string scratch_dir;
   /// Called once, with the process exit status, when the bootstrap is done.
   std::function<void(int)> on_done;
 };
@@ -60,6 +64,15 @@ struct bootstrap_state {
   env_map env;
   std::vector<std::string> argv;
   cancel_config cancel;
+  /// BATON_SOFT_FAIL, BATON_ALWAYS and BATON_TIMEOUT.
+  step_config step;
+  /// Why the step's settings are invalid: its turn reports a failure
+  /// instead of running the command.
+  std::string settings_error;
+  /// The command's $BATON_ENV, read once it exited.
+  std::string env_file;
+  /// The command ran past its BATON_TIMEOUT.
+  bool timed_out = false;
   bool cancelling = false;
   /// Log credit received before the command started.
   uint64_t credit = 0;

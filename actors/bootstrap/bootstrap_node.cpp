@@ -34,7 +34,16 @@ int run_bootstrap(const bootstrap_options& options) {
   setup_logging(name.c_str());
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
     options.connect_timeout);
-  auto fd = connect_unix_wait(options.socket, timeout);
+  // A container that starts after the job ended (or while it ends) finds
+  // the agent's marker and gives up at once, rather than keeping its pod
+  // alive until the connect timeout.
+  auto marker = options.job_context_dir + "/" + defaults::done_marker_name;
+  auto fd = connect_unix_wait(options.socket, timeout, marker);
+  if (!fd && code_of(fd.error()) == ec::job_over) {
+    spdlog::warn("skipping container {}: {}", options.container_id,
+                 render(fd.error()));
+    return defaults::skipped_status;
+  }
   if (!fd) {
     spdlog::error("cannot connect to the agent within {}: {}",
                   format_duration(options.connect_timeout),

@@ -5,6 +5,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
+
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using namespace baton;
@@ -42,16 +45,36 @@ public:
   caf::error fail_with;
 };
 
+/// The body of the output message the command runner sends: the time it
+/// read the bytes, then the bytes.
+std::string read_at(std::string bytes, int64_t ns = 0) {
+  return wire::encode(wire::log_at{ns, std::move(bytes)}).body;
+}
+
 class bootstrap_test : public baton::testing::actor_fixture {
 protected:
   bootstrap_test() {
+    start({});
+  }
+
+  ~bootstrap_test() override {
+    for (auto& spec : runner->started)
+      if (auto env = to_env_map(spec.env); env.count("BATON_ENV") > 0)
+        ::unlink(env["BATON_ENV"].c_str());
+  }
+
+  /// (Re)starts the bootstrap, with `env` added to its own environment.
+  void start(const env_map& env) {
     peer = spawn(fake_peer);
     bootstrap_config config;
     config.container_id = 1;
     config.command = {"make", "test"};
     config.own_env = {{"PATH", "/container/bin"}, {"HOME", "/root"}};
+    for (auto& [key, value] : env)
+      config.own_env[key] = value;
     config.job_context_dir = "/ctx";
     config.bin_path = "/opt/baton/bin";
+    config.scratch_dir = "/tmp";
     config.stdout_fd = -1;
     config.on_done = [this](int code) { exit_code = code; };
     caf::io::connection_handle hdl;
@@ -91,9 +114,16 @@ protected:
 
   std::string logged() {
     std::string result;
-    for (auto& x : written_of<wire::log_data>())
+    for (auto& x : written_of<wire::log_at>())
       result += x.bytes;
     return result;
+  }
+
+  /// The environment the command started with.
+  env_map command_env() {
+    EXPECT_EQ(runner->started.size(), 1u);
+    return runner->started.empty() ? env_map{}
+                                   : to_env_map(runner->started[0].env);
   }
 
   std::shared_ptr<fake_runner> runner = std::make_shared<fake_runner>();
@@ -138,15 +168,17 @@ TEST_F(bootstrap_test, waits_for_its_turn_then_runs_with_the_merged_env) {
   EXPECT_EQ(env["JOB"], "1");
   EXPECT_EQ(env["PATH"], "/container/bin");
   EXPECT_EQ(env["BUILDKITE_BIN_PATH"], "/opt/baton/bin");
-  // The header goes first, from the credit; the rest is the reader's.
+  // The header goes first, from the credit; the rest is the reader's, but
+  // for a reserve for lines of the bootstrap's own.
   std::string header = "~~~ Running container 1: make test\n";
   EXPECT_EQ(logged(), header);
-  EXPECT_EQ(runner->granted, 4096 - header.size());
+  EXPECT_EQ(runner->granted,
+            4096 - header.size() - defaults::own_lines_reserve);
 }
 
 TEST_F(bootstrap_test, streams_output_and_reports_the_exit_status) {
   registered(run_state::start);
-  caf::anon_send(self, atom::output::value, std::string{"hello\n"});
+  caf::anon_send(self, atom::output::value, read_at("hello\n"));
   caf::anon_send(self, atom::exit::value, int32_t{3});
   run();
   EXPECT_TRUE(written_of<wire::exit_report>().empty()) << "output not done";
@@ -307,7 +339,7 @@ TEST_F(bootstrap_test, output_held_open_after_exit_is_not_waited_for) {
   ASSERT_EQ(written_of<wire::exit_report>().size(), 1u);
   // Output that still trickles in after the report goes nowhere.
   auto frames = written().size();
-  caf::anon_send(self, atom::output::value, std::string{"late"});
+  caf::anon_send(self, atom::output::value, read_at("late"));
   run();
   EXPECT_EQ(written().size(), frames);
 }
@@ -323,7 +355,8 @@ TEST_F(bootstrap_test, nothing_to_run_fails_before_the_turn) {
   caf::io::connection_handle hdl;
   auto b = spawn(bootstrap, hdl, peer2, runner, config);
   run();
-  caf::anon_send(b, wire::encode(wire::welcome{1, 1000}));
+  caf::anon_send(b, wire::encode(wire::welcome{defaults::protocol_version,
+                                              1000}));
   caf::anon_send(b, wire::encode(wire::registered{{}}));
   run();
   auto& frames = state_of<fake_peer_state>(peer2).frames;
@@ -332,4 +365,127 @@ TEST_F(bootstrap_test, nothing_to_run_fails_before_the_turn) {
   ASSERT_TRUE(std::holds_alternative<wire::exit_report>(*last));
   EXPECT_EQ(std::get<wire::exit_report>(*last).status,
             defaults::not_started_status);
+}
+
+// -- job steps ----------------------------------------------------------------
+
+TEST_F(bootstrap_test, sends_its_settings_once_the_environment_is_merged) {
+  start({{"BATON_ALWAYS", "true"}, {"BATON_SOFT_FAIL", "false"}});
+  from_agent(wire::welcome{defaults::protocol_version, 1000});
+  // The job's value of BATON_SOFT_FAIL wins in the merge, as for any name
+  // the container does not own.
+  from_agent(wire::registered{{"BATON_SOFT_FAIL=1,3"}});
+  auto settings = written_of<wire::settings_report>();
+  ASSERT_EQ(settings.size(), 1u);
+  EXPECT_TRUE(settings[0].settings.always);
+  EXPECT_EQ(settings[0].settings.soft_fail, (std::vector<int32_t>{1, 3}));
+}
+
+TEST_F(bootstrap_test, its_start_brings_the_job_so_far) {
+  from_agent(wire::welcome{defaults::protocol_version, 1000});
+  from_agent(wire::registered{{"JOB=1"}});
+  from_agent(wire::credit{4096});
+  // Outputs of earlier steps; a protected name stays the container's.
+  from_agent(wire::state_update{run_state::start,
+                                {"VERSION=1.2.3", "PATH=/evil", "JOB=2"},
+                                "failed", 3});
+  auto env = command_env();
+  EXPECT_EQ(env["VERSION"], "1.2.3");
+  EXPECT_EQ(env["JOB"], "2");
+  EXPECT_EQ(env["PATH"], "/container/bin");
+  EXPECT_EQ(env["BATON_JOB_RESULT"], "failed");
+  EXPECT_EQ(env["BATON_JOB_STATUS"], "3");
+  EXPECT_EQ(env["BATON_ENV"].rfind("/tmp/baton-env-", 0), 0u);
+}
+
+TEST_F(bootstrap_test, a_skipped_step_says_why_and_never_runs) {
+  registered(run_state::skip);
+  EXPECT_TRUE(runner->started.empty());
+  EXPECT_EQ(logged(), "~~~ Skipping container 1: an earlier step failed "
+                      "(BATON_ALWAYS=true would run it anyway)\n");
+  // The runner decided: no exit report, and the bootstrap is done.
+  EXPECT_TRUE(written_of<wire::exit_report>().empty());
+  EXPECT_EQ(exit_code, defaults::skipped_status);
+  EXPECT_TRUE(state_of<fake_peer_state>(peer).closed);
+}
+
+TEST_F(bootstrap_test, bad_settings_fail_the_step_at_its_turn) {
+  start({{"BATON_TIMEOUT", "soon"}});
+  registered(run_state::start);
+  EXPECT_TRUE(runner->started.empty());
+  EXPECT_NE(logged().find("baton: invalid BATON_TIMEOUT='soon': expected a "
+                          "duration such as 90s, 10m or 1h30m; the command "
+                          "does not run\n"),
+            std::string::npos)
+    << logged();
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, defaults::invalid_settings_status);
+}
+
+TEST_F(bootstrap_test, a_step_past_its_timeout_is_cancelled) {
+  start({{"BATON_TIMEOUT", "30s"}, {"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", "2s"}});
+  registered(run_state::start);
+  advance(29s);
+  EXPECT_TRUE(runner->signals.empty());
+  advance(1s);
+  EXPECT_EQ(runner->signals, std::vector<int>{SIGTERM});
+  EXPECT_NE(logged().find("baton: the command ran past its BATON_TIMEOUT of "
+                          "30s; sending TERM, then SIGKILL after 2s\n"),
+            std::string::npos)
+    << logged();
+  advance(2s);
+  EXPECT_EQ(runner->signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  caf::anon_send(self, atom::exit::value, int32_t{137});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, 137);
+  EXPECT_TRUE(exits[0].timed_out);
+}
+
+TEST_F(bootstrap_test, a_step_within_its_timeout_is_not_touched) {
+  start({{"BATON_TIMEOUT", "30s"}});
+  registered(run_state::start);
+  caf::anon_send(self, atom::exit::value, int32_t{0});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  advance(60s);
+  EXPECT_TRUE(runner->signals.empty());
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_FALSE(exits[0].timed_out);
+}
+
+TEST_F(bootstrap_test, what_the_command_writes_to_baton_env_goes_with_its_exit) {
+  registered(run_state::start);
+  auto path = command_env()["BATON_ENV"];
+  std::ofstream{path} << "VERSION=1.2.3\nNOTES<<EOF\na\nb\nEOF\n";
+  caf::anon_send(self, atom::exit::value, int32_t{0});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, 0);
+  EXPECT_EQ(exits[0].outputs,
+            (std::vector<std::string>{"VERSION=1.2.3", "NOTES=a\nb"}));
+  // The file is gone once read.
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+TEST_F(bootstrap_test, a_bad_baton_env_fails_the_step_and_says_where) {
+  registered(run_state::start);
+  std::ofstream{command_env()["BATON_ENV"]} << "GOOD=1\nbad line\n";
+  caf::anon_send(self, atom::exit::value, int32_t{0});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  EXPECT_NE(logged().find("baton: $BATON_ENV line 2: expected KEY=VALUE or "
+                          "KEY<<DELIMITER\n"),
+            std::string::npos)
+    << logged();
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, 1);
+  EXPECT_TRUE(exits[0].outputs.empty());
 }

@@ -1,6 +1,8 @@
 #include "actors/bootstrap/command_runner.hpp"
 
 #include "messages/defaults.hpp"
+#include "messages/wire.hpp"
+#include "os/process.hpp"
 
 #include <caf/send.hpp>
 
@@ -97,19 +99,25 @@ void pump_output(credit_gate& gate, int fd, int tee, size_t max,
     return n > 0;
   };
   // Read into one reused buffer, then hand each chunk over in a string of
-  // its own: one copy, no zero-filling.
-  std::unique_ptr<char[]> buf{new char[max]};
+  // its own: one copy, no zero-filling. The chunk goes out as the body of
+  // a log_at frame: the time its first bytes were read, then the bytes.
+  constexpr auto header = wire::log_at_header_size;
+  std::unique_ptr<char[]> storage{new char[header + max]};
+  auto buf = storage.get() + header;
   for (auto eof = false; !eof;) {
     auto credit = gate.take(max);
     if (credit == 0)
       break;
     size_t filled = 0;
     clock::time_point deadline;
+    int64_t read_ns = 0;
     while (filled < credit) {
-      auto n = ::read(fd, buf.get() + filled, credit - filled);
+      auto n = ::read(fd, buf + filled, credit - filled);
       if (n > 0) {
-        if (filled == 0)
+        if (filled == 0) {
           deadline = clock::now() + defaults::log_flush_deadline;
+          read_ns = wall_clock_ns();
+        }
         filled += static_cast<size_t>(n);
         continue;
       }
@@ -138,9 +146,10 @@ void pump_output(credit_gate& gate, int fd, int tee, size_t max,
     if (filled == 0)
       continue;
     if (tee >= 0)
-      write_all(tee, buf.get(), filled);
+      write_all(tee, buf, filled);
+    wire::write_log_time(storage.get(), read_ns);
     caf::anon_send(listener, atom::output::value,
-                   std::string{buf.get(), filled});
+                   std::string{storage.get(), header + filled});
   }
   ::close(fd);
   caf::anon_send(listener, atom::eof::value);

@@ -11,9 +11,10 @@
 namespace baton {
 
 /// Runs a bootstrap's command and reports to the bootstrap actor: output
-/// as `(output, chunk)` messages, each taking log credit first, then
-/// `(eof)`, and the exit status as `(exit, status)`. The real runner forks;
-/// tests use a fake.
+/// as `(output, body)` messages, each taking log credit first, where `body`
+/// is a `log_at` frame body (the time the bytes were read, then the
+/// bytes), then `(eof)`, and the exit status as `(exit, status)`. The real
+/// runner forks; tests use a fake.
 class command_runner {
 public:
   virtual ~command_runner();

@@ -83,12 +83,15 @@ void maybe_send_exit(broker_ptr self) {
 // A frame from the bootstrap, meant for the agent: the matching call.
 void on_frame(broker_ptr self, const wire::frame& frm) {
   auto& st = self->state;
-  // The hot path: output moves on without being decoded.
-  if (frm.type == wire::frame_type::log) {
+  // The hot path: output moves on without being decoded. The reference
+  // has no read times: they stay here.
+  if (frm.type == wire::frame_type::log_at
+      && frm.body.size() > wire::log_at_header_size) {
+    auto bytes = std::string_view{frm.body}.substr(wire::log_at_header_size);
     if (st.logs_in_flight)
-      st.pending_logs += frm.body;
+      st.pending_logs += bytes;
     else
-      send_logs(self, frm.body);
+      send_logs(self, std::string{bytes});
     return;
   }
   auto msg = wire::decode(frm);
@@ -104,12 +107,14 @@ void on_frame(broker_ptr self, const wire::frame& frm) {
         call(self, call_kind::register_, rpc::register_method,
              gob::int_type(), gob::value::integer(x.id));
       } else if constexpr (std::is_same_v<type, wire::exit_report>) {
+        // The reference knows no timeouts or outputs: the status is all.
         st.exit_status = x.status;
         maybe_send_exit(self);
       } else if constexpr (std::is_same_v<type, wire::error_report>) {
         disconnect(self, x.message);
       }
-      // Heartbeats: the Status polls are the reference's heartbeats.
+      // Heartbeats: the Status polls are the reference's heartbeats. The
+      // step's settings: the reference has no such thing.
     },
     *msg);
 }

@@ -1,0 +1,61 @@
+#pragma once
+
+// The job-steps rules beyond the reference: a step's settings, read by its
+// bootstrap from its environment after the merge, and the variables a step
+// passes on to later steps through $BATON_ENV.
+
+#include "job/environment.hpp"
+#include "messages/job.hpp"
+
+#include <caf/expected.hpp>
+#include <caf/timespan.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace baton {
+
+/// A step's settings, from BATON_SOFT_FAIL, BATON_ALWAYS and BATON_TIMEOUT.
+struct step_config {
+  step_settings settings;
+  /// How long the command may run before it is cancelled; zero: no limit.
+  caf::timespan timeout{0};
+};
+
+/// Reads a step's settings. Unset or empty variables keep the reference's
+/// behaviour. An error names the variable, the value and what is expected.
+caf::expected<step_config> read_step_config(const env_map& env);
+
+/// Most bytes a step may pass on through $BATON_ENV.
+constexpr size_t max_outputs_size = 1024 * 1024;
+
+/// Parses what a command wrote to $BATON_ENV: `KEY=VALUE` lines, and
+/// `KEY<<DELIM` ... `DELIM` for values of several lines (the GitHub Actions
+/// syntax); empty lines are skipped. Returns the variables as `KEY=VALUE`,
+/// in order. An error names the line and what is wrong, never a value:
+/// values may be secrets.
+caf::expected<std::vector<std::string>> parse_outputs(const std::string& text);
+
+/// Reads and parses the $BATON_ENV file at `path` (see `parse_outputs`);
+/// more than `max_outputs_size` bytes is an error.
+caf::expected<std::vector<std::string>> read_outputs(const std::string& path);
+
+/// Formats a time (ns since the epoch) as RFC 3339 in UTC with
+/// milliseconds: "2026-12-01T23:07:43.123Z".
+std::string format_timestamp(int64_t ns);
+
+/// Starts every line of one container's output with the time it was read
+/// from the command (`--timestamp-lines`). A line split across chunks gets
+/// one stamp, the time of the chunk it began in.
+class line_stamper {
+public:
+  /// Appends `text`, read at `read_ns`, to `out`, a stamp and a space
+  /// before the start of every line.
+  void process(const std::string& text, int64_t read_ns, std::string& out);
+
+private:
+  bool at_line_start_ = true;
+};
+
+} // namespace baton

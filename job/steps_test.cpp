@@ -1,0 +1,176 @@
+#include "job/steps.hpp"
+
+#include "messages/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using namespace baton;
+
+namespace {
+
+using strings = std::vector<std::string>;
+
+std::string error_of(const env_map& env) {
+  auto config = read_step_config(env);
+  if (config)
+    return "<no error>";
+  EXPECT_EQ(code_of(config.error()), ec::invalid_argument);
+  return render(config.error());
+}
+
+std::string error_of(const std::string& text) {
+  auto outputs = parse_outputs(text);
+  if (outputs)
+    return "<no error>";
+  return render(outputs.error());
+}
+
+} // namespace
+
+// -- settings -----------------------------------------------------------------
+
+TEST(steps, no_settings_are_the_references_behaviour) {
+  auto config = read_step_config({{"BATON_SOFT_FAIL", ""}});
+  ASSERT_TRUE(config) << render(config.error());
+  EXPECT_FALSE(config->settings.always);
+  EXPECT_FALSE(config->settings.soft_fail_any);
+  EXPECT_TRUE(config->settings.soft_fail.empty());
+  EXPECT_EQ(config->timeout, caf::timespan{0});
+  EXPECT_FALSE(config->settings.soft_fails(1));
+}
+
+TEST(steps, soft_fail_true_covers_every_failure_but_not_success) {
+  auto config = read_step_config({{"BATON_SOFT_FAIL", "true"}});
+  ASSERT_TRUE(config);
+  EXPECT_TRUE(config->settings.soft_fails(1));
+  EXPECT_TRUE(config->settings.soft_fails(143));
+  EXPECT_FALSE(config->settings.soft_fails(0));
+}
+
+TEST(steps, a_soft_fail_list_covers_only_its_statuses) {
+  auto config = read_step_config({{"BATON_SOFT_FAIL", "1, 3,255"}});
+  ASSERT_TRUE(config) << render(config.error());
+  EXPECT_EQ(config->settings.soft_fail, (std::vector<int32_t>{1, 3, 255}));
+  EXPECT_TRUE(config->settings.soft_fails(3));
+  EXPECT_FALSE(config->settings.soft_fails(2));
+  EXPECT_FALSE(config->settings.soft_fails(0));
+}
+
+TEST(steps, always_and_timeout) {
+  auto config = read_step_config(
+    {{"BATON_ALWAYS", "true"}, {"BATON_TIMEOUT", "1m30s"}});
+  ASSERT_TRUE(config) << render(config.error());
+  EXPECT_TRUE(config->settings.always);
+  EXPECT_EQ(config->timeout, caf::timespan{90s});
+  config = read_step_config({{"BATON_ALWAYS", "false"}, {"BATON_TIMEOUT", "0"}});
+  ASSERT_TRUE(config);
+  EXPECT_FALSE(config->settings.always);
+  EXPECT_EQ(config->timeout, caf::timespan{0});
+}
+
+TEST(steps, bad_settings_are_named_with_their_value) {
+  auto soft = "expected true, false or a comma list of exit statuses from 1 "
+              "to 255 (such as 1,3)";
+  for (auto value : {"yes", "0", "256", "1,,2", "1,", "-1", "1;3", "1234"})
+    EXPECT_EQ(error_of({{"BATON_SOFT_FAIL", value}}),
+              std::string{"invalid BATON_SOFT_FAIL='"} + value + "': " + soft);
+  EXPECT_EQ(error_of({{"BATON_ALWAYS", "yes"}}),
+            "invalid BATON_ALWAYS='yes': expected true or false");
+  EXPECT_EQ(error_of({{"BATON_TIMEOUT", "5 minutes"}}),
+            "invalid BATON_TIMEOUT='5 minutes': expected a duration such as "
+            "90s, 10m or 1h30m");
+}
+
+// -- outputs ------------------------------------------------------------------
+
+TEST(steps, outputs_are_lines_and_heredocs_in_order) {
+  auto outputs = parse_outputs("VERSION=1.2.3\n"
+                               "\n"
+                               "NOTES<<EOF\n"
+                               "line one\n"
+                               "line two = still text\n"
+                               "EOF\n"
+                               "EMPTY=\n"
+                               "EQ=a=b\r\n"
+                               "BLANK<<END\n"
+                               "END\n");
+  ASSERT_TRUE(outputs) << render(outputs.error());
+  EXPECT_EQ(*outputs, (strings{"VERSION=1.2.3",
+                               "NOTES=line one\nline two = still text",
+                               "EMPTY=", "EQ=a=b", "BLANK="}));
+}
+
+TEST(steps, bad_outputs_name_the_line_never_the_value) {
+  EXPECT_EQ(error_of("A=1\nno equals sign here\n"),
+            "$BATON_ENV line 2: expected KEY=VALUE or KEY<<DELIMITER");
+  EXPECT_EQ(error_of("1ABC=secret\n"),
+            "$BATON_ENV line 1: invalid variable name '1ABC'");
+  EXPECT_EQ(error_of("A-B=secret\n"),
+            "$BATON_ENV line 1: invalid variable name 'A-B'");
+  EXPECT_EQ(error_of("A=1\nKEY<<EOF\nhunter2\nEOFX\n"),
+            "$BATON_ENV line 2: the value of KEY<<EOF never ends: no line "
+            "'EOF' follows");
+  EXPECT_EQ(error_of("KEY<<\n"),
+            "$BATON_ENV line 1: KEY<< needs a delimiter, such as KEY<<EOF");
+  EXPECT_EQ(error_of("=value\n"),
+            "$BATON_ENV line 1: invalid variable name ''");
+}
+
+TEST(steps, more_than_a_mib_of_outputs_is_refused) {
+  char tmpl[] = "/tmp/baton-steps-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  {
+    std::ofstream out{tmpl};
+    out << "BIG=" << std::string(max_outputs_size, 'x') << "\n";
+  }
+  auto outputs = read_outputs(tmpl);
+  ASSERT_FALSE(outputs);
+  EXPECT_EQ(render(outputs.error()),
+            "$BATON_ENV holds more than 1048576 bytes: a step may pass on at "
+            "most 1 MiB");
+  {
+    std::ofstream out{tmpl};
+    out << "SMALL=yes\n";
+  }
+  outputs = read_outputs(tmpl);
+  ASSERT_TRUE(outputs);
+  EXPECT_EQ(*outputs, strings{"SMALL=yes"});
+  ::unlink(tmpl);
+  outputs = read_outputs(tmpl);
+  ASSERT_FALSE(outputs);
+  EXPECT_NE(render(outputs.error()).find("cannot read $BATON_ENV"),
+            std::string::npos);
+}
+
+// -- timestamps ---------------------------------------------------------------
+
+TEST(steps, timestamps_are_rfc3339_utc_with_milliseconds) {
+  // 2026-12-01T23:07:43.123456789Z
+  int64_t ns = 1'796'166'463'123'456'789;
+  EXPECT_EQ(format_timestamp(ns), "2026-12-01T23:07:43.123Z");
+  EXPECT_EQ(format_timestamp(0), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(steps, every_line_gets_one_stamp_even_when_split) {
+  line_stamper stamper;
+  std::string out;
+  int64_t t1 = 1'000'000'000; // 1970-01-01T00:00:01.000Z
+  int64_t t2 = 2'500'000'000; // 1970-01-01T00:00:02.500Z
+  stamper.process("first\nsec", t1, out);
+  stamper.process("ond\nthird\n", t2, out);
+  stamper.process("", t2, out);
+  EXPECT_EQ(out, "1970-01-01T00:00:01.000Z first\n"
+                 "1970-01-01T00:00:01.000Z second\n"
+                 "1970-01-01T00:00:02.500Z third\n");
+}
