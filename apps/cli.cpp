@@ -247,6 +247,9 @@ const std::vector<option_spec>& pod_specs() {
      "passed to the agent: where the job result goes"},
     {"keep", nullptr, nullptr, "", false,
      "keep the job context directory (it is printed) instead of removing it"},
+    {"verbose", nullptr, nullptr, "false", false,
+     "show the nodes' info lines too, not only the job log and warnings "
+     "(or set BATON_LOG_LEVEL)"},
   };
   return specs;
 }
@@ -265,7 +268,11 @@ const std::vector<option_spec>& manifest_specs() {
      std::string{"baton:"} + BATON_VERSION, false,
      "image of the init and agent containers: the bundle (deploy/Containerfile)"},
     {"name", "NAME", nullptr, "<the spec file's name>", false,
-     "the pod's name"},
+     "the pod's (or the Job's) name"},
+    {"kind", "KIND", nullptr, "pod", false,
+     "pod, or job for a batch/v1 Job around the pod (backoffLimit 0)"},
+    {"ttl-seconds-after-finished", "N", nullptr, "", false,
+     "with --kind job: how long Kubernetes keeps the finished Job"},
   };
   return specs;
 }
@@ -403,6 +410,10 @@ caf::expected<pod_options> parse_pod_options(
   if (!keep)
     return std::move(keep.error());
   result.keep = *keep;
+  auto verbose = get_bool(v["verbose"]);
+  if (!verbose)
+    return std::move(verbose.error());
+  result.verbose = *verbose;
   return result;
 }
 
@@ -435,6 +446,19 @@ caf::expected<manifest_options> parse_manifest_options(
   result.agent_image = v["agent-image"].text;
   if (v["name"].source != "the default")
     result.name = v["name"].text;
+  auto& kind = v["kind"];
+  if (kind.text != "pod" && kind.text != "job")
+    return bad_value(kind, "pod or job");
+  result.kind.job = kind.text == "job";
+  auto& ttl = v["ttl-seconds-after-finished"];
+  if (!ttl.text.empty()) {
+    if (!result.kind.job)
+      return invalid("--ttl-seconds-after-finished needs --kind job");
+    auto seconds = get_uint(ttl, 0, 31'536'000);
+    if (!seconds)
+      return std::move(seconds.error());
+    result.kind.ttl_seconds_after_finished = static_cast<int64_t>(*seconds);
+  }
   return result;
 }
 
@@ -511,8 +535,11 @@ std::string pod_help() {
     "and one\nbootstrap per container of the spec, started in a shuffled "
     "order as Kubernetes\nwould. Streams the job log to stdout and exits "
     "with the agent's status.\nSPEC.json: {\"env\": {\"K\": \"V\"}, "
-    "\"containers\": [{\"name\": \"checkout\",\n\"command\": [\"sh\", \"-c\", "
-    "\"...\"], \"env\": {...}, \"workingDir\": \"...\"}, ...]}",
+    "\"timestampLines\": false, \"timeout\": \"1h\",\n\"containers\": "
+    "[{\"name\": \"checkout\", \"command\": [\"sh\", \"-c\", \"...\"], "
+    "\"env\": {...},\n\"workingDir\": \"...\", \"softFail\": [1, 3], "
+    "\"always\": false, \"timeout\": \"10m\"}, ...]}\nBy default only the "
+    "job log and warnings show; --verbose shows the nodes' info lines.",
     pod_specs());
 }
 
@@ -541,7 +568,11 @@ std::string manifest_help() {
     "pod' runs\nlocally: an emptyDir at /workspace in every container, an "
     "init container that\ninstalls the bundle there, the agent container, "
     "and each spec container running\nits command through 'baton "
-    "bootstrap'. Every spec container needs an \"image\".",
+    "bootstrap'. Every spec container needs an \"image\". A\ncontainer's "
+    "softFail, always and timeout become its BATON_SOFT_FAIL, BATON_ALWAYS "
+    "and\nBATON_TIMEOUT; the spec's timestampLines the agent's "
+    "BUILDKITE_TIMESTAMP_LINES, its\ntimeout the activeDeadlineSeconds. "
+    "--kind job renders a batch/v1 Job around the pod.",
     manifest_specs());
 }
 

@@ -122,7 +122,8 @@ std::string pod_name_for(const std::string& spec_file) {
 
 caf::expected<json> render_manifest(const pod_spec& spec,
                                     const std::string& name,
-                                    const std::string& agent_image) {
+                                    const std::string& agent_image,
+                                    const workload& kind) {
   if (!is_dns_subdomain(name))
     return make_error(ec::invalid_argument,
                       "invalid pod name '" + name
@@ -148,6 +149,8 @@ caf::expected<json> render_manifest(const pod_spec& spec,
   agent_env["BUILDKITE_CONTAINER_COUNT"] =
     std::to_string(spec.containers.size());
   agent_env.emplace("BATON_LOG_LEVEL", "warn");
+  if (spec.timestamp_lines)
+    agent_env["BUILDKITE_TIMESTAMP_LINES"] = "true";
   json containers = json::array();
   containers.push_back({
     {"name", "agent"},
@@ -174,8 +177,7 @@ caf::expected<json> render_manifest(const pod_spec& spec,
       return make_error(ec::invalid_argument,
                         where + ".image: missing (every container needs an "
                                 "image on Kubernetes)");
-    env_map env = c.env;
-    env["BUILDKITE_CONTAINER_ID"] = std::to_string(id);
+    auto env = container_env(c, id);
     json command = {baton, "bootstrap", "--"};
     for (auto& arg : c.command)
       command.push_back(arg);
@@ -190,20 +192,48 @@ caf::expected<json> render_manifest(const pod_spec& spec,
       container["workingDir"] = c.working_dir;
     containers.push_back(std::move(container));
   }
+  json labels = {{"app.kubernetes.io/name", "baton"},
+                 {"app.kubernetes.io/version", BATON_VERSION}};
+  json pod = {
+    {"restartPolicy", "Never"},
+    {"terminationGracePeriodSeconds", *grace},
+    {"volumes",
+     json::array({{{"name", "workspace"}, {"emptyDir", json::object()}}})},
+    {"initContainers", json::array({install})},
+    {"containers", containers},
+  };
+  // The whole job's time limit: Kubernetes stops the pod (or the Job's
+  // pod) after it, SIGTERM first, which cancels the job.
+  std::optional<int64_t> deadline;
+  if (!spec.timeout.empty())
+    deadline = std::chrono::ceil<std::chrono::seconds>(
+                 *parse_duration(spec.timeout))
+                 .count();
+  if (!kind.job) {
+    if (deadline)
+      pod["activeDeadlineSeconds"] = *deadline;
+    return json{
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", {{"name", name}, {"labels", labels}}},
+      {"spec", std::move(pod)},
+    };
+  }
+  // A Job runs the pod once: a failed job is a result, not a reason to
+  // try again.
+  json job = {
+    {"backoffLimit", 0},
+    {"template", {{"metadata", {{"labels", labels}}}, {"spec", std::move(pod)}}},
+  };
+  if (deadline)
+    job["activeDeadlineSeconds"] = *deadline;
+  if (kind.ttl_seconds_after_finished)
+    job["ttlSecondsAfterFinished"] = *kind.ttl_seconds_after_finished;
   return json{
-    {"apiVersion", "v1"},
-    {"kind", "Pod"},
-    {"metadata",
-     {{"name", name},
-      {"labels",
-       {{"app.kubernetes.io/name", "baton"},
-        {"app.kubernetes.io/version", BATON_VERSION}}}}},
-    {"spec",
-     {{"restartPolicy", "Never"},
-      {"terminationGracePeriodSeconds", *grace},
-      {"volumes", json::array({{{"name", "workspace"}, {"emptyDir", json::object()}}})},
-      {"initContainers", json::array({install})},
-      {"containers", containers}}},
+    {"apiVersion", "batch/v1"},
+    {"kind", "Job"},
+    {"metadata", {{"name", name}, {"labels", labels}}},
+    {"spec", std::move(job)},
   };
 }
 
@@ -215,7 +245,8 @@ int run_manifest(const manifest_options& options) {
   }
   auto name = options.name.empty() ? pod_name_for(options.spec_file)
                                    : options.name;
-  auto manifest = render_manifest(*spec, name, options.agent_image);
+  auto manifest = render_manifest(*spec, name, options.agent_image,
+                                  options.kind);
   if (!manifest) {
     std::cerr << "baton: " << render(manifest.error()) << '\n';
     return 2;

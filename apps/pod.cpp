@@ -6,6 +6,7 @@
 
 #include "job/environment.hpp"
 #include "job/pod_spec.hpp"
+#include "messages/duration.hpp"
 #include "messages/error.hpp"
 #include "os/child_process.hpp"
 #include "os/process.hpp"
@@ -16,12 +17,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -102,7 +106,15 @@ caf::error write_env_file(const std::string& path, const env_map& env) {
 
 int run_pod(const pod_options& options) {
   block_signals({SIGTERM, SIGINT});
-  setup_logging("baton-pod");
+  // Quiet by default: the job log and warnings, as `kubectl logs` shows
+  // them. --verbose (or BATON_LOG_LEVEL) brings back the nodes' info lines.
+  auto own = own_environment();
+  auto quiet = !options.verbose && own.count("BATON_LOG_LEVEL") == 0;
+  if (quiet)
+    own["BATON_LOG_LEVEL"] = "warn";
+  else if (own.count("BATON_LOG_LEVEL") == 0)
+    own["BATON_LOG_LEVEL"] = "info";
+  setup_logging("baton-pod", own["BATON_LOG_LEVEL"].c_str());
   auto spec = read_pod_spec(options.spec_file);
   if (!spec) {
     spdlog::error("{}", render(spec.error()));
@@ -123,7 +135,6 @@ int run_pod(const pod_options& options) {
     return 2;
   }
   auto exe = executable_path();
-  auto own = own_environment();
   auto n = spec->containers.size();
   std::vector<process_spec> procs;
   process_spec agent{"agent",
@@ -137,6 +148,8 @@ int run_pod(const pod_options& options) {
   if (!options.result_file.empty())
     agent.argv.insert(agent.argv.end(),
                       {"--result-file", options.result_file});
+  if (spec->timestamp_lines)
+    agent.argv.push_back("--timestamp-lines");
   procs.push_back(agent);
   for (size_t id = 0; id < n; ++id) {
     auto& c = spec->containers[id];
@@ -147,9 +160,9 @@ int run_pod(const pod_options& options) {
                    c.working_dir,
                    dir + "/" + c.name + ".log"};
     p.argv.insert(p.argv.end(), c.command.begin(), c.command.end());
-    // As the rendered manifest does: the container knows its own id.
-    p.env["BUILDKITE_CONTAINER_ID"] = std::to_string(id);
-    for (auto& [key, value] : c.env)
+    // As the rendered manifest does: the container knows its own id and
+    // its step settings.
+    for (auto& [key, value] : container_env(c, id))
       p.env[key] = value;
     procs.push_back(std::move(p));
   }
@@ -181,9 +194,33 @@ int run_pod(const pod_options& options) {
   // Cancelling the pod cancels the job: the agent decides the rest.
   watch_signals({SIGTERM, SIGINT},
                 [agent_pid](int signo) { ::kill(agent_pid, signo); });
+  // The job's timeout cancels it, as Kubernetes's activeDeadlineSeconds
+  // stops the pod: the agent interrupts the job.
+  struct deadline_state {
+    std::mutex mtx;
+    std::condition_variable cv;
+    bool agent_done = false;
+  };
+  auto job_deadline = std::make_shared<deadline_state>();
+  if (!spec->timeout.empty()) {
+    auto timeout = *parse_duration(spec->timeout);
+    std::thread{[job_deadline, timeout, agent_pid, text = spec->timeout] {
+      auto& st = *job_deadline;
+      std::unique_lock<std::mutex> guard{st.mtx};
+      if (st.cv.wait_for(guard, timeout, [&] { return st.agent_done; }))
+        return;
+      spdlog::warn("the job ran past its timeout of {}; cancelling it", text);
+      ::kill(agent_pid, SIGTERM);
+    }}.detach();
+  }
   int status = 0;
   while (::waitpid(agent_pid, &status, 0) < 0 && errno == EINTR)
     ; // Retry.
+  {
+    std::lock_guard<std::mutex> guard{job_deadline->mtx};
+    job_deadline->agent_done = true;
+  }
+  job_deadline->cv.notify_all();
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   // The bootstraps end on their own once the agent is gone, within their
   // cancel timeouts; past those, they are killed as a kubelet would.

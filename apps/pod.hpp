@@ -14,6 +14,8 @@ struct pod_options {
   std::string log_file;
   std::string result_file;
   bool keep = false;
+  /// Show the nodes' info lines, not only the job log and warnings.
+  bool verbose = false;
 };
 
 /// Runs the pod. Returns the agent's exit status.

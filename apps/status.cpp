@@ -90,14 +90,15 @@ std::string format_status(const nlohmann::json& status) {
     out += status.value("started", false) ? "running" : "waiting for "
                                                          "containers";
   else
-    out += "done, status " + std::to_string(status.value("status", 0))
-           + " (" + status.value("reason", std::string{}) + ")";
+    out += status.value("result", std::string{"done"}) + ", status "
+           + std::to_string(status.value("status", 0)) + " ("
+           + status.value("reason", std::string{}) + ")";
   if (status.value("interrupted", false))
     out += ", interrupted";
   out += "\n";
   char line[128];
-  std::snprintf(line, sizeof(line), "%-4s %-18s %-10s %-6s %s\n", "ID",
-                "STATE", "PROTOCOL", "EXIT", "LOG BYTES");
+  std::snprintf(line, sizeof(line), "%-4s %-18s %-10s %-6s %-10s %s\n", "ID",
+                "STATE", "PROTOCOL", "EXIT", "LOG BYTES", "NOTES");
   out += line;
   for (auto& c : status.value("containers", nlohmann::json::array())) {
     auto exit = c["exit_status"].is_null()
@@ -106,12 +107,30 @@ std::string format_status(const nlohmann::json& status) {
     auto protocol = c["protocol"].is_string()
                       ? c["protocol"].get<std::string>()
                       : std::string{"-"};
-    std::snprintf(line, sizeof(line), "%-4d %-18s %-10s %-6s %llu\n",
+    // What the job steps add: never the outputs' values.
+    std::string notes;
+    auto note = [&](const std::string& text) {
+      notes += (notes.empty() ? "" : ", ") + text;
+    };
+    if (c.value("always", false))
+      note("always");
+    if (c.value("timed_out", false))
+      note("timed out");
+    if (c.value("soft_failed", false))
+      note("soft failure");
+    auto outputs = c.value("outputs", nlohmann::json::array());
+    if (!outputs.empty()) {
+      std::string names;
+      for (auto& name : outputs)
+        names += (names.empty() ? "" : " ") + name.get<std::string>();
+      note("outputs: " + names);
+    }
+    std::snprintf(line, sizeof(line), "%-4d %-18s %-10s %-6s %-10llu ",
                   c.value("id", 0), c.value("state", "").c_str(),
                   protocol.c_str(), exit.c_str(),
                   static_cast<unsigned long long>(
                     c.value("log_bytes", uint64_t{0})));
-    out += line;
+    out += line + (notes.empty() ? "-" : notes) + "\n";
   }
   return out;
 }

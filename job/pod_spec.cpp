@@ -1,5 +1,6 @@
 #include "job/pod_spec.hpp"
 
+#include "messages/duration.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,80 @@ caf::error read_env(const json& j, const std::string& where, env_map& out) {
   return {};
 }
 
+// "field" at the top level, else "where.field".
+std::string path_of(const std::string& where, const char* field) {
+  return where.empty() ? field : where + "." + field;
+}
+
+caf::error read_bool(const json& j, const char* field, const std::string& where,
+                     bool& out) {
+  auto i = j.find(field);
+  if (i == j.end())
+    return {};
+  if (!i->is_boolean())
+    return bad(path_of(where, field),
+               std::string{"expected true or false, got "} + i->dump());
+  out = i->get<bool>();
+  return {};
+}
+
+caf::error read_duration(const json& j, const char* field,
+                         const std::string& where, std::string& out) {
+  auto i = j.find(field);
+  if (i == j.end())
+    return {};
+  if (!i->is_string() || !parse_duration(i->get<std::string>())
+      || parse_duration(i->get<std::string>())->count() <= 0)
+    return bad(path_of(where, field),
+               "expected a duration such as \"90s\", \"10m\" or \"1h30m\", "
+               "got "
+                 + i->dump());
+  out = i->get<std::string>();
+  return {};
+}
+
+// A container's softFail, always and timeout, as the BATON_* variables its
+// bootstrap reads.
+caf::error read_step(const json& c, const std::string& where,
+                     pod_spec::container& out) {
+  if (auto i = c.find("softFail"); i != c.end()) {
+    auto expected = "expected true, false or a list of exit statuses from 1 "
+                    "to 255, got "
+                    + i->dump();
+    if (i->is_boolean()) {
+      if (i->get<bool>())
+        out.step_env["BATON_SOFT_FAIL"] = "true";
+    } else if (i->is_array() && !i->empty()) {
+      std::string list;
+      for (auto& status : *i) {
+        if (!status.is_number_integer() || status.get<int64_t>() < 1
+            || status.get<int64_t>() > 255)
+          return bad(where + ".softFail", expected);
+        list += (list.empty() ? "" : ",") + std::to_string(status.get<int>());
+      }
+      out.step_env["BATON_SOFT_FAIL"] = list;
+    } else {
+      return bad(where + ".softFail", expected);
+    }
+  }
+  bool always = false;
+  if (auto err = read_bool(c, "always", where, always))
+    return err;
+  if (always)
+    out.step_env["BATON_ALWAYS"] = "true";
+  std::string timeout;
+  if (auto err = read_duration(c, "timeout", where, timeout))
+    return err;
+  if (!timeout.empty())
+    out.step_env["BATON_TIMEOUT"] = timeout;
+  // One source for each setting.
+  for (auto& [name, value] : out.step_env)
+    if (out.env.count(name) > 0)
+      return bad(where, "env." + name + " repeats a setting of the container "
+                          "(softFail, always or timeout): use one of them");
+  return {};
+}
+
 caf::error read_string(const json& j, const char* field,
                        const std::string& where, std::string& out) {
   auto i = j.find(field);
@@ -63,6 +138,10 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
   if (auto i = j.find("env"); i != j.end())
     if (auto err = read_env(*i, "env", result.env))
       return err;
+  if (auto err = read_bool(j, "timestampLines", "", result.timestamp_lines))
+    return err;
+  if (auto err = read_duration(j, "timeout", "", result.timeout))
+    return err;
   auto containers = j.find("containers");
   if (containers == j.end())
     return bad("containers", "missing");
@@ -96,9 +175,19 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
       return err;
     if (auto err = read_string(c, "image", where, out.image))
       return err;
+    if (auto err = read_step(c, where, out))
+      return err;
     result.containers.push_back(std::move(out));
   }
   return result;
+}
+
+env_map container_env(const pod_spec::container& c, size_t id) {
+  auto env = c.env;
+  env["BUILDKITE_CONTAINER_ID"] = std::to_string(id);
+  for (auto& [name, value] : c.step_env)
+    env[name] = value;
+  return env;
 }
 
 caf::expected<pod_spec> read_pod_spec(const std::string& path) {

@@ -10,8 +10,9 @@
 namespace baton {
 
 /// A pod as `baton pod` runs it and `baton manifest` renders it:
-/// `{"env": {"K": "V"}, "containers": [{"name", "command", "env",
-/// "workingDir", "image"}]}`.
+/// `{"env": {"K": "V"}, "timestampLines": bool, "timeout": "1h",
+/// "containers": [{"name", "command", "env", "workingDir", "image",
+/// "softFail": bool or [statuses], "always": bool, "timeout": "10m"}]}`.
 struct pod_spec {
   struct container {
     std::string name;
@@ -20,12 +21,24 @@ struct pod_spec {
     std::string working_dir;
     /// Used on Kubernetes only; `baton pod` ignores it.
     std::string image;
+    /// The step's settings, as its bootstrap reads them: the values of
+    /// BATON_SOFT_FAIL ("true" or "1,3"), BATON_ALWAYS and BATON_TIMEOUT,
+    /// empty where unset.
+    env_map step_env;
   };
 
   /// The job environment.
   env_map env;
+  /// Every job-log line starts with the time it was read.
+  bool timestamp_lines = false;
+  /// How long the whole job may take (a Go duration); empty: no limit.
+  std::string timeout;
   std::vector<container> containers;
 };
+
+/// The environment a container's bootstrap runs with: its `env`, its
+/// `BUILDKITE_CONTAINER_ID` and its step settings.
+env_map container_env(const pod_spec::container& c, size_t id);
 
 /// Parses a pod spec. Errors name the field, e.g. "containers[1].command:
 /// expected an array of strings".

@@ -37,14 +37,16 @@ int64_t wall_clock_ns() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-void setup_logging(const char* process) {
+void setup_logging(const char* process, const char* level_name) {
   auto logger = spdlog::stderr_logger_mt(process);
   logger->set_pattern(std::string{"%Y-%m-%dT%H:%M:%S.%fZ "} + process
                         + " %l: %v",
                       spdlog::pattern_time_type::utc);
   auto level = spdlog::level::info;
-  if (auto text = std::getenv("BATON_LOG_LEVEL"))
-    level = spdlog::level::from_str(text);
+  if (level_name == nullptr)
+    level_name = std::getenv("BATON_LOG_LEVEL");
+  if (level_name != nullptr)
+    level = spdlog::level::from_str(level_name);
   logger->set_level(level);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);

@@ -21,9 +21,9 @@ std::string executable_dir();
 int64_t wall_clock_ns();
 
 /// Sends diagnostics to stderr, each line naming the process; the level
-/// comes from BATON_LOG_LEVEL (trace, debug, info, warn, error; default
-/// info).
-void setup_logging(const char* process);
+/// is `level`, else BATON_LOG_LEVEL (trace, debug, info, warn, error),
+/// else info.
+void setup_logging(const char* process, const char* level = nullptr);
 
 /// Keeps freed log chunks in the heap (no trim, no mmap for chunk-sized
 /// blocks): streaming then costs no page faults.

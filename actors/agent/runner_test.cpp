@@ -1,5 +1,7 @@
 #include "actors/agent/runner.hpp"
 
+#include "actors/agent/cancellation_watcher.hpp"
+#include "actors/agent/log_aggregator.hpp"
 #include "actors/test_fixture.hpp"
 #include "messages/error.hpp"
 
@@ -23,6 +25,40 @@ protected:
     config.env = {"BUILDKITE_JOB_ID=42", "FOO=bar"};
     config.start_timeout = start_timeout;
     return spawn(runner, config);
+  }
+
+  /// Registers a fake session as container `id` with step settings.
+  auto connect(const runner_actor& r, int32_t id, step_settings settings) {
+    auto s = spawn(fake_session);
+    registration reg{id, dialect::baton};
+    reg.settings = std::move(settings);
+    auto rep = request<std::vector<std::string>, turn>(
+      r, atom::register_::value, reg, container_actor{s});
+    return std::make_pair(s, rep);
+  }
+
+  /// An always-step's settings.
+  static step_settings always() {
+    step_settings x;
+    x.always = true;
+    return x;
+  }
+
+  /// Soft failures on these statuses (none: on any).
+  static step_settings soft_fail(std::vector<int32_t> statuses = {}) {
+    step_settings x;
+    x.soft_fail_any = statuses.empty();
+    x.soft_fail = std::move(statuses);
+    return x;
+  }
+
+  auto exit(const runner_actor& r, int32_t id, step_exit x) {
+    return request<atom::ok>(r, atom::exit::value, id, std::move(x));
+  }
+
+  /// Every turn pushed to `s`.
+  std::vector<turn> turns(const session_actor& s) {
+    return state_of<fake_session_state>(s).turns;
   }
 
   /// Registers a fake session as container `id`.
@@ -396,4 +432,287 @@ TEST(runner_config, validate_names_the_bad_value) {
             "the job needs at least one container, got 0");
   config.containers = 1;
   EXPECT_FALSE(config.validate());
+}
+
+// -- job steps ----------------------------------------------------------------
+
+TEST_F(runner_test, a_failure_skips_the_steps_after_it_but_runs_an_always_step) {
+  auto r = make_runner(4);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  auto [s1, r1] = connect(r, 1);
+  auto [s2, r2] = connect(r, 2, always());
+  auto [s3, r3] = connect(r, 3);
+  exit(r, 0, 2);
+  // Container 1 is skipped; the always-step starts knowing the job failed.
+  EXPECT_EQ(states(s1), std::vector<run_state>{run_state::skip});
+  ASSERT_EQ(turns(s2).size(), 1u);
+  EXPECT_EQ(turns(s2)[0].state, run_state::start);
+  EXPECT_EQ(turns(s2)[0].job_result, "failed");
+  EXPECT_EQ(turns(s2)[0].job_status, 2);
+  // Container 3 waits its turn after the always-step, then is skipped.
+  EXPECT_TRUE(states(s3).empty());
+  EXPECT_FALSE(done->answered());
+  exit(r, 2, 0);
+  EXPECT_EQ(states(s3), std::vector<run_state>{run_state::skip});
+  ASSERT_TRUE(done->answered());
+  auto& result = done->get();
+  EXPECT_EQ(result.status, 2);
+  EXPECT_EQ(result.result, "failed");
+  EXPECT_EQ(result.containers[1].state, container_state::skipped);
+  EXPECT_EQ(result.containers[2].exit_status, 0);
+  EXPECT_TRUE(result.containers[2].always);
+  EXPECT_EQ(result.reason, "container 0 exited with status 2");
+}
+
+TEST_F(runner_test, an_always_step_that_connects_after_the_failure_still_runs) {
+  auto r = make_runner(3);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  exit(r, 0, 1);
+  // Containers 1 and 2 have not registered: either may be an always-step,
+  // so the job waits for them (within the start timeout).
+  EXPECT_FALSE(done->answered());
+  auto [s2, r2] = connect(r, 2, always());
+  EXPECT_EQ(std::get<1>(*r2->value).state, run_state::wait);
+  auto [s1, r1] = connect(r, 1);
+  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::skip);
+  EXPECT_EQ(states(s2), std::vector<run_state>{run_state::start});
+  exit(r, 2, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 1);
+}
+
+TEST_F(runner_test, a_lost_container_then_an_always_step) {
+  auto r = make_runner(3);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  auto [s1, r1] = connect(r, 1);
+  auto [s2, r2] = connect(r, 2, always());
+  caf::anon_send(r, atom::lost::value, int32_t{0}, std::string{"gone"});
+  run();
+  EXPECT_EQ(states(s1), std::vector<run_state>{run_state::skip});
+  EXPECT_EQ(states(s2), std::vector<run_state>{run_state::start});
+  EXPECT_EQ(turns(s2)[0].job_status, defaults::lost_status);
+  exit(r, 2, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, defaults::lost_status);
+  EXPECT_EQ(done->get().reason, "container 0 lost: gone");
+}
+
+TEST_F(runner_test, a_waiting_container_lost_stops_the_running_step_first) {
+  auto r = make_runner(3);
+  auto [s0, r0] = connect(r, 0);
+  connect(r, 1);
+  auto [s2, r2] = connect(r, 2, always());
+  caf::anon_send(r, atom::lost::value, int32_t{1}, std::string{"gone"});
+  run();
+  // Container 0 is not an always-step: it is stopped, and the always-step
+  // waits until it finished (steps never overlap).
+  EXPECT_EQ(states(s0), std::vector<run_state>{run_state::shutdown});
+  EXPECT_TRUE(states(s2).empty());
+  exit(r, 0, 143);
+  EXPECT_EQ(states(s2), std::vector<run_state>{run_state::start});
+}
+
+TEST_F(runner_test, the_start_timeout_fails_the_job_but_runs_an_always_step) {
+  auto r = make_runner(3, 1min);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  exit(r, 0, 0);
+  auto [s2, r2] = connect(r, 2, always());
+  // Container 1 never comes: its turn blocks container 2's until the
+  // start timeout gives up on it.
+  EXPECT_TRUE(states(s2).empty());
+  advance(1min);
+  EXPECT_EQ(states(s2), std::vector<run_state>{run_state::start});
+  EXPECT_EQ(turns(s2)[0].job_result, "failed");
+  exit(r, 2, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, defaults::not_connected_status);
+  EXPECT_EQ(done->get().reason,
+            "timed out waiting 1m0s for all containers to connect");
+}
+
+TEST_F(runner_test, an_interrupt_then_always_steps_inside_and_past_the_grace) {
+  auto r = make_runner(4);
+  auto watcher = spawn(cancellation_watcher, r, caf::timespan{15s});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, r0] = connect(r, 0);
+  auto [s1, r1] = connect(r, 1);
+  auto [s2, r2] = connect(r, 2, always());
+  auto [s3, r3] = connect(r, 3, always());
+  caf::anon_send(watcher, atom::signal::value, SIGTERM);
+  run();
+  // The running step is interrupted, the waiting one told to interrupt;
+  // the always-steps wait for the running one.
+  EXPECT_EQ(states(s0), std::vector<run_state>{run_state::interrupt});
+  EXPECT_EQ(states(s1), std::vector<run_state>{run_state::interrupt});
+  EXPECT_TRUE(states(s2).empty());
+  advance(2s);
+  exit(r, 1, 1); // Never ran: "job interrupted before starting".
+  exit(r, 0, 143);
+  // Inside the grace period: the first always-step runs, not interrupted.
+  ASSERT_EQ(states(s2), std::vector<run_state>{run_state::start});
+  EXPECT_EQ(turns(s2)[0].job_result, "cancelled");
+  EXPECT_EQ(turns(s2)[0].job_status, 143);
+  advance(3s);
+  exit(r, 2, 0);
+  EXPECT_EQ(states(s3), std::vector<run_state>{run_state::start});
+  EXPECT_FALSE(done->answered());
+  // Past the grace period: the job is terminated, the second always-step
+  // shut down.
+  advance(10s);
+  EXPECT_EQ(states(s3),
+            (std::vector<run_state>{run_state::start, run_state::shutdown}));
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 143);
+  EXPECT_EQ(done->get().result, "cancelled");
+  EXPECT_EQ(done->get().reason, "job interrupted");
+}
+
+TEST_F(runner_test, a_soft_fail_list_that_matches_lets_the_job_pass) {
+  auto r = make_runner(2);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0, soft_fail({1, 3}));
+  auto [s1, r1] = connect(r, 1);
+  exit(r, 0, 3);
+  ASSERT_EQ(turns(s1).size(), 1u);
+  EXPECT_EQ(turns(s1)[0].state, run_state::start);
+  EXPECT_EQ(turns(s1)[0].job_result, "passed");
+  EXPECT_EQ(turns(s1)[0].job_status, 0);
+  exit(r, 1, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 0);
+  EXPECT_EQ(done->get().result, "passed");
+  EXPECT_TRUE(done->get().containers[0].soft_failed);
+  EXPECT_EQ(done->get().containers[0].exit_status, 3);
+}
+
+TEST_F(runner_test, a_soft_fail_list_that_does_not_match_fails_the_job) {
+  auto r = make_runner(2);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0, soft_fail({1, 3}));
+  auto [s1, r1] = connect(r, 1);
+  exit(r, 0, 2);
+  EXPECT_EQ(states(s1), std::vector<run_state>{run_state::skip});
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 2);
+  EXPECT_FALSE(done->get().containers[0].soft_failed);
+}
+
+TEST_F(runner_test, a_timeout_that_is_soft_failed) {
+  auto r = make_runner(2);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0, soft_fail());
+  auto [s1, r1] = connect(r, 1);
+  exit(r, 0, step_exit{143, true, {}});
+  EXPECT_EQ(states(s1), std::vector<run_state>{run_state::start});
+  exit(r, 1, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 0);
+  EXPECT_TRUE(done->get().containers[0].timed_out);
+  EXPECT_TRUE(done->get().containers[0].soft_failed);
+}
+
+TEST_F(runner_test, a_timeout_that_is_not_soft_failed_fails_and_says_so) {
+  auto r = make_runner(1);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  exit(r, 0, step_exit{137, true, {}});
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 137);
+  EXPECT_EQ(done->get().reason, "container 0 exited with status 137 (timed "
+                                "out)");
+}
+
+TEST_F(runner_test, outputs_reach_later_containers_and_not_earlier_ones) {
+  auto r = make_runner(4);
+  connect(r, 0);
+  auto [s1, r1] = connect(r, 1);
+  exit(r, 0, step_exit{0, false, {"VERSION=1.2.3", "DIGEST=sha256:abc"}});
+  // Registered before: the outputs come with its start.
+  ASSERT_EQ(turns(s1).size(), 1u);
+  EXPECT_EQ(turns(s1)[0].env,
+            (std::vector<std::string>{"VERSION=1.2.3", "DIGEST=sha256:abc"}));
+  exit(r, 1, step_exit{0, false, {"VERSION=1.2.4"}});
+  // Registered after: they are in its environment, in order, the later
+  // value last; its start brings nothing new.
+  auto [s2, r2] = connect(r, 2);
+  EXPECT_EQ(std::get<0>(*r2->value),
+            (std::vector<std::string>{"BUILDKITE_JOB_ID=42", "FOO=bar",
+                                      "VERSION=1.2.3", "DIGEST=sha256:abc",
+                                      "VERSION=1.2.4"}));
+  EXPECT_EQ(std::get<1>(*r2->value).state, run_state::start);
+  EXPECT_TRUE(std::get<1>(*r2->value).env.empty());
+  auto result = status(r);
+  EXPECT_EQ(result.containers[0].outputs,
+            (std::vector<std::string>{"VERSION", "DIGEST"}));
+  EXPECT_TRUE(result.containers[2].outputs.empty());
+}
+
+TEST_F(runner_test, an_always_step_failing_after_a_pass_fails_the_job) {
+  auto r = make_runner(2);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  connect(r, 1, always());
+  exit(r, 0, 0);
+  exit(r, 1, 4);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 4);
+  EXPECT_EQ(done->get().result, "failed");
+}
+
+TEST_F(runner_test, an_always_step_failing_after_a_failure_keeps_the_first) {
+  auto r = make_runner(2);
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  connect(r, 1, always());
+  exit(r, 0, 3);
+  exit(r, 1, 4);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 3);
+  EXPECT_EQ(done->get().reason, "container 0 exited with status 3");
+  EXPECT_EQ(done->get().containers[1].exit_status, 4);
+}
+
+TEST_F(runner_test, a_turn_waits_for_the_settings_that_follow_a_registration) {
+  auto r = make_runner(2);
+  connect(r, 0);
+  auto s1 = spawn(fake_session);
+  registration reg{1, dialect::baton};
+  reg.configured = false;
+  auto rep = request<std::vector<std::string>, turn>(
+    r, atom::register_::value, reg, container_actor{s1});
+  exit(r, 0, 1);
+  // The job failed, and container 1 may yet say it is an always-step.
+  EXPECT_EQ(std::get<1>(*rep->value).state, run_state::wait);
+  EXPECT_TRUE(states(s1).empty());
+  EXPECT_FALSE(status(r).done);
+  auto now = request<turn>(r, atom::configure::value, int32_t{1}, always());
+  EXPECT_EQ(now->get().state, run_state::start);
+  EXPECT_EQ(now->get().job_result, "failed");
+  // Settings come once.
+  auto again = request<turn>(r, atom::configure::value, int32_t{1}, always());
+  EXPECT_EQ(code_of(again->error), ec::unexpected_message);
+}
+
+TEST_F(runner_test, a_redacted_output_stays_out_of_later_steps_logs) {
+  auto sink = std::make_shared<memory_sink>();
+  auto r = make_runner(2);
+  auto agg = spawn(log_aggregator, sink, r,
+                   log_aggregator_config{2, {},
+                                         split_patterns(default_redacted_vars),
+                                         false});
+  connect(r, 0);
+  auto [s1, r1] = connect(r, 1);
+  // As a session does on an exit: the outputs to the aggregator first.
+  std::vector<std::string> outputs{"PUBLISH_TOKEN=npm-abcdef123",
+                                   "VERSION=1.2.3"};
+  caf::anon_send(agg, atom::env::value, outputs);
+  exit(r, 0, step_exit{0, false, outputs});
+  EXPECT_EQ(turns(s1)[0].env, outputs);
+  request<uint64_t>(agg, atom::log::value, int32_t{1}, int64_t{0},
+                    std::string{"npm publish --token npm-abcdef123 1.2.3\n"});
+  EXPECT_EQ(sink->data(), "npm publish --token [REDACTED] 1.2.3\n");
 }
