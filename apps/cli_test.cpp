@@ -378,3 +378,53 @@ TEST(cli, main_help_lists_the_commands) {
   for (auto part : {"agent", "bootstrap", "pod", "version"})
     EXPECT_TRUE(contains(help, part)) << part;
 }
+
+TEST(cli, manifest_kind_and_ttl) {
+  auto opts = parse_manifest_options({"pod.json"}, {});
+  ASSERT_TRUE(opts) << render(opts.error());
+  EXPECT_FALSE(opts->kind.job);
+  opts = parse_manifest_options({"pod.json", "--kind", "job",
+                                 "--ttl-seconds-after-finished", "600"},
+                                {});
+  ASSERT_TRUE(opts) << render(opts.error());
+  EXPECT_TRUE(opts->kind.job);
+  EXPECT_EQ(opts->kind.ttl_seconds_after_finished, 600);
+  EXPECT_EQ(error_of(parse_manifest_options({"pod.json", "--kind", "cron"},
+                                            {})),
+            "invalid value 'cron' for --kind: expected pod or job");
+  EXPECT_EQ(error_of(parse_manifest_options(
+              {"pod.json", "--ttl-seconds-after-finished", "60"}, {})),
+            "--ttl-seconds-after-finished needs --kind job");
+  EXPECT_EQ(error_of(parse_manifest_options(
+              {"pod.json", "--kind", "job", "--ttl-seconds-after-finished",
+               "soon"},
+              {})),
+            "invalid value 'soon' for --ttl-seconds-after-finished: expected "
+            "a whole number from 0 to 31536000");
+}
+
+TEST(cli, agent_timestamp_lines_from_the_flag_or_buildkites_variable) {
+  auto opts = parse_agent_options({"--containers", "1"}, {});
+  ASSERT_TRUE(opts);
+  EXPECT_FALSE(opts->timestamp_lines);
+  opts = parse_agent_options({"--containers", "1", "--timestamp-lines"}, {});
+  ASSERT_TRUE(opts);
+  EXPECT_TRUE(opts->timestamp_lines);
+  opts = parse_agent_options({"--containers", "1"},
+                             {{"BUILDKITE_TIMESTAMP_LINES", "true"}});
+  ASSERT_TRUE(opts);
+  EXPECT_TRUE(opts->timestamp_lines);
+  EXPECT_EQ(error_of(parse_agent_options(
+              {"--containers", "1"}, {{"BUILDKITE_TIMESTAMP_LINES", "yes"}})),
+            "invalid value 'yes' for BUILDKITE_TIMESTAMP_LINES: expected true "
+            "or false");
+}
+
+TEST(cli, pod_is_quiet_unless_verbose) {
+  auto opts = parse_pod_options({"pod.json"}, {});
+  ASSERT_TRUE(opts);
+  EXPECT_FALSE(opts->verbose);
+  opts = parse_pod_options({"pod.json", "--verbose"}, {});
+  ASSERT_TRUE(opts);
+  EXPECT_TRUE(opts->verbose);
+}

@@ -138,3 +138,56 @@ TEST(manifest, pod_names_come_from_spec_files) {
   EXPECT_EQ(pod_name_for(std::string(100, 'a') + ".json"),
             std::string(63, 'a'));
 }
+
+TEST(manifest, job_steps_become_the_containers_variables) {
+  auto spec = parse_pod_spec(R"({
+    "timestampLines": true, "timeout": "1h30m",
+    "containers": [
+      {"name": "test", "image": "busybox:1.36", "command": ["make", "test"],
+       "softFail": [3], "always": true, "timeout": "10m"}
+    ]
+  })");
+  ASSERT_TRUE(spec) << render(spec.error());
+  auto manifest = render_manifest(*spec, "ci", "baton:1");
+  ASSERT_TRUE(manifest) << render(manifest.error());
+  auto& pod = (*manifest)["spec"];
+  EXPECT_EQ(pod["activeDeadlineSeconds"], 5400);
+  auto& agent = pod["containers"][0];
+  EXPECT_EQ(agent["env"],
+            json({env_entry("BATON_LOG_LEVEL", "warn"),
+                  env_entry("BUILDKITE_CONTAINER_COUNT", "1"),
+                  env_entry("BUILDKITE_TIMESTAMP_LINES", "true")}));
+  EXPECT_EQ(pod["containers"][1]["env"],
+            json({env_entry("BATON_ALWAYS", "true"),
+                  env_entry("BATON_SOFT_FAIL", "3"),
+                  env_entry("BATON_TIMEOUT", "10m"),
+                  env_entry("BUILDKITE_CONTAINER_ID", "0")}));
+}
+
+TEST(manifest, a_job_wraps_the_pod_and_runs_it_once) {
+  auto spec = two_containers();
+  spec.timeout = "45s";
+  workload kind;
+  kind.job = true;
+  kind.ttl_seconds_after_finished = 600;
+  auto job = render_manifest(spec, "job-42", "baton:1", kind);
+  ASSERT_TRUE(job) << render(job.error());
+  auto pod = render_manifest(two_containers(), "job-42", "baton:1");
+  ASSERT_TRUE(pod);
+  EXPECT_EQ((*job)["apiVersion"], "batch/v1");
+  EXPECT_EQ((*job)["kind"], "Job");
+  EXPECT_EQ((*job)["metadata"], (*pod)["metadata"]);
+  auto& spec_of_job = (*job)["spec"];
+  EXPECT_EQ(spec_of_job["backoffLimit"], 0);
+  EXPECT_EQ(spec_of_job["ttlSecondsAfterFinished"], 600);
+  // The deadline is the Job's; the pod template is the Pod's spec.
+  EXPECT_EQ(spec_of_job["activeDeadlineSeconds"], 45);
+  EXPECT_EQ(spec_of_job["template"]["spec"], (*pod)["spec"]);
+  EXPECT_EQ(spec_of_job["template"]["metadata"]["labels"],
+            (*pod)["metadata"]["labels"]);
+  // No ttl unless asked for.
+  kind.ttl_seconds_after_finished.reset();
+  auto plain = render_manifest(spec, "job-42", "baton:1", kind);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE((*plain)["spec"].contains("ttlSecondsAfterFinished"));
+}

@@ -705,7 +705,7 @@ json simulate(int containers) {
   caf::actor_system sys{cfg};
   runner_config rc;
   rc.containers = static_cast<uint32_t>(containers);
-  auto r = sys.spawn(runner, rc);
+  auto r = sys.spawn(runner, rc, log_aggregator_actor{});
   auto t0 = std::chrono::steady_clock::now();
   for (int id = 0; id < containers; ++id) {
     sys.spawn([=](session_actor::pointer self) -> session_actor::behavior_type {

@@ -152,3 +152,68 @@ TEST(pod_spec, missing_file_names_the_path) {
   auto msg = render(spec.error());
   EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
 }
+
+// -- job steps ----------------------------------------------------------------
+
+TEST(pod_spec, step_settings_become_the_variables_a_bootstrap_reads) {
+  auto spec = parse_pod_spec(R"({
+    "timestampLines": true, "timeout": "1h",
+    "containers": [
+      {"command": ["true"], "softFail": true, "always": true,
+       "timeout": "90s", "env": {"A": "1"}},
+      {"command": ["true"], "softFail": [1, 3], "always": false},
+      {"command": ["true"], "softFail": false}
+    ]
+  })");
+  ASSERT_TRUE(spec) << render(spec.error());
+  EXPECT_TRUE(spec->timestamp_lines);
+  EXPECT_EQ(spec->timeout, "1h");
+  EXPECT_EQ(container_env(spec->containers[0], 0),
+            (env_map{{"A", "1"},
+                     {"BATON_ALWAYS", "true"},
+                     {"BATON_SOFT_FAIL", "true"},
+                     {"BATON_TIMEOUT", "90s"},
+                     {"BUILDKITE_CONTAINER_ID", "0"}}));
+  EXPECT_EQ(container_env(spec->containers[1], 1),
+            (env_map{{"BATON_SOFT_FAIL", "1,3"},
+                     {"BUILDKITE_CONTAINER_ID", "1"}}));
+  EXPECT_EQ(container_env(spec->containers[2], 2),
+            (env_map{{"BUILDKITE_CONTAINER_ID", "2"}}));
+}
+
+TEST(pod_spec, bad_step_settings_name_the_field_and_the_value) {
+  auto one = [](const std::string& fields) {
+    return error_of(R"({"containers": [{"command": ["true"], )" + fields
+                    + "}]}");
+  };
+  auto statuses = "expected true, false or a list of exit statuses from 1 "
+                  "to 255, got ";
+  EXPECT_EQ(one(R"("softFail": "yes")"),
+            std::string{"pod spec: containers[0].softFail: "} + statuses
+              + "\"yes\"");
+  EXPECT_EQ(one(R"("softFail": [0])"),
+            std::string{"pod spec: containers[0].softFail: "} + statuses
+              + "[0]");
+  EXPECT_EQ(one(R"("softFail": [])"),
+            std::string{"pod spec: containers[0].softFail: "} + statuses
+              + "[]");
+  EXPECT_EQ(one(R"("always": "true")"),
+            "pod spec: containers[0].always: expected true or false, got "
+            "\"true\"");
+  EXPECT_EQ(one(R"("timeout": "10 minutes")"),
+            "pod spec: containers[0].timeout: expected a duration such as "
+            "\"90s\", \"10m\" or \"1h30m\", got \"10 minutes\"");
+  EXPECT_EQ(one(R"("timeout": 600)"),
+            "pod spec: containers[0].timeout: expected a duration such as "
+            "\"90s\", \"10m\" or \"1h30m\", got 600");
+  EXPECT_EQ(one(R"("always": true, "env": {"BATON_ALWAYS": "true"})"),
+            "pod spec: containers[0]: env.BATON_ALWAYS repeats a setting of "
+            "the container (softFail, always or timeout): use one of them");
+  EXPECT_EQ(error_of(R"({"timestampLines": 1, "containers": [{"command":
+                        ["true"]}]})"),
+            "pod spec: timestampLines: expected true or false, got 1");
+  EXPECT_EQ(error_of(R"({"timeout": "0s", "containers": [{"command":
+                        ["true"]}]})"),
+            "pod spec: timeout: expected a duration such as \"90s\", \"10m\" "
+            "or \"1h30m\", got \"0s\"");
+}

@@ -164,7 +164,6 @@ int run_agent(const agent_options& options) {
   // than two workers).
   node_config cfg{1};
   caf::actor_system sys{cfg};
-  auto runner_hdl = sys.spawn(runner, rc);
   // On a thread of its own: a slow job log blocks its writes, never the
   // sessions' heartbeats, registrations or hand-offs.
   log_aggregator_config lc;
@@ -177,7 +176,8 @@ int run_agent(const agent_options& options) {
                  "log",
                  lc.secrets.size());
   auto aggregator_hdl = sys.spawn<caf::detached>(log_aggregator, sink,
-                                                 runner_hdl, std::move(lc));
+                                                 std::move(lc));
+  auto runner_hdl = sys.spawn(runner, rc, aggregator_hdl);
   auto broker_hdl = sys.middleman().spawn_broker(socket_broker, *fd, rpc_fd,
                                                  runner_hdl, aggregator_hdl,
                                                  bc);

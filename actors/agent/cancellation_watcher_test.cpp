@@ -16,7 +16,7 @@ protected:
   cancellation_watcher_test() {
     runner_config rc;
     rc.containers = 1;
-    the_runner = spawn(runner, rc);
+    the_runner = spawn(runner, rc, log_aggregator_actor{});
     watcher = spawn(cancellation_watcher, the_runner, caf::timespan{15s});
   }
 

@@ -31,7 +31,6 @@ caf::error write_out(aggregator_ptr self, size_t id, const std::string& text,
   if (auto err = st.sink->write(data->data(), data->size())) {
     st.failure = err;
     spdlog::error("{}: {}", st.name, render(err));
-    self->send(st.runner, atom::terminate::value, render(err));
     return err;
   }
   st.bytes[id] += data->size();
@@ -51,11 +50,10 @@ caf::error unrecognized(int32_t id) {
 } // namespace
 
 log_aggregator_actor::behavior_type
-log_aggregator(aggregator_ptr self, log_sink_ptr sink, runner_actor runner,
+log_aggregator(aggregator_ptr self, log_sink_ptr sink,
                log_aggregator_config config) {
   auto& st = self->state;
   st.sink = std::move(sink);
-  st.runner = std::move(runner);
   st.patterns = std::move(config.patterns);
   st.timestamp_lines = config.timestamp_lines;
   st.bytes.resize(config.containers);

@@ -28,8 +28,6 @@ struct log_aggregator_state {
   static constexpr const char* name = "log-aggregator";
 
   log_sink_ptr sink;
-  /// Told to terminate the job when the sink fails.
-  runner_actor runner;
   std::vector<std::string> patterns;
   bool timestamp_lines = false;
   /// Bytes written per container.
@@ -47,15 +45,15 @@ struct log_aggregator_state {
   caf::error failure;
 };
 
-/// Spawns with `spawn(log_aggregator, sink, runner, config)`. Writes each
-/// chunk to the sink before replying, so a slow sink delays the grants
-/// that let a bootstrap send more: the command slows down, nothing piles
-/// up. Every occurrence of a secret becomes "[REDACTED]" (beyond the
+/// Spawns with `spawn(log_aggregator, sink, config)`. Writes each chunk to
+/// the sink before replying, so a slow sink delays the grants that let a
+/// bootstrap send more: the command slows down, nothing piles up. Once the
+/// sink failed every write is refused with the reason (`log_sink_failed`),
+/// which the writer reports to the runner. Every occurrence of a secret becomes "[REDACTED]" (beyond the
 /// reference, which logs raw bytes); with timestamped lines, each line then
 /// starts with the time it was read.
 log_aggregator_actor::behavior_type
 log_aggregator(log_aggregator_actor::stateful_pointer<log_aggregator_state> self,
-               log_sink_ptr sink, runner_actor runner,
-               log_aggregator_config config);
+               log_sink_ptr sink, log_aggregator_config config);
 
 } // namespace baton

@@ -13,14 +13,8 @@ namespace {
 class log_aggregator_test : public baton::testing::actor_fixture {
 protected:
   log_aggregator_actor make(std::shared_ptr<memory_sink> sink) {
-    runner_config rc;
-    rc.containers = 2;
-    the_runner = spawn(runner, rc);
-    return spawn(log_aggregator, sink, the_runner,
-                 log_aggregator_config{rc.containers, {}, {}, false});
+    return spawn(log_aggregator, sink, log_aggregator_config{2, {}, {}, false});
   }
-
-  runner_actor the_runner;
 };
 
 } // namespace
@@ -57,7 +51,7 @@ TEST_F(log_aggregator_test, an_unknown_container_is_refused) {
   EXPECT_TRUE(sink->data().empty());
 }
 
-TEST_F(log_aggregator_test, a_failing_sink_terminates_the_job_with_a_reason) {
+TEST_F(log_aggregator_test, a_failing_sink_refuses_with_the_reason) {
   auto sink = std::make_shared<memory_sink>(10);
   auto agg = make(sink);
   EXPECT_TRUE(request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
@@ -66,10 +60,8 @@ TEST_F(log_aggregator_test, a_failing_sink_terminates_the_job_with_a_reason) {
   auto rep = request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                                std::string{"1234567890"});
   EXPECT_EQ(code_of(rep->error), ec::log_sink_failed);
-  auto result = request<job_result>(the_runner, atom::status::value)->get();
-  EXPECT_TRUE(result.terminated);
-  EXPECT_EQ(result.reason, "cannot write the job log to memory: no space "
-                           "left (10 bytes)");
+  EXPECT_EQ(render(rep->error), "cannot write the job log to memory: no "
+                                "space left (10 bytes)");
   // Later writes fail too; what was written stays.
   rep = request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                          std::string{"x"});
@@ -87,11 +79,7 @@ TEST(log_sink, a_file_sink_names_a_file_it_cannot_open) {
 
 TEST_F(log_aggregator_test, secrets_are_redacted_across_chunks_and_at_eof) {
   auto sink = std::make_shared<memory_sink>();
-  runner_config rc;
-  rc.containers = 2;
-  the_runner = spawn(runner, rc);
-  auto agg = spawn(log_aggregator, sink, the_runner,
-                   log_aggregator_config{rc.containers, {"ghp_0123456789"},
+  auto agg = spawn(log_aggregator, sink, log_aggregator_config{2, {"ghp_0123456789"},
                                          {}, false});
   request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                     std::string{"token ghp_01234"});
@@ -110,11 +98,7 @@ TEST_F(log_aggregator_test, secrets_are_redacted_across_chunks_and_at_eof) {
 
 TEST_F(log_aggregator_test, secrets_passed_on_by_a_step_are_redacted_from_then_on) {
   auto sink = std::make_shared<memory_sink>();
-  runner_config rc;
-  rc.containers = 2;
-  the_runner = spawn(runner, rc);
-  auto agg = spawn(log_aggregator, sink, the_runner,
-                   log_aggregator_config{rc.containers, {},
+  auto agg = spawn(log_aggregator, sink, log_aggregator_config{2, {},
                                          split_patterns(default_redacted_vars),
                                          false});
   request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
@@ -135,11 +119,7 @@ TEST_F(log_aggregator_test, secrets_passed_on_by_a_step_are_redacted_from_then_o
 
 TEST_F(log_aggregator_test, timestamped_lines_carry_the_time_they_were_read) {
   auto sink = std::make_shared<memory_sink>();
-  runner_config rc;
-  rc.containers = 2;
-  the_runner = spawn(runner, rc);
-  auto agg = spawn(log_aggregator, sink, the_runner,
-                   log_aggregator_config{rc.containers, {"s3cr3t-value"}, {},
+  auto agg = spawn(log_aggregator, sink, log_aggregator_config{2, {"s3cr3t-value"}, {},
                                          true});
   int64_t t1 = 1'000'000'000;
   int64_t t2 = 2'000'000'000;

@@ -238,8 +238,10 @@ void forward_logs(rpc_ptr self, uint64_t seq, std::string data) {
         }
       },
       [=](caf::error& err) {
-        // The job log failed: the job is over, and this peer hears why.
+        // The job log failed: the job is over (the runner hears why
+        // first), and this peer hears it too.
         reply_error(self, method, seq, render(err));
+        self->send(self->state.runner, atom::terminate::value, render(err));
         fail(self, render(err));
       });
 }
@@ -302,7 +304,13 @@ void report_exit(rpc_ptr self, uint64_t seq, int32_t status) {
             reply_error(self, method, seq, render(err));
             fail(self, render(err));
           });
-    });
+    },
+          [=](caf::error& err) {
+            reply_error(self, method, seq, render(err));
+            self->send(self->state.runner, atom::terminate::value,
+                       render(err));
+            fail(self, render(err));
+          });
 }
 
 void on_exit(rpc_ptr self, const rpc::call& call, const rpc::exit_code& x) {

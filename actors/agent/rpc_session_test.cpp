@@ -68,10 +68,10 @@ protected:
     runner_config rc;
     rc.containers = containers;
     rc.env = std::move(env);
-    the_runner = spawn(runner, rc);
-    aggregator = spawn(log_aggregator, sink, the_runner,
+    aggregator = spawn(log_aggregator, sink,
                        log_aggregator_config{rc.containers, std::move(secrets),
                                              {}, false});
+    the_runner = spawn(runner, rc, aggregator);
   }
 
   /// A client connection: the session, the peer double, and the client's

@@ -2,6 +2,7 @@
 
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
+#include "os/process.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -219,6 +220,27 @@ void terminate(runner_ptr self, std::string reason) {
   check_done(self);
 }
 
+// Skips container `id`: the step does not run. The line that says so goes
+// into the job log here, in its place: before the next step's output, and
+// before the job can be done.
+void skip(runner_ptr self, size_t id) {
+  auto& st = self->state;
+  st.containers[id].state = container_state::skipped;
+  spdlog::info("runner: skipping container {}", id);
+  if (!st.aggregator)
+    return;
+  auto line = "~~~ Skipping container " + std::to_string(id)
+              + ": an earlier step failed (BATON_ALWAYS=true would run it "
+                "anyway)\n";
+  self
+    ->request(st.aggregator, caf::infinite, atom::log::value,
+              static_cast<int32_t>(id), wall_clock_ns(), std::move(line))
+    .then([](uint64_t) {},
+          [=](caf::error& err) {
+            self->send(self, atom::terminate::value, render(err));
+          });
+}
+
 // True if a container not finished yet is, or may turn out to be, an
 // always-step that has still to run or is running.
 bool always_step_left(const runner_state& st) {
@@ -241,9 +263,11 @@ void settle(runner_ptr self, bool all, size_t quiet = none) {
   if (st.phase == job_phase::failing && !always_step_left(st)) {
     // Nothing can run anymore: the reference's terminate, with the
     // containers still waiting for their turn skipped.
-    for (auto& c : st.containers)
+    for (size_t id = 0; id < n; ++id) {
+      auto& c = st.containers[id];
       if (c.state == container_state::connected && !c.started)
-        c.state = container_state::skipped;
+        skip(self, id);
+    }
     return terminate(self, st.reason);
   }
   std::vector<size_t> touched;
@@ -267,7 +291,7 @@ void settle(runner_ptr self, bool all, size_t quiet = none) {
         break;
       }
       if (st.phase == job_phase::failing) {
-        c.state = container_state::skipped;
+        skip(self, id);
         touched.push_back(id);
       }
       // Interrupted: it is told to interrupt and reports on its own.
@@ -308,7 +332,9 @@ caf::error check_id(const runner_state& st, int32_t id) {
 
 } // namespace
 
-runner_actor::behavior_type runner(runner_ptr self, runner_config config) {
+runner_actor::behavior_type runner(runner_ptr self, runner_config config,
+                                   log_aggregator_actor aggregator) {
+  self->state.aggregator = std::move(aggregator);
   self->state.containers.resize(config.containers);
   // A session that ends while its container is connected, for whatever
   // reason, leaves that container lost: the job never waits on a ghost.

@@ -76,6 +76,9 @@ struct runner_state {
   static constexpr const char* name = "runner";
 
   runner_config config;
+  /// Where the runner writes the line that says a container is skipped,
+  /// in its place in the job log; none in some tests.
+  log_aggregator_actor aggregator;
   std::vector<container_record> containers;
   job_phase phase = job_phase::running;
   uint32_t registered = 0;
@@ -123,8 +126,11 @@ struct runner_state {
   job_result snapshot() const;
 };
 
-/// Spawns with `spawn(runner, config)`; the config must be valid.
+/// Spawns with `spawn(runner, config, aggregator)`; the config must be
+/// valid; `aggregator` may be null (then skipped containers get no line in
+/// the job log).
 runner_actor::behavior_type
-runner(runner_actor::stateful_pointer<runner_state> self, runner_config config);
+runner(runner_actor::stateful_pointer<runner_state> self, runner_config config,
+       log_aggregator_actor aggregator);
 
 } // namespace baton

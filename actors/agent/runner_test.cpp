@@ -24,7 +24,7 @@ protected:
     config.containers = containers;
     config.env = {"BUILDKITE_JOB_ID=42", "FOO=bar"};
     config.start_timeout = start_timeout;
-    return spawn(runner, config);
+    return spawn(runner, config, log_aggregator_actor{});
   }
 
   /// Registers a fake session as container `id` with step settings.
@@ -700,7 +700,7 @@ TEST_F(runner_test, a_turn_waits_for_the_settings_that_follow_a_registration) {
 TEST_F(runner_test, a_redacted_output_stays_out_of_later_steps_logs) {
   auto sink = std::make_shared<memory_sink>();
   auto r = make_runner(2);
-  auto agg = spawn(log_aggregator, sink, r,
+  auto agg = spawn(log_aggregator, sink,
                    log_aggregator_config{2, {},
                                          split_patterns(default_redacted_vars),
                                          false});

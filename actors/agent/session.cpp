@@ -100,6 +100,13 @@ void fail(session_ptr self, const caf::error& err) {
   finish(self, text);
 }
 
+// The job log cannot be written: the job is over for every container (the
+// runner hears why first), and this peer hears it too.
+void job_log_failed(session_ptr self, const caf::error& err) {
+  self->send(self->state.runner, atom::terminate::value, render(err));
+  fail(self, err);
+}
+
 void refuse_unexpected(session_ptr self, wire::frame_type type) {
   fail(self, make_error(ec::unexpected_message,
                         std::string{"unexpected "} + wire::to_string(type)
@@ -216,10 +223,7 @@ void on_log(session_ptr self, int64_t read_ns, std::string bytes) {
           st.ungranted = 0;
         }
       },
-      [=](caf::error& err) {
-        // The job log failed: the job is over, and this peer hears why.
-        fail(self, err);
-      });
+      [=](caf::error& err) { job_log_failed(self, err); });
 }
 
 void on_exit(session_ptr self, const wire::exit_report& msg) {
@@ -254,7 +258,8 @@ void on_exit(session_ptr self, const wire::exit_report& msg) {
             if (self->state.phase == session_phase::exiting)
               fail(self, err);
           });
-    });
+    },
+          [=](caf::error& err) { job_log_failed(self, err); });
 }
 
 // Answers `baton status`: the runner's snapshot with the log bytes, then

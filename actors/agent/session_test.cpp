@@ -22,9 +22,9 @@ protected:
     runner_config rc;
     rc.containers = 2;
     rc.env = {"A=1"};
-    the_runner = spawn(runner, rc);
-    aggregator = spawn(log_aggregator, sink, the_runner,
+    aggregator = spawn(log_aggregator, sink,
                        log_aggregator_config{rc.containers, {}, {}, false});
+    the_runner = spawn(runner, rc, aggregator);
     config.lost_timeout = 30s;
     config.heartbeat_interval = 1s;
     config.log_window = 4096;
@@ -366,8 +366,7 @@ TEST_F(session_test, a_skip_reaches_version_1_as_a_shutdown) {
 }
 
 TEST_F(session_test, timed_log_frames_carry_their_time_to_the_job_log) {
-  aggregator = spawn(log_aggregator, sink, the_runner,
-                     log_aggregator_config{2, {}, {}, true});
+  aggregator = spawn(log_aggregator, sink, log_aggregator_config{2, {}, {}, true});
   auto c = bound(0);
   send(c, wire::log_at{1'000'000'000, "first\nsecond"});
   send(c, wire::log_at{2'000'000'000, " line\n"});
@@ -377,8 +376,7 @@ TEST_F(session_test, timed_log_frames_carry_their_time_to_the_job_log) {
 }
 
 TEST_F(session_test, outputs_reach_later_containers_and_redaction) {
-  aggregator = spawn(log_aggregator, sink, the_runner,
-                     log_aggregator_config{2, {},
+  aggregator = spawn(log_aggregator, sink, log_aggregator_config{2, {},
                                            split_patterns("*_TOKEN"), false});
   auto c0 = bound(0);
   auto c1 = bound(1);
@@ -396,6 +394,20 @@ TEST_F(session_test, outputs_reach_later_containers_and_redaction) {
   auto result = status();
   EXPECT_EQ(result.containers[0].outputs,
             (std::vector<std::string>{"VERSION", "DEPLOY_TOKEN"}));
+}
+
+TEST_F(session_test, a_failing_job_log_terminates_the_job_with_the_reason) {
+  aggregator = spawn(log_aggregator, std::make_shared<memory_sink>(10),
+                     log_aggregator_config{2, {}, {}, false});
+  auto c = bound(0);
+  send(c, wire::log_at{0, "more than ten bytes"});
+  EXPECT_EQ(error_code(c), "log_sink_failed");
+  EXPECT_TRUE(closed(c));
+  auto result = status();
+  EXPECT_TRUE(result.done);
+  EXPECT_TRUE(result.terminated);
+  EXPECT_EQ(result.reason, "cannot write the job log to memory: no space "
+                           "left (10 bytes)");
 }
 
 TEST_F(session_test, a_peer_error_closes_the_connection) {
@@ -425,8 +437,7 @@ TEST_F(session_test, a_close_while_registering_leaves_no_ghost) {
 
 TEST_F(session_test, a_failed_job_log_closes_the_connection_with_the_reason) {
   sink = std::make_shared<memory_sink>(3);
-  aggregator = spawn(log_aggregator, sink, the_runner,
-                       log_aggregator_config{2, {}, {}, false});
+  aggregator = spawn(log_aggregator, sink, log_aggregator_config{2, {}, {}, false});
   auto c = bound(0);
   send(c, wire::log_data{"too long"});
   EXPECT_EQ(error_code(c), "log_sink_failed");

@@ -240,9 +240,9 @@ protected:
     runner_config rc;
     rc.containers = containers;
     rc.env = {"A=1"};
-    the_runner = sys.spawn(runner, rc);
-    aggregator = sys.spawn(log_aggregator, sink, the_runner,
-                       log_aggregator_config{containers, {}, {}, false});
+    aggregator = sys.spawn(log_aggregator, sink,
+                           log_aggregator_config{containers, {}, {}, false});
+    the_runner = sys.spawn(runner, rc, aggregator);
     auto fd = listen_unix(path);
     ASSERT_TRUE(fd) << render(fd.error());
     auto rpc_fd = listen_unix(rpc_path);
@@ -378,9 +378,11 @@ TEST_F(socket_broker_test, a_dropped_connection_is_lost_at_once) {
   auto result = wait_done();
   EXPECT_EQ(result.status, defaults::lost_status);
   EXPECT_EQ(result.containers[0].state, container_state::lost);
-  // Container 1 is not an always-step: it is skipped.
+  // Container 1 is not an always-step: it is skipped, which the job log
+  // says in its place.
   EXPECT_EQ(c1.expect<wire::state_update>().state, run_state::skip);
-  EXPECT_EQ(log(), "partial");
+  EXPECT_EQ(log(), "partial~~~ Skipping container 1: an earlier step failed "
+                   "(BATON_ALWAYS=true would run it anyway)\n");
 }
 
 TEST_F(socket_broker_test, a_truncated_frame_is_reported_on_close) {

@@ -169,14 +169,14 @@ std::string make_env_file(bootstrap_ptr self) {
 }
 
 // The bootstrap never runs its command: an earlier step failed and this
-// one is not an always-step. One line in the job log says so.
+// one is not an always-step. One line in the container's log says so (the
+// agent writes the job log's, in its place).
 void skip(bootstrap_ptr self) {
   auto& st = self->state;
-  auto text = "~~~ Skipping container " + std::to_string(st.config.container_id)
-              + ": an earlier step failed (BATON_ALWAYS=true would run it "
-                "anyway)";
-  spdlog::info("{}: {}", st.name, text);
-  log_line(self, text);
+  write_stdout(self, "~~~ Skipping container "
+                       + std::to_string(st.config.container_id)
+                       + ": an earlier step failed (BATON_ALWAYS=true would "
+                         "run it anyway)\n");
   finish(self, defaults::skipped_status);
 }
 

@@ -111,10 +111,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   rc.env = {"A=1"};
   rc.start_timeout = std::chrono::minutes{5};
   auto sink = std::make_shared<memory_sink>();
-  auto r = w.sys.spawn(runner, rc);
-  auto agg = w.sys.spawn(log_aggregator, sink, r,
-                       log_aggregator_config{rc.containers, {"s3cr3t-value"}, {},
-                                             false});
+  auto agg = w.sys.spawn(log_aggregator, sink,
+                         log_aggregator_config{rc.containers, {"s3cr3t-value"},
+                                               {}, false});
+  auto r = w.sys.spawn(runner, rc, agg);
   auto peer = w.sys.spawn(null_peer);
   session_config sc;
   sc.log_window = 4096;
