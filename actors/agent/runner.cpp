@@ -41,11 +41,12 @@ bool runner_state::finished(const container_record& c) const {
     case container_state::skipped:
       return true;
     case container_state::not_yet_connected:
-      // Given up on: an interrupt does not wait for containers that never
-      // connected (as before its turn, they would only be told to
-      // interrupt), nor does the job past the start timeout.
-      return start_timed_out
-             || (phase != job_phase::running && phase != job_phase::failing);
+      // Awaited, as it may be an always-step, unless the job gave up on it:
+      // past the start timeout, once terminated (the grace period bounds an
+      // interrupt), or when an interrupt came before any container
+      // registered (nothing ran, nothing is left to clean up).
+      return start_timed_out || phase == job_phase::terminated
+             || (phase == job_phase::interrupted && !started);
     case container_state::connected:
       return false;
   }

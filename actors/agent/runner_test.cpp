@@ -313,11 +313,15 @@ TEST_F(runner_test, interrupt_after_start_reaches_the_running_client) {
   caf::anon_send(r, atom::interrupt::value);
   run();
   EXPECT_EQ(states(s0), std::vector<run_state>{run_state::interrupt});
-  // The interrupted command exits; container 1 never connected, so nothing
-  // is left to wait for.
+  // The interrupted command exits; container 1 connects late, is not an
+  // always-step and gives up: nothing is left to wait for.
   auto done = request<job_result>(r, atom::done::value);
   EXPECT_FALSE(done->answered());
   exit(r, 0, 143);
+  EXPECT_FALSE(done->answered());
+  auto [s1, r1] = connect(r, 1);
+  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::interrupt);
+  exit(r, 1, 1);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, 143);
   EXPECT_TRUE(done->get().interrupted);
@@ -532,6 +536,40 @@ TEST_F(runner_test, the_start_timeout_fails_the_job_but_runs_an_always_step) {
   EXPECT_EQ(done->get().status, defaults::not_connected_status);
   EXPECT_EQ(done->get().reason,
             "timed out waiting 1m0s for all containers to connect");
+}
+
+TEST_F(runner_test, an_interrupt_waits_for_a_late_always_step_within_the_grace) {
+  auto r = make_runner(2);
+  auto watcher = spawn(cancellation_watcher, r, caf::timespan{15s});
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  caf::anon_send(watcher, atom::signal::value, SIGTERM);
+  run();
+  exit(r, 0, 143);
+  // Container 1 has not connected: it may be an always-step.
+  EXPECT_FALSE(done->answered());
+  advance(5s);
+  auto [s1, r1] = connect(r, 1, always());
+  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::start);
+  EXPECT_EQ(std::get<1>(*r1->value).job_result, "cancelled");
+  exit(r, 1, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 143);
+}
+
+TEST_F(runner_test, an_interrupt_gives_up_on_containers_past_the_grace) {
+  auto r = make_runner(2);
+  auto watcher = spawn(cancellation_watcher, r, caf::timespan{15s});
+  auto done = request<job_result>(r, atom::done::value);
+  connect(r, 0);
+  caf::anon_send(watcher, atom::signal::value, SIGTERM);
+  run();
+  exit(r, 0, 143);
+  advance(15s);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 143);
+  EXPECT_EQ(done->get().containers[1].state,
+            container_state::not_yet_connected);
 }
 
 TEST_F(runner_test, an_interrupt_then_always_steps_inside_and_past_the_grace) {
