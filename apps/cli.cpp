@@ -524,7 +524,13 @@ std::string bootstrap_help() {
     "command\n(default: $BUILDKITE_SHELL \"$BUILDKITE_COMMAND\", the shell "
     "defaulting to\n/bin/sh -e -c), streams its output to the job log and "
     "to stdout, and exits\nwith its status. SIGTERM, SIGINT, SIGHUP and "
-    "SIGQUIT are logged and ignored:\nthe agent decides when to interrupt.",
+    "SIGQUIT are logged and ignored:\nthe agent decides when to interrupt.\n"
+    "Step settings from the environment (after the merge): BATON_SOFT_FAIL "
+    "(true or\nstatuses such as 1,3), BATON_ALWAYS (true: runs after a "
+    "failure or an interrupt),\nBATON_TIMEOUT (a duration). The command gets "
+    "BATON_ENV (a file whose KEY=VALUE\nlines later steps receive), "
+    "BATON_JOB_RESULT and BATON_JOB_STATUS. Exits 1 if the\ncommand never "
+    "ran or was skipped, 2 if the settings are invalid.",
     bootstrap_specs());
 }
 
