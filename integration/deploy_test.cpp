@@ -126,6 +126,24 @@ TEST(deploy, rendered_manifests_validate_against_the_api_schema) {
   }
 }
 
+TEST(deploy, rendered_jobs_validate_against_the_api_schema) {
+  temp_dir dir;
+  for (auto& entry : fs::directory_iterator{EXAMPLES_DIR}) {
+    if (entry.path().extension() != ".json")
+      continue;
+    auto job = dir / ("job-" + entry.path().filename().string());
+    auto manifest = run({baton_exe(), "manifest", entry.path().string(),
+                         "--kind", "job", "--ttl-seconds-after-finished",
+                         "600"},
+                        dir);
+    ASSERT_EQ(manifest.status, 0) << manifest.err;
+    write_file(job, manifest.out);
+    auto check = run({validator(), job}, dir);
+    EXPECT_EQ(check.status, 0) << check.out << check.err;
+    EXPECT_EQ(check.out, job + ": ok\n");
+  }
+}
+
 TEST(deploy, broken_manifests_fail_validation) {
   temp_dir dir;
   std::map<std::string, std::string> expected = {
@@ -138,6 +156,9 @@ TEST(deploy, broken_manifests_fail_validation) {
      "spec.containers[1].name: required field missing"},
     {"broken-bad-mount.json", "spec.containers[1].volumeMounts[0].name: no "
                               "volume named \"cache\" in spec.volumes"},
+    {"broken-job-restart-always.json",
+     "spec.template.spec.restartPolicy: unsupported value \"Always\": a "
+     "Job's pod must use Never or OnFailure"},
   };
   for (auto& [name, line] : expected) {
     auto file = std::string{MANIFESTS_DIR} + "/" + name;
