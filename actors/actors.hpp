@@ -44,10 +44,10 @@ using peer_actor = caf::typed_actor<
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   // Closes the connection once its pending writes are out.
   caf::reacts_to<atom::close, caf::io::connection_handle>,
-  // The connection is registered and carries a log stream now: read it in
-  // large pieces (until then reads are small, so idle connections are
-  // cheap).
-  caf::reacts_to<atom::stream, caf::io::connection_handle>>;
+  // The connection carries a log stream (true: its container's turn came)
+  // or no longer (false: its exit is reported): read it in large pieces
+  // only while it streams, so waiting and idle connections are cheap.
+  caf::reacts_to<atom::stream, caf::io::connection_handle, bool>>;
 
 /// One per connection: speaks the protocol with one bootstrap and binds the
 /// connection to its container id.
@@ -72,8 +72,8 @@ using rpc_peer_actor = caf::typed_actor<
   caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
   // Closes the connection once its pending writes are out.
   caf::reacts_to<atom::close, caf::io::connection_handle>,
-  // The connection carries a log stream now: read it in large pieces.
-  caf::reacts_to<atom::stream, caf::io::connection_handle>>;
+  // The connection carries a log stream, or no longer (see peer_actor).
+  caf::reacts_to<atom::stream, caf::io::connection_handle, bool>>;
 
 /// One connection in the reference's RPC dialect (Go net/rpc and gob):
 /// answers Register, Status, WriteLogs and Exit calls through the runner
@@ -143,10 +143,13 @@ using cancellation_watcher_actor = caf::typed_actor<
 /// Bridges the agent's Unix socket: accepts connections, splits their bytes
 /// into frames for one session each, and writes frames out.
 using socket_broker_actor = caf::typed_actor<
+  // Replies with the connections served and the bytes of receive buffer
+  // they hold (the broker's own accounting).
+  caf::replies_to<atom::status>::with<uint64_t, uint64_t>,
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
-  caf::reacts_to<atom::stream, caf::io::connection_handle>,
+  caf::reacts_to<atom::stream, caf::io::connection_handle, bool>,
   // Stops accepting, closes every connection and quits.
   caf::reacts_to<atom::stop>,
   caf::reacts_to<caf::io::new_connection_msg>,
@@ -156,10 +159,11 @@ using socket_broker_actor = caf::typed_actor<
 
 /// The socket broker's implementation type.
 using socket_broker_impl = caf::io::typed_broker<
+  caf::replies_to<atom::status>::with<uint64_t, uint64_t>,
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
-  caf::reacts_to<atom::stream, caf::io::connection_handle>,
+  caf::reacts_to<atom::stream, caf::io::connection_handle, bool>,
   caf::reacts_to<atom::stop>, caf::reacts_to<caf::io::new_connection_msg>,
   caf::reacts_to<caf::io::new_data_msg>,
   caf::reacts_to<caf::io::connection_closed_msg>,
@@ -194,7 +198,7 @@ using bootstrap_actor = caf::typed_actor<
 using client_broker_impl = caf::io::typed_broker<
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
-  caf::reacts_to<atom::stream, caf::io::connection_handle>,
+  caf::reacts_to<atom::stream, caf::io::connection_handle, bool>,
   // The process received signal `signo`: passed on to the bootstrap actor.
   caf::reacts_to<atom::signal, int>,
   caf::reacts_to<caf::io::new_data_msg>,
@@ -209,7 +213,7 @@ using client_broker_actor = client_broker_impl::actor_hdl;
 using rpc_client_broker_impl = caf::io::typed_broker<
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
-  caf::reacts_to<atom::stream, caf::io::connection_handle>,
+  caf::reacts_to<atom::stream, caf::io::connection_handle, bool>,
   caf::reacts_to<atom::signal, int>,
   // Time to poll the runner's Status (sent to itself).
   caf::reacts_to<atom::tick>,

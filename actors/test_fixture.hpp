@@ -78,6 +78,8 @@ struct fake_peer_state {
   static constexpr const char* name = "fake-peer";
   std::vector<wire::frame> frames;
   bool closed = false;
+  /// The session asked for large reads (its container's turn).
+  bool streaming = false;
 };
 
 inline peer_actor::behavior_type
@@ -89,7 +91,9 @@ fake_peer(peer_actor::stateful_pointer<fake_peer_state> self) {
     [=](atom::close, caf::io::connection_handle) {
       self->state.closed = true;
     },
-    [](atom::stream, caf::io::connection_handle) {},
+    [=](atom::stream, caf::io::connection_handle, bool on) {
+      self->state.streaming = on;
+    },
   };
 }
 
@@ -110,8 +114,8 @@ fake_rpc_peer(rpc_peer_actor::stateful_pointer<fake_rpc_peer_state> self) {
     [=](atom::close, caf::io::connection_handle) {
       self->state.closed = true;
     },
-    [=](atom::stream, caf::io::connection_handle) {
-      self->state.streaming = true;
+    [=](atom::stream, caf::io::connection_handle, bool on) {
+      self->state.streaming = on;
     },
   };
 }

@@ -39,6 +39,16 @@ constexpr const char* shut_down = "connection is shut down";
 /// (stdout and stderr); more is a peer that does not wait, and is closed.
 constexpr uint64_t max_held_bytes = 2 * gob::default_max_message_size;
 
+// Reads in large pieces only while the container streams: from its turn
+// to its Exit. A waiting connection costs a small buffer.
+void set_streaming(rpc_ptr self, bool on) {
+  auto& st = self->state;
+  if (st.streaming == on)
+    return;
+  st.streaming = on;
+  self->send(st.peer, atom::stream::value, st.hdl, on);
+}
+
 void send_bytes(rpc_ptr self, std::string bytes) {
   auto& st = self->state;
   self->send(st.peer, atom::write::value, st.hdl, std::move(bytes));
@@ -150,7 +160,8 @@ void on_register(rpc_ptr self, const rpc::call& call, int64_t id) {
         st.id = id32;
         st.pushed = now.state;
         st.label += " (container " + std::to_string(id32) + ")";
-        self->send(st.peer, atom::stream::value, st.hdl);
+        if (now.state == run_state::start)
+          set_streaming(self, true);
         reply(self, method, seq, rpc::register_response_type(),
               rpc::to_value(rpc::register_response{std::move(env)}));
         st.last_heard = self->clock().now();
@@ -349,6 +360,7 @@ void on_exit(rpc_ptr self, const rpc::call& call, const rpc::exit_code& x) {
                        "exit status " + std::to_string(x.exit_status)
                          + " is out of range");
   st.phase = rpc_phase::exiting;
+  set_streaming(self, false);
   auto status = static_cast<int32_t>(x.exit_status);
   if (!st.held.empty()) {
     st.pending_exit = std::make_pair(seq, status);
@@ -473,7 +485,11 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
       finish(self, why.empty() ? "connection closed before its exit status"
                                : why);
     },
-    [=](atom::state, const turn& now) { self->state.pushed = now.state; },
+    [=](atom::state, const turn& now) {
+      self->state.pushed = now.state;
+      if (now.state == run_state::start)
+        set_streaming(self, true);
+    },
     [=](atom::tick) {
       auto& st = self->state;
       auto now = self->clock().now();

@@ -60,6 +60,8 @@ struct rpc_session_state {
   /// The run state the runner pushed last: Status polls are answered from
   /// it, without a round trip to the runner.
   run_state pushed = run_state::wait;
+  /// The connection reads in large pieces: from its turn to its Exit.
+  bool streaming = false;
   /// Log bytes handed to the aggregator and not yet written.
   uint64_t in_flight = 0;
   /// WriteLogs calls that wait for room in the log window, in order.

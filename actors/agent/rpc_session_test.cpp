@@ -258,9 +258,14 @@ TEST_F(rpc_session_test, status_follows_the_pushed_state) {
   replies(c1);
   call_int(c1, rpc::status_method, 1);
   EXPECT_EQ(int_of(reply(c1)), 0);
+  // Only the connection whose turn it is reads in large pieces.
+  EXPECT_TRUE(state_of<fake_rpc_peer_state>(c0.peer).streaming);
+  EXPECT_FALSE(state_of<fake_rpc_peer_state>(c1.peer).streaming);
   exit(c0, 0, 0);
   // Pushed by the runner on container 0's exit, answered from the session.
   EXPECT_EQ(state_of<rpc_session_state>(c1.session).pushed, run_state::start);
+  EXPECT_FALSE(state_of<fake_rpc_peer_state>(c0.peer).streaming);
+  EXPECT_TRUE(state_of<fake_rpc_peer_state>(c1.peer).streaming);
   call_int(c1, rpc::status_method, 1);
   EXPECT_EQ(int_of(reply(c1)), 1);
   anon_send(the_runner, atom::interrupt::value);

@@ -61,8 +61,20 @@ void send_frame(session_ptr self, const wire::message& msg) {
              wire::encode(msg));
 }
 
+// Reads in large pieces only while the container streams: from its turn
+// to its exit report. A waiting connection costs a small buffer.
+void set_streaming(session_ptr self, bool on) {
+  auto& st = self->state;
+  if (st.streaming == on)
+    return;
+  st.streaming = on;
+  self->send(st.peer, atom::stream::value, st.hdl, on);
+}
+
 // Tells the peer what to do now, in the terms of its protocol version.
 void send_turn(session_ptr self, turn x) {
+  if (x.state == run_state::start)
+    set_streaming(self, true);
   wire::state_update msg{x.state, std::move(x.env), std::move(x.job_result),
                          x.job_status};
   if (self->state.version < 2) {
@@ -160,7 +172,6 @@ void on_register(session_ptr self, const wire::register_request& msg) {
         st.credit = st.config.log_window;
         // Credit before the state: a container told to start can log its
         // header at once.
-        self->send(st.peer, atom::stream::value, st.hdl);
         send_frame(self, wire::registered{std::move(env)});
         send_frame(self, wire::credit{st.config.log_window});
         if (st.configured)
@@ -229,6 +240,7 @@ void on_log(session_ptr self, int64_t read_ns, std::string bytes) {
 void on_exit(session_ptr self, const wire::exit_report& msg) {
   auto& st = self->state;
   st.phase = session_phase::exiting;
+  set_streaming(self, false);
   // Secrets among the variables passed on are redacted from every later
   // byte (this message reaches the aggregator before any of them).
   if (!msg.outputs.empty())

@@ -67,6 +67,8 @@ struct session_state {
   /// Its settings reached the runner (version 2 sends them after the
   /// registration; version 1 has none).
   bool configured = false;
+  /// The connection reads in large pieces: from its turn to its exit.
+  bool streaming = false;
   /// Log bytes the peer may still send without a new grant.
   uint64_t credit = 0;
   /// Log bytes written but not yet granted back (sent in batches).

@@ -228,6 +228,23 @@ TEST_F(session_test, exit_is_acknowledged_after_the_log_is_written) {
   EXPECT_EQ(states[1].state, run_state::start);
 }
 
+// Only the connection whose turn it is reads in large pieces.
+TEST_F(session_test, a_connection_streams_from_its_turn_to_its_exit) {
+  auto streaming = [this](const conn& c) {
+    return state_of<fake_peer_state>(c.peer).streaming;
+  };
+  auto c1 = bound(1);
+  EXPECT_FALSE(streaming(c1)); // Waiting.
+  auto c0 = bound(0);
+  EXPECT_TRUE(streaming(c0));
+  EXPECT_FALSE(streaming(c1));
+  send(c0, wire::exit_report{0});
+  EXPECT_FALSE(streaming(c0));
+  EXPECT_TRUE(streaming(c1));
+  send(c1, wire::exit_report{0});
+  EXPECT_FALSE(streaming(c1));
+}
+
 TEST_F(session_test, a_peer_that_stays_after_its_exit_is_closed_later) {
   auto c = bound(0);
   // Off the handshake deadline's tick, which must not close it early.

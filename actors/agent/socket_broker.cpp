@@ -15,13 +15,26 @@ namespace baton {
 
 namespace {
 
-// Bytes asked for per read of a log stream: several whole log chunks.
-constexpr size_t stream_read_size
-  = 4 * (defaults::log_chunk_size + wire::header_size);
+// Sets how much a connection's reads take, keeping the account of the
+// receive buffers. CAF keeps a buffer's capacity once it grew, so a
+// connection that streamed holds a stream-sized buffer until it closes
+// (its client closes right after the exit report is acknowledged).
+void set_read_size(socket_broker_ptr self, caf::io::connection_handle hdl,
+                   socket_broker_state::connection& conn, size_t size) {
+  if (size > conn.read_buffer) {
+    self->state.read_buffer_bytes += size - conn.read_buffer;
+    conn.read_buffer = size;
+  }
+  self->configure_read(hdl, caf::io::receive_policy::at_most(size));
+}
 
-// Bytes asked for per read before registration: CAF keeps a buffer of this
-// size per connection, and idle or hostile connections should cost little.
-constexpr size_t handshake_read_size = 4096;
+// Forgets connection `i` and its receive buffer.
+void forget(socket_broker_ptr self,
+            std::map<caf::io::connection_handle,
+                     socket_broker_state::connection>::iterator i) {
+  self->state.read_buffer_bytes -= i->second.read_buffer;
+  self->state.connections.erase(i);
+}
 
 void write_frame(socket_broker_ptr self, caf::io::connection_handle hdl,
                  const wire::message& msg) {
@@ -40,7 +53,7 @@ void drop(socket_broker_ptr self, caf::io::connection_handle hdl,
                text);
   write_frame(self, hdl, wire::error_report{to_string(code_of(err)), text});
   self->send(i->second.session, atom::closed::value, text);
-  self->state.connections.erase(i);
+  forget(self, i);
   self->close(hdl);
 }
 
@@ -124,9 +137,8 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       else
         conn.session = self->spawn(session, hdl, peer_actor{self}, st.runner,
                                    st.aggregator, st.config.session);
-      st.connections.emplace(hdl, std::move(conn));
-      self->configure_read(
-        hdl, caf::io::receive_policy::at_most(handshake_read_size));
+      auto& added = st.connections.emplace(hdl, std::move(conn)).first->second;
+      set_read_size(self, hdl, added, socket_broker_state::small_read_size);
     },
     [=](caf::io::new_data_msg& msg) {
       auto i = self->state.connections.find(msg.handle);
@@ -157,7 +169,7 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
                      msg.handle.id(), why);
       }
       notify_closed(self, i->second, std::move(why));
-      self->state.connections.erase(i);
+      forget(self, i);
     },
     [=](const caf::io::acceptor_closed_msg&) {
       spdlog::error("{}: the listening socket closed", self->state.name);
@@ -176,18 +188,29 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       self->flush(hdl);
     },
     [=](atom::close, caf::io::connection_handle hdl) {
-      if (self->state.connections.erase(hdl) > 0)
-        self->close(hdl);
+      auto i = self->state.connections.find(hdl);
+      if (i == self->state.connections.end())
+        return;
+      forget(self, i);
+      self->close(hdl);
     },
-    [=](atom::stream, caf::io::connection_handle hdl) {
-      if (self->state.connections.count(hdl) > 0)
-        self->configure_read(
-          hdl, caf::io::receive_policy::at_most(stream_read_size));
+    [=](atom::stream, caf::io::connection_handle hdl, bool on) {
+      auto i = self->state.connections.find(hdl);
+      if (i != self->state.connections.end())
+        set_read_size(self, hdl, i->second,
+                      on ? socket_broker_state::stream_read_size
+                         : socket_broker_state::small_read_size);
+    },
+    [=](atom::status) -> caf::result<uint64_t, uint64_t> {
+      auto& st = self->state;
+      return {static_cast<uint64_t>(st.connections.size()),
+              st.read_buffer_bytes};
     },
     [=](atom::stop) {
       for (auto& kvp : self->state.connections)
         notify_closed(self, kvp.second, "the agent is shutting down");
       self->state.connections.clear();
+      self->state.read_buffer_bytes = 0;
       self->close_all();
       self->quit();
     },

@@ -22,12 +22,25 @@ struct socket_broker_config {
 struct socket_broker_state {
   static constexpr const char* name = "socket-broker";
 
+  /// Bytes asked for per read of a log stream: several whole log chunks.
+  static constexpr size_t stream_read_size
+    = 4 * (defaults::log_chunk_size + wire::header_size);
+
+  /// Bytes asked for per read while a connection does not stream (before
+  /// its turn, after its exit): CAF keeps a buffer of this size per
+  /// connection, and waiting, idle or hostile connections should cost
+  /// little. Frames larger than this arrive in several reads.
+  static constexpr size_t small_read_size = 1024;
+
   /// A connection speaks baton's protocol (frames cut here, one session
   /// each) or the reference's RPC dialect (bytes to an RPC session).
   struct connection {
     wire::frame_decoder decoder;
     session_actor session;
     rpc_session_actor rpc;
+    /// The bytes of CAF's receive buffer for it: the largest read size it
+    /// had (the buffer keeps its capacity).
+    size_t read_buffer = 0;
   };
 
   socket_broker_config config;
@@ -36,6 +49,9 @@ struct socket_broker_state {
   runner_actor runner;
   log_aggregator_actor aggregator;
   std::map<caf::io::connection_handle, connection> connections;
+  /// The receive buffers the connections hold, summed: small ones for
+  /// those that never streamed, stream-sized ones for those that did.
+  uint64_t read_buffer_bytes = 0;
   /// Connections refused for being over the limit (logged once).
   size_t refused = 0;
 };

@@ -20,7 +20,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include <poll.h>
 #include <sys/stat.h>
@@ -263,6 +266,27 @@ protected:
     return sink->data();
   }
 
+  /// The broker's account: connections served and the receive buffer
+  /// bytes they hold.
+  std::pair<uint64_t, uint64_t> buffers() {
+    caf::scoped_actor self{sys};
+    std::pair<uint64_t, uint64_t> result;
+    self->request(broker, 10s, atom::status::value)
+      .receive([&](uint64_t connections,
+                   uint64_t bytes) { result = {connections, bytes}; },
+               [](caf::error& err) { ADD_FAILURE() << render(err); });
+    return result;
+  }
+
+  /// The broker's account once it serves `n` connections (10 s at most).
+  std::pair<uint64_t, uint64_t> buffers_at(uint64_t n) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    auto account = buffers();
+    while (account.first != n && std::chrono::steady_clock::now() < deadline)
+      account = buffers();
+    return account;
+  }
+
   job_result wait_done() {
     caf::scoped_actor self{sys};
     job_result result;
@@ -336,6 +360,40 @@ TEST_F(socket_broker_test, two_clients_at_once_take_turns) {
   c1.send(wire::exit_report{0});
   c1.expect<wire::exit_ack>();
   EXPECT_EQ(wait_done().status, 0);
+}
+
+// Containers run one at a time, so however many wait, one connection
+// streams: only it reads in large pieces.
+TEST_F(socket_broker_test, waiting_connections_hold_small_buffers) {
+  constexpr uint64_t waiting = 200;
+  constexpr auto small = socket_broker_state::small_read_size;
+  constexpr auto large = socket_broker_state::stream_read_size;
+  start(waiting + 1);
+  std::vector<std::unique_ptr<client>> clients;
+  for (uint64_t id = 1; id <= waiting; ++id) {
+    clients.push_back(std::make_unique<client>(path));
+    ASSERT_EQ(clients.back()->join(static_cast<int32_t>(id)),
+              run_state::wait);
+  }
+  EXPECT_EQ(buffers(), std::make_pair(waiting, waiting * small));
+  // Container 0 streams; the others keep waiting on small buffers.
+  client first{path};
+  EXPECT_EQ(first.join(0), run_state::start);
+  first.send(wire::log_data{std::string(1000, 'x')});
+  EXPECT_EQ(buffers(), std::make_pair(waiting + 1, waiting * small + large));
+  first.send(wire::exit_report{0});
+  first.expect<wire::exit_ack>();
+  first.close();
+  // Container 1's turn: it streams now, and container 0's buffer went
+  // with its connection.
+  EXPECT_EQ(clients[0]->expect<wire::state_update>().state, run_state::start);
+  EXPECT_EQ(buffers_at(waiting),
+            std::make_pair(waiting, (waiting - 1) * small + large));
+  // The job fails as the connections go (which container is lost first
+  // decides the status); every buffer goes with its connection.
+  clients.clear();
+  EXPECT_NE(wait_done().status, 0);
+  EXPECT_EQ(buffers_at(0), std::make_pair(uint64_t{0}, uint64_t{0}));
 }
 
 TEST_F(socket_broker_test, a_malformed_frame_closes_only_that_connection) {

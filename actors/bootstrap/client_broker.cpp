@@ -24,7 +24,7 @@ client_broker(client_broker_ptr self, int fd, command_runner_ptr runner,
     },
     [=](atom::close, caf::io::connection_handle hdl) { self->close(hdl); },
     // The bootstrap receives only small frames.
-    [](atom::stream, caf::io::connection_handle) {},
+    [](atom::stream, caf::io::connection_handle, bool) {},
     [=](atom::signal, int signo) {
       self->send(self->state.bootstrap, atom::signal::value, signo);
     },

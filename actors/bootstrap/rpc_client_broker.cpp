@@ -251,7 +251,7 @@ rpc_client_broker(rpc_client_broker_ptr self, int fd,
       st.done = true;
       self->close(st.hdl);
     },
-    [](atom::stream, caf::io::connection_handle) {},
+    [](atom::stream, caf::io::connection_handle, bool) {},
     [=](atom::signal, int signo) {
       self->send(self->state.bootstrap, atom::signal::value, signo);
     },
