@@ -133,10 +133,6 @@ struct child {
     return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
            + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
   }
-
-  double max_rss_mib() const {
-    return usage.ru_maxrss / 1024.0;
-  }
 };
 
 child spawn(const std::vector<std::string>& argv,
@@ -266,13 +262,38 @@ double ms(int64_t ns) {
 
 // -- scenarios ----------------------------------------------------------------
 
+double median(std::vector<double> xs) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  return xs[xs.size() / 2];
+}
+
+// The hand-offs (end of k -> start of k+1) recorded by `bench_tool
+// handoff` commands at BASE0 .. BASE<n-1>.
+std::vector<double> handoffs_of(const std::string& base, int n) {
+  std::vector<double> result;
+  for (int k = 0; k + 1 < n; ++k) {
+    auto end = read_ns(base + std::to_string(k) + ".end");
+    auto start = read_ns(base + std::to_string(k + 1) + ".start");
+    if (end > 0 && start > 0)
+      result.push_back(ms(start - end));
+  }
+  return result;
+}
+
 // Command k exits -> command k+1 starts, both processes' exit and exec
-// included.
+// included; beside it, in each run, the physical limit: the same commands
+// spawned one after another by one process (`bench_tool spawn-chain`).
 json handoff(int containers, int runs) {
-  std::vector<double> samples;
+  std::vector<double> samples, chain, ratios;
   int failures = 0;
   for (int run = 0; run < runs; ++run) {
     run_dir dir;
+    auto c = spawn({tool_exe, "spawn-chain", std::to_string(containers),
+                    dir / "c"});
+    c.wait();
+    auto limit = handoffs_of(dir / "c", containers);
     auto a = agent(dir, containers);
     std::vector<child> bs;
     for (int id = 0; id < containers; ++id)
@@ -285,16 +306,17 @@ json handoff(int containers, int runs) {
       ++failures;
       continue;
     }
-    for (int id = 0; id + 1 < containers; ++id) {
-      auto end = read_ns(dir / ("h" + std::to_string(id) + ".end"));
-      auto start = read_ns(dir / ("h" + std::to_string(id + 1) + ".start"));
-      samples.push_back(ms(start - end));
-    }
+    auto mine = handoffs_of(dir / "h", containers);
+    samples.insert(samples.end(), mine.begin(), mine.end());
+    chain.insert(chain.end(), limit.begin(), limit.end());
+    if (!mine.empty() && !limit.empty())
+      ratios.push_back(median(mine) / median(limit));
   }
-  auto result = summarize(samples, "ms");
-  result["containers"] = containers;
-  result["failed_runs"] = failures;
-  return result;
+  return {{"containers", containers},
+          {"failed_runs", failures},
+          {"baton", summarize(samples, "ms")},
+          {"spawn_chain", summarize(chain, "ms")},
+          {"ratio_p50", summarize(ratios, "x")}};
 }
 
 // Hand-offs in the reference's protocol: `runner` is "baton" (a baton agent)
@@ -465,22 +487,45 @@ json connect_before_agent(int runs) {
 }
 
 // The agent is listening: bootstrap exec -> registered.
+// The agent is listening: bootstrap exec -> registered (from the agent's
+// log), and exec -> its command started with the CPU the bootstrap used
+// until then (all its threads); beside it the physical limit: a plain
+// process spawned the same way, from exec to running, and its CPU.
 json exec_to_registered(int runs) {
-  std::vector<double> samples;
+  std::vector<double> samples, to_start, cpu, raw_wall, raw_cpu, ratios;
   for (int run = 0; run < runs; ++run) {
     run_dir dir;
+    auto r0 = now_ns();
+    auto raw = spawn({tool_exe, "handoff", dir / "raw"});
+    raw.wait();
+    auto raw_start = read_ns(dir / "raw.start");
     auto a = agent(dir, 1);
     if (!wait_for_file(dir / "baton.sock"))
       continue;
     auto t0 = now_ns();
-    auto b = bootstrap(dir, 0, {"/bin/true"});
+    auto b = bootstrap(dir, 0, {tool_exe, "parent-cpu", dir / "cpu"});
     a.wait();
     b.wait();
     auto reg = registered_ns(dir, 0);
-    if (reg > 0)
-      samples.push_back(ms(reg - t0));
+    std::istringstream in{read_file(dir / "cpu")};
+    int64_t cpu_ns = -1;
+    int64_t started = -1;
+    in >> cpu_ns >> started;
+    if (reg <= 0 || cpu_ns < 0 || raw_start <= 0)
+      continue;
+    samples.push_back(ms(reg - t0));
+    to_start.push_back(ms(started - t0));
+    cpu.push_back(ms(cpu_ns));
+    raw_wall.push_back(ms(raw_start - r0));
+    raw_cpu.push_back(raw.cpu_seconds() * 1e3);
+    ratios.push_back((started - t0) / static_cast<double>(raw_start - r0));
   }
-  return summarize(samples, "ms");
+  return {{"exec_to_registered", summarize(samples, "ms")},
+          {"exec_to_command", summarize(to_start, "ms")},
+          {"bootstrap_cpu_to_command", summarize(cpu, "ms")},
+          {"raw_spawn_wall", summarize(raw_wall, "ms")},
+          {"raw_spawn_cpu", summarize(raw_cpu, "ms")},
+          {"ratio_wall_p50", summarize(ratios, "x")}};
 }
 
 struct stream_run {
@@ -491,25 +536,50 @@ struct stream_run {
   bool exact = false;
 };
 
+// Runs `argv` under `bench_tool launch`, which reports the peak RSS of its
+// own child: a process forked straight from this one would carry this
+// process's peak into its own (Linux keeps it across exec).
+child launched(const std::string& usage_file, std::vector<std::string> argv,
+               const std::map<std::string, std::string>& env = {},
+               const std::string& err = "/dev/null") {
+  argv.insert(argv.begin(), {tool_exe, "launch", usage_file, "--"});
+  return spawn(argv, env, "/dev/null", err);
+}
+
+// Peak RSS (MiB) and CPU (s) that `bench_tool launch` wrote.
+std::pair<double, double> usage_of(const std::string& usage_file) {
+  std::istringstream in{read_file(usage_file)};
+  double kib = 0;
+  double us = 0;
+  in >> kib >> us;
+  return {kib / 1024, us / 1e6};
+}
+
 // One command writes `size` bytes in `block`-sized writes; the job log is a
 // file.
 stream_run stream_once(uint64_t size, uint64_t block, bool pty) {
   run_dir dir;
   stream_run result;
-  auto a = agent(dir, 1);
+  auto a = launched(dir / "agent.usage",
+                    {baton_exe, "agent", "--containers", "1",
+                     "--job-context-dir", dir.path, "--log-file",
+                     dir / "job.log"},
+                    {}, dir / "agent.err");
   if (!wait_for_file(dir / "baton.sock"))
     return result;
   auto t0 = now_ns();
-  auto b = bootstrap(dir, 0,
-                     {tool_exe, "write", std::to_string(size),
-                      std::to_string(block)},
-                     {{"BUILDKITE_PTY", pty ? "true" : "false"}});
+  auto b = launched(dir / "bootstrap.usage",
+                    {baton_exe, "bootstrap", "--container-id", "0",
+                     "--job-context-dir", dir.path, "--", tool_exe, "write",
+                     std::to_string(size), std::to_string(block)},
+                    {{"BUILDKITE_PTY", pty ? "true" : "false"}});
   a.wait();
   b.wait();
   result.seconds = static_cast<double>(a.exited_ns - t0) / 1e9;
-  result.agent_cpu = a.cpu_seconds();
-  result.agent_rss = a.max_rss_mib();
-  result.bootstrap_rss = b.max_rss_mib();
+  auto agent = usage_of(dir / "agent.usage");
+  result.agent_rss = agent.first;
+  result.agent_cpu = agent.second;
+  result.bootstrap_rss = usage_of(dir / "bootstrap.usage").first;
   struct stat st;
   ::stat((dir / "job.log").c_str(), &st);
   auto header = read_file(dir / "job.log").substr(0, 200);
@@ -519,13 +589,20 @@ stream_run stream_once(uint64_t size, uint64_t block, bool pty) {
   return result;
 }
 
+// The raw limit of a path: its time, and the CPU of its receiver (which,
+// like the agent, reads from a Unix socket and writes a file).
+struct raw_run {
+  double seconds = 0;
+  double receiver_cpu = 0;
+};
+
 // The raw limit of the same path: pipe -> relay process -> Unix socket ->
 // receiver -> file.
-double raw_once(uint64_t size, uint64_t block) {
+raw_run raw_once(uint64_t size, uint64_t block) {
   run_dir dir;
   auto r = spawn({tool_exe, "receive", dir / "raw.sock", dir / "raw.out"});
   if (!wait_for_file(dir / "raw.out.ready"))
-    return 0;
+    return {};
   auto t0 = now_ns();
   auto w = spawn({"/bin/sh", "-c",
                   "'" + tool_exe + "' write " + std::to_string(size) + " "
@@ -533,28 +610,28 @@ double raw_once(uint64_t size, uint64_t block) {
                     + dir / "raw.sock" + "'"});
   r.wait();
   w.wait();
-  return static_cast<double>(r.exited_ns - t0) / 1e9;
+  return {static_cast<double>(r.exited_ns - t0) / 1e9, r.cpu_seconds()};
 }
 
 // The raw limit of the pty path: a writer into a pty, the master copied to
 // a Unix socket, the receiver to a file.
-double raw_pty_once(uint64_t size, uint64_t block) {
+raw_run raw_pty_once(uint64_t size, uint64_t block) {
   run_dir dir;
   auto r = spawn({tool_exe, "receive", dir / "raw.sock", dir / "raw.out"});
   if (!wait_for_file(dir / "raw.out.ready"))
-    return 0;
+    return {};
   auto t0 = now_ns();
   auto w = spawn({tool_exe, "pty-relay", std::to_string(size),
                   std::to_string(block), dir / "raw.sock"});
   r.wait();
   w.wait();
-  return static_cast<double>(r.exited_ns - t0) / 1e9;
+  return {static_cast<double>(r.exited_ns - t0) / 1e9, r.cpu_seconds()};
 }
 
 json throughput(uint64_t size, uint64_t block, int runs) {
   std::vector<double> pty_rate, raw_rate, raw_pty_rate, ratio, pty_ratio,
-    cpu_per_gib, pty_cpu_per_gib, raw_cpu_per_gib, agent_rss, bootstrap_rss,
-    pipe_rate;
+    cpu_per_gib, pty_cpu_per_gib, raw_cpu_per_gib, raw_pty_cpu_per_gib,
+    cpu_ratio, pty_cpu_ratio, agent_rss, bootstrap_rss, pipe_rate;
   int inexact = 0;
   auto mb = static_cast<double>(size) / 1e6;
   auto gib = static_cast<double>(size) / (1024.0 * 1024 * 1024);
@@ -566,14 +643,18 @@ json throughput(uint64_t size, uint64_t block, int runs) {
     auto s = stream_once(size, block, true);
     if (!s.exact || !p.exact)
       ++inexact;
-    raw_rate.push_back(mb / raw);
+    raw_rate.push_back(mb / raw.seconds);
     pipe_rate.push_back(mb / p.seconds);
-    ratio.push_back(raw / p.seconds);
-    raw_pty_rate.push_back(mb / raw_pty);
+    ratio.push_back(raw.seconds / p.seconds);
+    raw_pty_rate.push_back(mb / raw_pty.seconds);
     pty_rate.push_back(mb / s.seconds);
-    pty_ratio.push_back(raw_pty / s.seconds);
+    pty_ratio.push_back(raw_pty.seconds / s.seconds);
     cpu_per_gib.push_back(p.agent_cpu / gib);
     pty_cpu_per_gib.push_back(s.agent_cpu / gib);
+    raw_cpu_per_gib.push_back(raw.receiver_cpu / gib);
+    raw_pty_cpu_per_gib.push_back(raw_pty.receiver_cpu / gib);
+    cpu_ratio.push_back(p.agent_cpu / raw.receiver_cpu);
+    pty_cpu_ratio.push_back(s.agent_cpu / raw_pty.receiver_cpu);
     agent_rss.push_back(std::max(p.agent_rss, s.agent_rss));
     bootstrap_rss.push_back(std::max(p.bootstrap_rss, s.bootstrap_rss));
   }
@@ -583,15 +664,79 @@ json throughput(uint64_t size, uint64_t block, int runs) {
            {{"baton_mb_s", summarize(pipe_rate, "MB/s")},
             {"raw_mb_s", summarize(raw_rate, "MB/s")},
             {"ratio_to_raw", summarize(ratio, "x")},
-            {"agent_cpu_s_per_gib", summarize(cpu_per_gib, "s")}}},
+            {"agent_cpu_s_per_gib", summarize(cpu_per_gib, "s")},
+            {"raw_receiver_cpu_s_per_gib", summarize(raw_cpu_per_gib, "s")},
+            {"cpu_ratio_to_raw_receiver", summarize(cpu_ratio, "x")}}},
           {"pty",
            {{"baton_mb_s", summarize(pty_rate, "MB/s")},
             {"raw_mb_s", summarize(raw_pty_rate, "MB/s")},
             {"ratio_to_raw", summarize(pty_ratio, "x")},
-            {"agent_cpu_s_per_gib", summarize(pty_cpu_per_gib, "s")}}},
+            {"agent_cpu_s_per_gib", summarize(pty_cpu_per_gib, "s")},
+            {"raw_receiver_cpu_s_per_gib",
+             summarize(raw_pty_cpu_per_gib, "s")},
+            {"cpu_ratio_to_raw_receiver", summarize(pty_cpu_ratio, "x")}}},
           {"agent_peak_rss_mib", summarize(agent_rss, "MiB")},
           {"bootstrap_peak_rss_mib", summarize(bootstrap_rss, "MiB")},
           {"runs_not_byte_exact", inexact}};
+}
+
+// The agent's peak RSS with `waiting` containers registered and waiting
+// for their turn (container 0 never comes), beside the same agent with no
+// container connected.
+json agent_rss_waiting(int waiting, int runs) {
+  std::vector<double> rss;
+  for (int run = 0; run < runs; ++run) {
+    run_dir dir;
+    auto a = agent(dir, waiting + 1, {"--start-timeout", "0"});
+    if (!wait_for_file(dir / "baton.sock"))
+      continue;
+    std::vector<child> ws;
+    for (int id = 1; id <= waiting; ++id)
+      ws.push_back(spawn({tool_exe, "waiter", dir / "baton.sock",
+                          std::to_string(id)}));
+    // Wait until every one registered (the agent logs each).
+    auto needle = "(" + std::to_string(waiting) + " of ";
+    for (int i = 0; i < 20000; ++i) {
+      if (read_file(dir / "agent.err").find(needle) != std::string::npos)
+        break;
+      nap(1);
+    }
+    // VmHWM is the process's own (its peak since exec).
+    auto status = read_file("/proc/" + std::to_string(a.pid) + "/status");
+    auto at = status.find("VmHWM:");
+    if (at != std::string::npos)
+      rss.push_back(std::stod(status.substr(at + 6)) / 1024);
+    ::kill(a.pid, SIGKILL);
+    a.wait();
+    for (auto& w : ws)
+      w.wait();
+  }
+  return summarize(rss, "MiB");
+}
+
+// `baton pod` with `containers` containers, each `sh -c 'echo step K'`
+// without a pty: the wall time of the whole pod.
+json pod_wall(int containers, int runs) {
+  std::vector<double> seconds;
+  run_dir dir;
+  json spec = {{"env", {{"BUILDKITE_PTY", "false"}}},
+               {"containers", json::array()}};
+  for (int k = 0; k < containers; ++k)
+    spec["containers"].push_back(
+      {{"name", "step-" + std::to_string(k)},
+       {"command", {"sh", "-c", "echo step " + std::to_string(k)}}});
+  auto file = dir / "pod.json";
+  std::ofstream{file} << spec.dump();
+  for (int run = 0; run < runs; ++run) {
+    auto t0 = now_ns();
+    auto p = spawn({baton_exe, "pod", file});
+    p.wait();
+    if (p.status == 0)
+      seconds.push_back(static_cast<double>(p.exited_ns - t0) / 1e9);
+  }
+  auto result = summarize(seconds, "s");
+  result["containers"] = containers;
+  return result;
 }
 
 // The job log as a FIFO that a thread of ours reads, `read_size` bytes at a
@@ -651,11 +796,16 @@ json slow_sink(uint64_t size, double rate) {
                  if (ahead > 0)
                    nap(static_cast<int>(ahead / 1'000'000));
                }};
-  auto a = agent(dir, 1, {}, log.path());
+  auto a = launched(dir / "agent.usage",
+                    {baton_exe, "agent", "--containers", "1",
+                     "--job-context-dir", dir.path, "--log-file",
+                     log.path()});
   wait_for_file(dir / "baton.sock");
   auto t0 = now_ns();
-  auto b = bootstrap(dir, 0, {tool_exe, "write", std::to_string(size),
-                              "65536"});
+  auto b = launched(dir / "bootstrap.usage",
+                    {baton_exe, "bootstrap", "--container-id", "0",
+                     "--job-context-dir", dir.path, "--", tool_exe, "write",
+                     std::to_string(size), "65536"});
   a.wait();
   b.wait();
   log.finish();
@@ -663,8 +813,8 @@ json slow_sink(uint64_t size, double rate) {
   return {{"bytes", size},
           {"sink_mb_s", rate / 1e6},
           {"effective_mb_s", static_cast<double>(size) / 1e6 / seconds},
-          {"agent_peak_rss_mib", a.max_rss_mib()},
-          {"bootstrap_peak_rss_mib", b.max_rss_mib()},
+          {"agent_peak_rss_mib", usage_of(dir / "agent.usage").first},
+          {"bootstrap_peak_rss_mib", usage_of(dir / "bootstrap.usage").first},
           {"bytes_received", received},
           {"all_bytes_arrived", received >= size}};
 }
@@ -810,6 +960,10 @@ int main(int argc, char** argv) {
   step("slow_sink", [&] { return slow_sink(size / 8, 20e6); });
   step("line_latency", [&] { return line_latency(300); });
   step("simulate_10k", [&] { return simulate(10000); });
+  step("agent_rss_waiting_10", [&] { return agent_rss_waiting(10, runs); });
+  step("agent_rss_waiting_100", [&] { return agent_rss_waiting(100, runs); });
+  step("agent_rss_waiting_500", [&] { return agent_rss_waiting(500, runs); });
+  step("pod_200", [&] { return pod_wall(200, runs); });
   step("rpc_handoff_stock_clients_baton_agent",
        [&] { return rpc_handoff("baton", "stock", 5, runs); });
   step("rpc_handoff_stock_clients_stock_runner",
