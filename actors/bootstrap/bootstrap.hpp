@@ -18,6 +18,11 @@
 
 namespace baton {
 
+/// Bytes a bootstrap's broker asks for per read. The agent sends small
+/// frames (a large environment arrives in several reads), and CAF zeroes
+/// a buffer of this size at start-up: a page fault for every 4 KiB.
+constexpr size_t bootstrap_read_size = 4096;
+
 struct bootstrap_config {
   int32_t container_id = 0;
   /// The command after `--`; empty: `$BUILDKITE_SHELL $BUILDKITE_COMMAND`.

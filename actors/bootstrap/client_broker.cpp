@@ -11,7 +11,8 @@ client_broker_impl::behavior_type
 client_broker(client_broker_ptr self, int fd, command_runner_ptr runner,
               bootstrap_config config) {
   auto hdl = self->add_scribe(fd);
-  self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  self->configure_read(hdl,
+                       caf::io::receive_policy::at_most(bootstrap_read_size));
   auto& st = self->state;
   st.bootstrap = self->spawn(bootstrap, hdl, peer_actor{self},
                              std::move(runner), std::move(config));

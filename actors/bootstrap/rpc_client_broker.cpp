@@ -234,7 +234,8 @@ rpc_client_broker(rpc_client_broker_ptr self, int fd,
                   command_runner_ptr runner, bootstrap_config config) {
   auto& st = self->state;
   st.hdl = self->add_scribe(fd);
-  self->configure_read(st.hdl, caf::io::receive_policy::at_most(64 * 1024));
+  self->configure_read(st.hdl,
+                       caf::io::receive_policy::at_most(bootstrap_read_size));
   st.bootstrap = self->spawn(bootstrap, st.hdl, peer_actor{self},
                              std::move(runner), std::move(config));
   self->monitor(st.bootstrap);
