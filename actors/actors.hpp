@@ -54,6 +54,9 @@ using peer_actor = caf::typed_actor<
 using session_actor = caf::typed_actor<
   // A frame arrived from the peer.
   caf::reacts_to<wire::frame>,
+  // Frames that arrived together (one read), in order: their log bytes
+  // travel on as one batch.
+  caf::reacts_to<std::vector<wire::frame>>,
   // The connection is gone; the text says why ("" if the peer closed it).
   caf::reacts_to<atom::closed, std::string>,
   // The runner pushes what the container should do now.
@@ -125,6 +128,9 @@ using log_aggregator_actor = caf::typed_actor<
   // number of bytes written once they are in the sink, which the session
   // grants back.
   caf::replies_to<atom::log, int32_t, int64_t, std::string>::with<uint64_t>,
+  // The same for pieces that arrived together: written with one write;
+  // replies with the bytes received in all of them.
+  caf::replies_to<atom::log, int32_t, log_batch>::with<uint64_t>,
   // Job variables added by a step (`KEY=VALUE`): the values of those whose
   // names match the redaction patterns are redacted from then on.
   caf::reacts_to<atom::env, std::vector<std::string>>,

@@ -64,6 +64,7 @@ inline session_actor::behavior_type
 fake_session(session_actor::stateful_pointer<fake_session_state> self) {
   return {
     [](wire::frame&) {},
+    [](std::vector<wire::frame>&) {},
     [](atom::closed, const std::string&) {},
     [=](atom::state, turn& x) {
       self->state.states.push_back(x.state);

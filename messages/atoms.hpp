@@ -21,6 +21,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(baton, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(baton, (baton::job_result))
   CAF_ADD_TYPE_ID(baton, (baton::wire::frame_type))
   CAF_ADD_TYPE_ID(baton, (baton::wire::frame))
+  CAF_ADD_TYPE_ID(baton, (std::vector<baton::wire::frame>))
+  CAF_ADD_TYPE_ID(baton, (baton::log_piece))
+  CAF_ADD_TYPE_ID(baton, (baton::log_batch))
 
   // Job control.
   CAF_ADD_ATOM(baton, baton::atom, register_, "register")

@@ -134,6 +134,22 @@ typename Inspector::result_type inspect(Inspector& f, step_exit& x) {
            x.outputs);
 }
 
+/// Output of one container as one read of its command returned it: the
+/// bytes and when they were read (ns since the epoch, for timestamped
+/// lines).
+struct log_piece {
+  int64_t read_ns = 0;
+  std::string bytes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_piece& x) {
+  return f(caf::meta::type_name("log_piece"), x.read_ns, x.bytes);
+}
+
+/// Pieces of one container's output that arrived together, in order.
+using log_batch = std::vector<log_piece>;
+
 /// One container as the job status and the result file show it.
 struct container_status {
   uint32_t id = 0;

@@ -13,27 +13,44 @@ namespace {
 using aggregator_ptr
   = log_aggregator_actor::stateful_pointer<log_aggregator_state>;
 
-// Writes `text`, the next bytes of container `id` read at `read_ns`, after
-// stamping its lines if asked to.
-caf::error write_out(aggregator_ptr self, size_t id, const std::string& text,
-                     int64_t read_ns) {
+// Appends `redacted`, the next bytes of container `id` after redaction,
+// read at `read_ns`, to `st.out`: stamping its lines if asked to.
+void append_out(log_aggregator_state& st, size_t id,
+                const std::string& redacted, int64_t read_ns) {
+  if (st.timestamp_lines)
+    st.stampers[id].process(redacted, read_ns, st.out);
+  else
+    st.out += redacted;
+}
+
+// Appends `bytes`, the next bytes of container `id` read at `read_ns`, to
+// `st.out` in their final form: redacted, then stamped.
+void append_piece(log_aggregator_state& st, size_t id, const std::string& bytes,
+                  int64_t read_ns) {
+  st.last_read[id] = read_ns;
+  if (!st.timestamp_lines) {
+    st.redactors[id].process(bytes, st.out);
+    return;
+  }
+  st.redacted.clear();
+  st.redactors[id].process(bytes, st.redacted);
+  append_out(st, id, st.redacted, read_ns);
+}
+
+// Writes `st.out`, the next bytes of container `id`, to the sink in one
+// piece.
+caf::error write_out(aggregator_ptr self, size_t id) {
   auto& st = self->state;
   if (st.failure)
     return st.failure;
-  if (text.empty())
+  if (st.out.empty())
     return {};
-  auto* data = &text;
-  if (st.timestamp_lines) {
-    st.out.clear();
-    st.stampers[id].process(text, read_ns, st.out);
-    data = &st.out;
-  }
-  if (auto err = st.sink->write(data->data(), data->size())) {
+  if (auto err = st.sink->write(st.out.data(), st.out.size())) {
     st.failure = err;
     spdlog::error("{}: {}", st.name, render(err));
     return err;
   }
-  st.bytes[id] += data->size();
+  st.bytes[id] += st.out.size();
   return {};
 }
 
@@ -67,13 +84,29 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
         return unrecognized(id);
       auto& st = self->state;
       auto index = static_cast<size_t>(id);
-      st.last_read[index] = read_ns;
-      st.redacted.clear();
-      st.redactors[index].process(chunk, st.redacted);
-      if (auto err = write_out(self, index, st.redacted, read_ns))
+      st.out.clear();
+      append_piece(st, index, chunk, read_ns);
+      if (auto err = write_out(self, index))
         return err;
       // The bytes received are granted back, whatever was held or replaced.
       return static_cast<uint64_t>(chunk.size());
+    },
+    [=](atom::log, int32_t id,
+        const log_batch& batch) -> caf::result<uint64_t> {
+      if (!valid(self, id))
+        return unrecognized(id);
+      // The pieces of one read, written at once.
+      auto& st = self->state;
+      auto index = static_cast<size_t>(id);
+      uint64_t received = 0;
+      st.out.clear();
+      for (auto& piece : batch) {
+        received += piece.bytes.size();
+        append_piece(st, index, piece.bytes, piece.read_ns);
+      }
+      if (auto err = write_out(self, index))
+        return err;
+      return received;
     },
     [=](atom::eof, int32_t id) -> caf::result<atom::ok> {
       if (!valid(self, id))
@@ -82,7 +115,9 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       auto index = static_cast<size_t>(id);
       st.redacted.clear();
       st.redactors[index].finish(st.redacted);
-      if (auto err = write_out(self, index, st.redacted, st.last_read[index]))
+      st.out.clear();
+      append_out(st, index, st.redacted, st.last_read[index]);
+      if (auto err = write_out(self, index))
         return err;
       return atom::ok::value;
     },

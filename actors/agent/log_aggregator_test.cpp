@@ -136,3 +136,42 @@ TEST_F(log_aggregator_test, timestamped_lines_carry_the_time_they_were_read) {
   auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
   EXPECT_EQ(bytes->get()[0], sink->data().size());
 }
+
+// A batch (the log frames of one read) is written as its pieces would be
+// one by one: a secret split across pieces is redacted, each line carries
+// the time of the piece it started in, and the credit is the sum.
+TEST_F(log_aggregator_test, a_batch_writes_as_its_pieces_one_by_one) {
+  auto sink = std::make_shared<memory_sink>();
+  auto agg = spawn(log_aggregator, sink,
+                   log_aggregator_config{2, {"s3cr3t-value"}, {}, true});
+  log_batch batch{{1'000'000'000, "one\ntwo s3cr3t"},
+                  {2'000'000'000, "-value end\nthree\n"},
+                  {3'000'000'000, "four"}};
+  auto credit = request<uint64_t>(agg, atom::log::value, int32_t{0}, batch);
+  EXPECT_EQ(credit->get(), 35u);
+  request<atom::ok>(agg, atom::eof::value, int32_t{0});
+  EXPECT_EQ(sink->data(), "1970-01-01T00:00:01.000Z one\n"
+                          "1970-01-01T00:00:01.000Z two [REDACTED] end\n"
+                          "1970-01-01T00:00:02.000Z three\n"
+                          "1970-01-01T00:00:03.000Z four");
+  auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
+  EXPECT_EQ(bytes->get()[0], sink->data().size());
+}
+
+// A batch meets the same errors as a single piece: an unknown container,
+// a sink that fails (and what was written before stays).
+TEST_F(log_aggregator_test, a_batch_is_refused_as_a_piece_would_be) {
+  auto sink = std::make_shared<memory_sink>(10);
+  auto agg = make(sink);
+  auto rep = request<uint64_t>(agg, atom::log::value, int32_t{2},
+                               log_batch{{0, "x"}});
+  EXPECT_EQ(code_of(rep->error), ec::unrecognized_container);
+  EXPECT_EQ(request<uint64_t>(agg, atom::log::value, int32_t{0},
+                              log_batch{{0, "123"}, {0, "45"}})
+              ->get(),
+            5u);
+  rep = request<uint64_t>(agg, atom::log::value, int32_t{0},
+                          log_batch{{0, "12345"}, {0, "67890"}});
+  EXPECT_EQ(code_of(rep->error), ec::log_sink_failed);
+  EXPECT_EQ(sink->data(), "12345");
+}

@@ -43,6 +43,10 @@ log_aggregator_actor::behavior_type stalled_aggregator(
       self->state.written += chunk;
       return rp;
     },
+    [](atom::log, int32_t, const log_batch&) -> uint64_t {
+      ADD_FAILURE() << "RPC sessions send no batches";
+      return 0;
+    },
     [=](atom::eof, int32_t id) {
       auto& st = self->state;
       for (; id < 0 && st.delivered < st.pending.size(); ++id, ++st.delivered)

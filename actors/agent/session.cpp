@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace baton {
 
@@ -205,9 +206,13 @@ void on_settings(session_ptr self, const wire::settings_report& msg) {
       });
 }
 
-void on_log(session_ptr self, int64_t read_ns, std::string bytes) {
+// Passes log bytes that arrived together on to the aggregator, as one
+// batch: one message, one write and one reply however many frames.
+void on_log(session_ptr self, log_batch batch) {
   auto& st = self->state;
-  auto n = bytes.size();
+  uint64_t n = 0;
+  for (auto& piece : batch)
+    n += piece.bytes.size();
   if (n > st.credit) {
     fail(self, make_error(ec::credit_exceeded,
                           "log frame of " + std::to_string(n)
@@ -217,8 +222,8 @@ void on_log(session_ptr self, int64_t read_ns, std::string bytes) {
   }
   st.credit -= n;
   self
-    ->request(st.aggregator, caf::infinite, atom::log::value, st.id, read_ns,
-              std::move(bytes))
+    ->request(st.aggregator, caf::infinite, atom::log::value, st.id,
+              std::move(batch))
     .then(
       [=](uint64_t written) {
         auto& st = self->state;
@@ -294,23 +299,34 @@ void on_status(session_ptr self) {
     });
 }
 
+// The hot path: a log frame of a bound session moves its bytes into
+// `batch` without being decoded (copied). False for any other frame.
+bool take_log(session_ptr self, wire::frame& frm, log_batch& batch) {
+  if (self->state.phase != session_phase::bound)
+    return false;
+  if (frm.type == wire::frame_type::log_at
+      && frm.body.size() > wire::log_at_header_size) {
+    auto read_ns = wire::read_log_time(frm.body.data());
+    frm.body.erase(0, wire::log_at_header_size);
+    batch.push_back(log_piece{read_ns, std::move(frm.body)});
+    return true;
+  }
+  // Version 1 sends no time: the time it arrived stands in.
+  if (frm.type == wire::frame_type::log && !frm.body.empty()) {
+    batch.push_back(log_piece{wall_clock_ns(), std::move(frm.body)});
+    return true;
+  }
+  return false;
+}
+
 void on_frame(session_ptr self, wire::frame& frm) {
   auto& st = self->state;
   if (st.phase == session_phase::closed)
     return;
   st.last_heard = self->clock().now();
-  // The hot path: log bytes move on without being decoded (copied).
-  if (st.phase == session_phase::bound) {
-    if (frm.type == wire::frame_type::log_at
-        && frm.body.size() > wire::log_at_header_size) {
-      auto read_ns = wire::read_log_time(frm.body.data());
-      frm.body.erase(0, wire::log_at_header_size);
-      return on_log(self, read_ns, std::move(frm.body));
-    }
-    // Version 1 sends no time: the time it arrived stands in.
-    if (frm.type == wire::frame_type::log && !frm.body.empty())
-      return on_log(self, wall_clock_ns(), std::move(frm.body));
-  }
+  log_batch batch;
+  if (take_log(self, frm, batch))
+    return on_log(self, std::move(batch));
   auto msg = wire::decode(frm);
   if (!msg) {
     fail(self, msg.error());
@@ -359,6 +375,24 @@ void on_frame(session_ptr self, wire::frame& frm) {
   }
 }
 
+// Frames of one read, in order: runs of log frames go on as one batch each.
+void on_frames(session_ptr self, std::vector<wire::frame>& frames) {
+  log_batch batch;
+  for (auto& frm : frames) {
+    auto& st = self->state;
+    if (st.phase == session_phase::closed)
+      return;
+    st.last_heard = self->clock().now();
+    if (take_log(self, frm, batch))
+      continue;
+    if (!batch.empty())
+      on_log(self, std::exchange(batch, {}));
+    on_frame(self, frm);
+  }
+  if (!batch.empty() && self->state.phase != session_phase::closed)
+    on_log(self, std::move(batch));
+}
+
 } // namespace
 
 session_actor::behavior_type
@@ -378,6 +412,7 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
   self->delayed_send(self, st.config.handshake_timeout, atom::tick::value);
   return {
     [=](wire::frame& frm) { on_frame(self, frm); },
+    [=](std::vector<wire::frame>& frames) { on_frames(self, frames); },
     [=](atom::closed, const std::string& why) {
       auto& st = self->state;
       if (st.phase == session_phase::closed)

@@ -50,6 +50,15 @@ protected:
     run();
   }
 
+  /// Several messages arriving in one read, as the broker passes them on.
+  void send_together(const conn& c, const std::vector<wire::message>& msgs) {
+    std::vector<wire::frame> frames;
+    for (auto& msg : msgs)
+      frames.push_back(wire::encode(msg));
+    caf::anon_send(c.session, std::move(frames));
+    run();
+  }
+
   void send_raw(const conn& c, wire::frame_type type, std::string body) {
     caf::anon_send(c.session, wire::frame{type, std::move(body)});
     run();
@@ -226,6 +235,43 @@ TEST_F(session_test, exit_is_acknowledged_after_the_log_is_written) {
   ASSERT_EQ(states.size(), 2u);
   EXPECT_EQ(states[0].state, run_state::wait);
   EXPECT_EQ(states[1].state, run_state::start);
+}
+
+// Frames of one read: the log runs go on as batches, in order with the
+// frames between them, and the exit waits for all of it.
+TEST_F(session_test, frames_that_arrive_together_keep_their_order) {
+  auto c0 = bound(0);
+  auto c1 = bound(1);
+  send_together(c0, {wire::log_data{"a"}, wire::log_at{1, "b"},
+                     wire::heartbeat{}, wire::log_data{"c"},
+                     wire::exit_report{0}});
+  EXPECT_EQ(sink->data(), "abc");
+  EXPECT_EQ(written_of<wire::exit_ack>(c0).size(), 1u);
+  EXPECT_EQ(state_of<session_state>(c0.session).credit, 4096u - 3);
+  EXPECT_EQ(status().containers[0].state, container_state::exited);
+  auto states = written_of<wire::state_update>(c1);
+  ASSERT_FALSE(states.empty());
+  EXPECT_EQ(states.back().state, run_state::start);
+}
+
+// The credit is checked over the whole batch, as if frame by frame.
+TEST_F(session_test, a_batch_beyond_the_credit_is_refused) {
+  auto c = bound(0);
+  send_together(c, {wire::log_data{std::string(4000, 'x')},
+                    wire::log_data{std::string(97, 'y')}});
+  EXPECT_EQ(error_code(c), "credit_exceeded");
+  EXPECT_TRUE(sink->data().empty());
+  EXPECT_EQ(status().containers[0].state, container_state::lost);
+}
+
+// Log frames that arrive with the registration, before the session is
+// bound, are refused as one at a time would be.
+TEST_F(session_test, a_log_together_with_the_registration_is_refused) {
+  auto c = open();
+  send_together(c, {wire::hello{defaults::protocol_version, "test"},
+                    wire::register_request{0}, wire::log_data{"x"}});
+  EXPECT_EQ(error_code(c), "unexpected_message");
+  EXPECT_TRUE(sink->data().empty());
 }
 
 // Only the connection whose turn it is reads in large pieces.

@@ -151,11 +151,17 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
                    std::string{msg.buf.begin(), msg.buf.end()});
         return;
       }
-      auto& session = conn.session;
-      if (!conn.decoder.consume(msg.buf.data(), msg.buf.size(),
-                                [&](wire::frame&& frm) {
-                                  self->send(session, std::move(frm));
-                                }))
+      // The frames of one read go to the session as one message, so a
+      // stream of log frames costs one message (and one write) per read.
+      std::vector<wire::frame> frames;
+      auto ok = conn.decoder.consume(
+        msg.buf.data(), msg.buf.size(),
+        [&](wire::frame&& frm) { frames.push_back(std::move(frm)); });
+      if (frames.size() == 1)
+        self->send(conn.session, std::move(frames.front()));
+      else if (!frames.empty())
+        self->send(conn.session, std::move(frames));
+      if (!ok)
         drop(self, msg.handle, conn.decoder.error());
     },
     [=](const caf::io::connection_closed_msg& msg) {

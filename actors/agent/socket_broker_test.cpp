@@ -413,6 +413,36 @@ TEST_F(socket_broker_test, a_malformed_frame_closes_only_that_connection) {
   EXPECT_EQ(log(), "still here");
 }
 
+// Many frames in one write reach the session together and the job log in
+// order; a malformed frame after them in the same write drops the
+// connection only after the good ones were passed on.
+TEST_F(socket_broker_test, frames_in_one_write_arrive_in_order) {
+  start(2);
+  client c0{path};
+  EXPECT_EQ(c0.join(0), run_state::start);
+  std::vector<char> buf;
+  std::string expected;
+  for (int i = 0; i < 50; ++i) {
+    auto line = "line " + std::to_string(i) + "\n";
+    expected += line;
+    wire::append(buf, wire::encode(wire::log_data{line}));
+  }
+  wire::append(buf, wire::encode(wire::exit_report{0}));
+  c0.send_raw(std::string{buf.begin(), buf.end()});
+  c0.expect<wire::exit_ack>();
+  EXPECT_EQ(log(), expected);
+  client c1{path};
+  EXPECT_EQ(c1.join(1), run_state::start);
+  buf.clear();
+  wire::append(buf, wire::encode(wire::log_data{"kept"}));
+  c1.send_raw(std::string{buf.begin(), buf.end()}
+              + std::string{"\x00\x00\x00\x02\x2a", 5} + "{}");
+  EXPECT_EQ(c1.expect<wire::error_report>().code, "unknown_frame_type");
+  EXPECT_TRUE(c1.expect_eof());
+  EXPECT_EQ(wait_done().containers[1].state, container_state::lost);
+  EXPECT_EQ(log(), expected + "kept");
+}
+
 TEST_F(socket_broker_test, an_oversized_frame_is_refused_before_its_body) {
   start(1, 1024);
   client c{path};
