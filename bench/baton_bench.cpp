@@ -520,16 +520,21 @@ int64_t cpu_ns(pid_t pid) {
 //   CPU once it settles is its start-up cost;
 // - exec -> command started (wall) for container 0, and the CPU its
 //   bootstrap used until then (all threads);
-// - beside them the physical limit: a plain process spawned the same way,
-//   from exec to running, and its CPU.
+// - beside them the physical limits: a plain process spawned the same way,
+//   from exec to running, and its CPU; and the CPU of `baton --version`,
+//   which loads the same shared libraries and does nothing else.
 json exec_to_registered(int runs) {
   std::vector<double> samples, startup_cpu, to_start, cpu, raw_wall, raw_cpu,
-    ratios;
+    ratios, loader_cpu, cpu_ratios;
   for (int run = 0; run < runs; ++run) {
     run_dir dir;
     auto r0 = now_ns();
     auto raw = spawn({tool_exe, "handoff", dir / "raw"});
     raw.wait();
+    // The floor of any baton process: loading and relocating its shared
+    // libraries (CAF, spdlog, fmt, libstdc++), then exiting.
+    auto loader = spawn({baton_exe, "--version"});
+    loader.wait();
     auto raw_start = read_ns(dir / "raw.start");
     auto a = agent(dir, 2);
     if (!wait_for_file(dir / "baton.sock"))
@@ -561,6 +566,8 @@ json exec_to_registered(int runs) {
       continue;
     samples.push_back(ms(reg - t0));
     startup_cpu.push_back(ms(idle));
+    loader_cpu.push_back(loader.cpu_seconds() * 1e3);
+    cpu_ratios.push_back(ms(idle) / (loader.cpu_seconds() * 1e3));
     to_start.push_back(ms(started - t1));
     cpu.push_back(ms(cpu_ns));
     raw_wall.push_back(ms(raw_start - r0));
@@ -569,6 +576,8 @@ json exec_to_registered(int runs) {
   }
   return {{"exec_to_registered", summarize(samples, "ms")},
           {"bootstrap_cpu_to_registered", summarize(startup_cpu, "ms")},
+          {"loader_floor_cpu", summarize(loader_cpu, "ms")},
+          {"cpu_ratio_to_loader_floor", summarize(cpu_ratios, "x")},
           {"exec_to_command", summarize(to_start, "ms")},
           {"bootstrap_cpu_to_command", summarize(cpu, "ms")},
           {"raw_spawn_wall", summarize(raw_wall, "ms")},
