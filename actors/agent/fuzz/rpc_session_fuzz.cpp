@@ -6,20 +6,15 @@
 // count matches its states), and the job log holds no more than the WriteLogs
 // bytes sent.
 
-#include "actors/agent/fuzz/runner_invariants.hpp"
+#include "actors/agent/fuzz/fuzz_support.hpp"
 #include "actors/agent/log_aggregator.hpp"
 #include "actors/agent/rpc_session.hpp"
 #include "actors/agent/runner.hpp"
 #include "messages/atoms.hpp"
 
 #include <caf/actor_cast.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
-
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdint>
@@ -29,14 +24,6 @@
 using namespace baton;
 
 namespace {
-
-struct fuzz_config : caf::actor_system_config {
-  fuzz_config() {
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.verbosity", caf::atom("quiet"));
-    baton::add_message_types(*this);
-  }
-};
 
 struct null_peer_state {
   static constexpr const char* name = "null-rpc-peer";
@@ -49,29 +36,6 @@ null_peer(rpc_peer_actor::stateful_pointer<null_peer_state>) {
     [](atom::close, caf::io::connection_handle) {},
     [](atom::stream, caf::io::connection_handle, bool) {},
   };
-}
-
-struct world {
-  fuzz_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scheduler::test_coordinator& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-
-  world() {
-    spdlog::set_level(spdlog::level::off);
-  }
-
-  void run() {
-    for (int i = 0; i < 100000 && sched.has_job(); ++i)
-      sched.run_once();
-  }
-};
-
-// Never destroyed: tearing an actor system down among other static
-// destructors at exit crashes inside CAF, and the process ends anyway.
-world& the_world() {
-  static auto w = new world;
-  return *w;
 }
 
 // Counts the WriteLogs bytes a connection's stream carries, decoding it as
@@ -107,7 +71,7 @@ struct log_counter {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto& w = the_world();
+  auto& w = fuzz::the_world();
   runner_config rc;
   rc.containers = 2;
   rc.env = {"A=1"};

@@ -5,20 +5,15 @@
 // container has a session, the registration count matches its states), and
 // the job log holds no more than the log bytes sent.
 
-#include "actors/agent/fuzz/runner_invariants.hpp"
+#include "actors/agent/fuzz/fuzz_support.hpp"
 #include "actors/agent/log_aggregator.hpp"
 #include "actors/agent/runner.hpp"
 #include "actors/agent/session.hpp"
 #include "messages/atoms.hpp"
 
 #include <caf/actor_cast.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
-
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdint>
@@ -29,14 +24,6 @@
 using namespace baton;
 
 namespace {
-
-struct fuzz_config : caf::actor_system_config {
-  fuzz_config() {
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.verbosity", caf::atom("quiet"));
-    baton::add_message_types(*this);
-  }
-};
 
 struct null_peer_state {
   static constexpr const char* name = "null-peer";
@@ -51,33 +38,10 @@ null_peer(peer_actor::stateful_pointer<null_peer_state>) {
   };
 }
 
-struct world {
-  fuzz_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scheduler::test_coordinator& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-
-  world() {
-    spdlog::set_level(spdlog::level::off);
-  }
-
-  void run() {
-    for (int i = 0; i < 100000 && sched.has_job(); ++i)
-      sched.run_once();
-  }
-};
-
-// Never destroyed: tearing an actor system down among other static
-// destructors at exit crashes inside CAF, and the process ends anyway.
-world& the_world() {
-  static auto w = new world;
-  return *w;
-}
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto& w = the_world();
+  auto& w = fuzz::the_world();
   runner_config rc;
   rc.containers = 2;
   rc.env = {"A=1"};

@@ -1,18 +1,59 @@
 #pragma once
 
-// What must hold of the runner's state after any input, checked by both
-// session fuzz targets.
+// What both session fuzz targets share: an actor system on CAF's
+// deterministic test coordinator, and what must hold of the runner's state
+// after any input.
 
 #include "actors/agent/runner.hpp"
+#include "messages/atoms.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/stateful_actor.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 namespace baton::fuzz {
+
+struct fuzz_config : caf::actor_system_config {
+  fuzz_config() {
+    set("scheduler.policy", caf::atom("testing"));
+    set("logger.verbosity", caf::atom("quiet"));
+    baton::add_message_types(*this);
+  }
+};
+
+struct world {
+  fuzz_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scheduler::test_coordinator& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+
+  world() {
+    spdlog::set_level(spdlog::level::off);
+  }
+
+  /// Runs every message due, up to a bound (a loop of messages the input
+  /// set off must not hang the fuzzer).
+  void run() {
+    for (int i = 0; i < 100000 && sched.has_job(); ++i)
+      sched.run_once();
+  }
+};
+
+/// One world for the whole process, never destroyed: tearing an actor
+/// system down among other static destructors at exit crashes inside CAF,
+/// and the process ends anyway.
+inline world& the_world() {
+  static auto w = new world;
+  return *w;
+}
 
 inline void check_runner_invariants(const runner_actor& r) {
   auto& st
