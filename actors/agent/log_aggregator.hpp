@@ -45,15 +45,17 @@ struct log_aggregator_state {
   caf::error failure;
 };
 
-/// Spawns with `spawn(log_aggregator, sink, config)`. Writes each chunk to
-/// the sink before replying, so a slow sink delays the grants that let a
-/// bootstrap send more: the command slows down, nothing piles up. Once the
-/// sink failed every write is refused with the reason (`log_sink_failed`),
-/// which the writer reports to the runner. Every occurrence of a secret becomes "[REDACTED]" (beyond the
-/// reference, which logs raw bytes); with timestamped lines, each line then
-/// starts with the time it was read.
+/// Spawns with `spawn(log_aggregator, sink, config)`. Writes each chunk (or
+/// each batch of chunks that arrived together, with one write) to the sink
+/// before replying, so a slow sink delays the grants that let a bootstrap
+/// send more: the command slows down, nothing piles up. Once the sink
+/// failed every write is refused with the reason (`log_sink_failed`),
+/// which the writer reports to the runner. Every occurrence of a secret
+/// becomes "[REDACTED]" (beyond the reference, which logs raw bytes); with
+/// timestamped lines, each line then starts with the time it was read.
 log_aggregator_actor::behavior_type
-log_aggregator(log_aggregator_actor::stateful_pointer<log_aggregator_state> self,
-               log_sink_ptr sink, log_aggregator_config config);
+log_aggregator(
+  log_aggregator_actor::stateful_pointer<log_aggregator_state> self,
+  log_sink_ptr sink, log_aggregator_config config);
 
 } // namespace baton
