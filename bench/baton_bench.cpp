@@ -544,14 +544,14 @@ json exec_to_registered(int runs) {
     int64_t reg = -1;
     for (int i = 0; i < 20000 && reg < 0; ++i, nap(1))
       reg = registered_ns(dir, 1);
-    // Idle once two reads 10 ms apart agree.
-    int64_t idle = cpu_ns(waiting.pid);
+    // Its start-up CPU: settled once two reads 10 ms apart agree.
+    int64_t startup_ns = cpu_ns(waiting.pid);
     for (int i = 0; i < 100; ++i) {
       nap(10);
       auto now = cpu_ns(waiting.pid);
-      if (now == idle)
+      if (now == startup_ns)
         break;
-      idle = now;
+      startup_ns = now;
     }
     auto t1 = now_ns();
     auto b = bootstrap(dir, 0, {tool_exe, "parent-cpu", dir / "cpu"});
@@ -559,17 +559,18 @@ json exec_to_registered(int runs) {
     b.wait();
     waiting.wait();
     std::istringstream in{read_file(dir / "cpu")};
-    int64_t cpu_ns = -1;
+    int64_t command_cpu_ns = -1;
     int64_t started = -1;
-    in >> cpu_ns >> started;
-    if (reg <= 0 || cpu_ns < 0 || raw_start <= 0)
+    in >> command_cpu_ns >> started;
+    if (reg <= 0 || command_cpu_ns < 0 || raw_start <= 0)
       continue;
+    auto loader_ms = loader.cpu_seconds() * 1e3;
     samples.push_back(ms(reg - t0));
-    startup_cpu.push_back(ms(idle));
-    loader_cpu.push_back(loader.cpu_seconds() * 1e3);
-    cpu_ratios.push_back(ms(idle) / (loader.cpu_seconds() * 1e3));
+    startup_cpu.push_back(ms(startup_ns));
+    loader_cpu.push_back(loader_ms);
+    cpu_ratios.push_back(ms(startup_ns) / loader_ms);
     to_start.push_back(ms(started - t1));
-    cpu.push_back(ms(cpu_ns));
+    cpu.push_back(ms(command_cpu_ns));
     raw_wall.push_back(ms(raw_start - r0));
     raw_cpu.push_back(raw.cpu_seconds() * 1e3);
     ratios.push_back((started - t1) / static_cast<double>(raw_start - r0));
