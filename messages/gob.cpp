@@ -715,19 +715,25 @@ std::string collect(const type_ptr& t, std::unordered_set<const type*>& seen,
   return err;
 }
 
-// Appends a CommonType{Name, Id}.
-void append_common(std::string& out, const type& t, int64_t id) {
-  append_uint(out, 1); // wire field CommonType
+// Appends a {Name string; Id int}, the fields of both CommonType and
+// fieldType, and the end of the struct.
+void append_name_id(std::string& out, const std::string& name, int64_t id) {
   uint64_t delta = 1;
-  if (!t.name.empty()) {
+  if (!name.empty()) {
     append_uint(out, 1);
-    append_text(out, t.name);
+    append_text(out, name);
   } else {
     delta = 2; // Name is zero and omitted.
   }
   append_uint(out, delta);
   append_int(out, id);
   append_uint(out, 0);
+}
+
+// Appends a CommonType{Name, Id}.
+void append_common(std::string& out, const type& t, int64_t id) {
+  append_uint(out, 1); // wire field CommonType
+  append_name_id(out, t.name, id);
 }
 
 } // namespace
@@ -759,6 +765,15 @@ int64_t encoder::id_of(const type_ptr& t) const {
   return i == types_.end() ? 0 : i->second.id;
 }
 
+bool encoder::has_sent(const type_ptr& t) const {
+  if (!t)
+    return false;
+  if (t->builtin_id != 0)
+    return true;
+  auto i = types_.find(t.get());
+  return i != types_.end() && i->second.sent;
+}
+
 caf::error encoder::encode(std::string& out, const type_ptr& t,
                            const value& v) {
   if (!t)
@@ -784,10 +799,7 @@ caf::error encoder::encode(std::string& out, const type_ptr& t,
       ids_.emplace(e.id, x.get());
     }
   }
-  auto frame = [&out](const std::string& body) {
-    append_uint(out, body.size());
-    out += body;
-  };
+  // Each definition is a message: its byte count, then its body.
   std::string body;
   for (auto& x : order) {
     auto& e = types_[x.get()];
@@ -821,18 +833,8 @@ caf::error encoder::encode(std::string& out, const type_ptr& t,
         if (!x->fields.empty()) {
           append_uint(body, 1);
           append_uint(body, x->fields.size());
-          for (auto& f : x->fields) {
-            uint64_t delta = 1;
-            if (!f.name.empty()) {
-              append_uint(body, 1);
-              append_text(body, f.name);
-            } else {
-              delta = 2;
-            }
-            append_uint(body, delta);
-            append_int(body, id_of(f.type));
-            append_uint(body, 0);
-          }
+          for (auto& f : x->fields)
+            append_name_id(body, f.name, id_of(f.type));
         }
         append_uint(body, 0);
         break;
@@ -848,12 +850,16 @@ caf::error encoder::encode(std::string& out, const type_ptr& t,
       default: break; // collect() yields composite types only.
     }
     append_uint(body, 0); // End of the wireType.
-    frame(body);
+    append_uint(out, body.size());
+    out += body;
   }
-  body.clear();
-  append_int(body, id_of(t));
-  body += payload;
-  frame(body);
+  // The value's message: its byte count, the type id, the payload. Written
+  // in place, as the payload may be a large log chunk not worth copying.
+  std::string type_id;
+  append_int(type_id, id_of(t));
+  append_uint(out, type_id.size() + payload.size());
+  out += type_id;
+  out += payload;
   return {};
 }
 
@@ -982,6 +988,39 @@ std::string describe(const wire_type& t) {
   return "'" + t.name + "' (id " + std::to_string(t.id) + ")";
 }
 
+// What decode_uint returns for a first byte announcing more than 8 bytes.
+constexpr size_t bad_uint_length = std::numeric_limits<size_t>::max();
+
+// Decodes gob's unsigned int at `p` (`avail` bytes) into `x`: a byte below
+// 0x80 is the number, else 256 minus it counts the big-endian bytes that
+// follow. Returns the bytes it takes, 0 if they have not all arrived, or
+// `bad_uint_length`. The callers word the errors, as a message's byte
+// count and a number inside a message fail differently.
+size_t decode_uint(const unsigned char* p, size_t avail, uint64_t& x) {
+  if (avail == 0)
+    return 0;
+  if (p[0] < 0x80) {
+    x = p[0];
+    return 1;
+  }
+  size_t n = 256 - p[0];
+  if (n > 8)
+    return bad_uint_length;
+  if (avail < 1 + n)
+    return 0;
+  x = 0;
+  for (size_t i = 1; i <= n; ++i)
+    x = (x << 8) | p[i];
+  return 1 + n;
+}
+
+// The first byte of a number as errors show it, e.g. "0xf6".
+std::string length_byte(unsigned char b) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "0x%02x", b);
+  return buf;
+}
+
 // Reads one message's payload into values. Every read checks the bytes
 // left, every count is checked against them before anything is allocated,
 // and the value count and depth are capped.
@@ -1009,23 +1048,14 @@ public:
   bool read_uint(uint64_t& x) {
     if (pos_ == end_)
       return fail("gob message ends inside a value");
-    auto b = *pos_++;
-    if (b < 0x80) {
-      x = b;
-      return true;
-    }
-    size_t n = 256 - b;
-    if (n > 8) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "0x%02x", b);
-      return fail(std::string{"bad gob number: length byte "} + buf
-                  + " announces " + std::to_string(n) + " bytes (at most 8)");
-    }
-    if (left() < n)
+    auto width = decode_uint(pos_, left(), x);
+    if (width == bad_uint_length)
+      return fail("bad gob number: length byte " + length_byte(*pos_)
+                  + " announces " + std::to_string(256 - *pos_)
+                  + " bytes (at most 8)");
+    if (width == 0)
       return fail("gob message ends inside a number");
-    x = 0;
-    for (size_t i = 0; i < n; ++i)
-      x = (x << 8) | *pos_++;
+    pos_ += width;
     return true;
   }
 
@@ -1362,27 +1392,13 @@ caf::expected<std::unique_ptr<wire_type>> from_wire(int64_t id,
 // the count takes, 0 if incomplete, or sets `err` for a bad length byte.
 size_t read_count(const unsigned char* p, size_t avail, uint64_t& count,
                   caf::error& err) {
-  if (avail == 0)
-    return 0;
-  if (p[0] < 0x80) {
-    count = p[0];
-    return 1;
-  }
-  size_t n = 256 - p[0];
-  if (n > 8) {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), "0x%02x", p[0]);
-    err
-      = malformed(std::string{"gob message byte count starts with "} + buf
-                  + ", announcing " + std::to_string(n) + " bytes (at most 8)");
-    return 0;
-  }
-  if (avail < 1 + n)
-    return 0;
-  count = 0;
-  for (size_t i = 1; i <= n; ++i)
-    count = (count << 8) | p[i];
-  return 1 + n;
+  auto width = decode_uint(p, avail, count);
+  if (width != bad_uint_length)
+    return width;
+  err = malformed("gob message byte count starts with " + length_byte(p[0])
+                  + ", announcing " + std::to_string(256 - p[0])
+                  + " bytes (at most 8)");
+  return 0;
 }
 
 } // namespace

@@ -290,6 +290,11 @@ public:
   /// The id of `t` on this stream: builtin, assigned, or 0 if none yet.
   int64_t id_of(const type_ptr& t) const;
 
+  /// True if `t` is basic or this stream has carried its definition, and
+  /// so those of the types it uses (`encode` sends them all or none).
+  /// Encoding with such a type changes nothing in the encoder.
+  bool has_sent(const type_ptr& t) const;
+
 private:
   struct entry {
     type_ptr keep; // Holds the type so its address stays unique.

@@ -3,6 +3,8 @@
 #include "messages/error.hpp"
 
 #include <cstdio>
+#include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace baton::rpc {
@@ -81,18 +83,12 @@ preamble incomplete(std::string_view data, const char* what) {
   return preamble{};
 }
 
-preamble rejected(std::string status, std::string_view body, bool nosniff,
+preamble rejected(std::string_view status, std::string_view body, bool nosniff,
                   std::string what) {
   preamble result;
   result.status = preamble_status::rejected;
-  // As Go's net/http writes it, minus the Date header.
-  result.response
-    = "HTTP/1.0 " + status + "\r\nContent-Type: text/plain; charset=utf-8\r\n";
-  if (nosniff) // Go's http.Error adds it; rpc's 405 does not.
-    result.response += "X-Content-Type-Options: nosniff\r\n";
-  result.response
-    += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-  result.response += body;
+  // Go's http.Error adds nosniff; rpc's 405 does not.
+  result.response = http_response(status, body, nosniff);
   result.error = make_error(ec::unexpected_message, std::move(what));
   return result;
 }
@@ -102,6 +98,18 @@ bool is_http1(std::string_view proto) {
 }
 
 } // namespace
+
+std::string http_response(std::string_view status, std::string_view body,
+                          bool nosniff) {
+  std::string result = "HTTP/1.0 ";
+  result += status;
+  result += "\r\nContent-Type: text/plain; charset=utf-8\r\n";
+  if (nosniff)
+    result += "X-Content-Type-Options: nosniff\r\n";
+  result += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  result += body;
+  return result;
+}
 
 preamble parse_connect(std::string_view data) {
   std::string_view line;
@@ -244,7 +252,14 @@ gob::value to_value(const register_response& x) {
 }
 
 gob::value to_value(const logs& x) {
-  return gob::value::structure({{"Data", gob::value::bytes(x.data)}});
+  return to_value(logs{x});
+}
+
+gob::value to_value(logs&& x) {
+  // Not built from an initializer list, which would copy the data.
+  auto result = gob::value::structure({});
+  result.add_field("Data", gob::value::bytes(std::move(x.data)));
+  return result;
 }
 
 gob::value to_value(const exit_code& x) {
@@ -445,23 +460,55 @@ caf::error finish_pair(const gob::decoder& dec,
   return {};
 }
 
+// Appends a header, then a body. If the body does not fit, `out` is cut
+// back and the header's definitions must not count as sent. Encoding the
+// header changes the encoder only until its type has been sent, so only
+// until then is there a copy to restore: later calls and replies (every
+// WriteLogs one) copy none of the encoder's maps.
+caf::error append_pair(gob::encoder& enc, std::string& out,
+                       const gob::type_ptr& header_type,
+                       const gob::value& header, const gob::type_ptr& body_type,
+                       const gob::value& body) {
+  std::optional<gob::encoder> saved;
+  if (!enc.has_sent(header_type))
+    saved = enc;
+  auto old_size = out.size();
+  auto err = enc.encode(out, header_type, header);
+  if (!err)
+    err = enc.encode(out, body_type, body);
+  if (err) {
+    out.resize(old_size);
+    if (saved)
+      enc = std::move(*saved);
+  }
+  return err;
+}
+
 } // namespace
 
-server_codec::server_codec(size_t max_message_size) : dec_(max_message_size) {
+template <class Decoded>
+codec<Decoded>::codec(size_t max_message_size) : dec_(max_message_size) {
   // nop
 }
 
-void server_codec::feed(const char* data, size_t size) {
+template <class Decoded>
+void codec<Decoded>::feed(const char* data, size_t size) {
   dec_.feed(data, size);
 }
 
-bool server_codec::next(call& out) {
+template <class Decoded>
+bool codec<Decoded>::next(Decoded& out) {
   return next_pair(dec_, header_, error_, out);
 }
 
-caf::error server_codec::finish() const {
-  return finish_pair(dec_, header_, error_, "call");
+template <class Decoded>
+caf::error codec<Decoded>::finish() const {
+  constexpr auto what = std::is_same_v<Decoded, call> ? "call" : "reply";
+  return finish_pair(dec_, header_, error_, what);
 }
+
+template class codec<call>;
+template class codec<reply>;
 
 caf::error server_codec::append_reply(std::string& out,
                                       const response_header& header,
@@ -473,53 +520,17 @@ caf::error server_codec::append_reply(std::string& out,
   auto& body_type = failed ? invalid_request_type() : reply_type;
   auto empty_body = to_value(empty{});
   auto& body = failed ? empty_body : reply;
-  // Encode with a copy of the encoder: if the body does not fit, the
-  // header's definitions must not count as sent.
-  auto enc = enc_;
-  auto old_size = out.size();
-  auto err = enc.encode(out, response_type(), to_value(header));
-  if (!err)
-    err = enc.encode(out, body_type, body);
-  if (err) {
-    out.resize(old_size);
-    return err;
-  }
-  enc_ = std::move(enc);
-  return {};
-}
-
-client_codec::client_codec(size_t max_message_size) : dec_(max_message_size) {
-  // nop
+  return append_pair(encoder(), out, response_type(), to_value(header),
+                     body_type, body);
 }
 
 caf::error client_codec::append_call(std::string& out, std::string_view method,
                                      uint64_t seq,
                                      const gob::type_ptr& arg_type,
                                      const gob::value& arg) {
-  auto enc = enc_; // See append_reply.
-  auto old_size = out.size();
-  auto err = enc.encode(out, request_type(),
-                        to_value(request_header{std::string{method}, seq}));
-  if (!err)
-    err = enc.encode(out, arg_type, arg);
-  if (err) {
-    out.resize(old_size);
-    return err;
-  }
-  enc_ = std::move(enc);
-  return {};
-}
-
-void client_codec::feed(const char* data, size_t size) {
-  dec_.feed(data, size);
-}
-
-bool client_codec::next(reply& out) {
-  return next_pair(dec_, header_, error_, out);
-}
-
-caf::error client_codec::finish() const {
-  return finish_pair(dec_, header_, error_, "reply");
+  return append_pair(encoder(), out, request_type(),
+                     to_value(request_header{std::string{method}, seq}),
+                     arg_type, arg);
 }
 
 } // namespace baton::rpc

@@ -37,6 +37,12 @@ constexpr std::string_view connected_response
 /// Largest preamble (request or answer, through its blank line) accepted.
 constexpr size_t max_preamble_size = 4096;
 
+/// An HTTP/1.0 response with the plain-text `body`, as Go's net/http
+/// writes it minus the Date header; `status` is e.g. "404 Not Found".
+/// `nosniff` adds the X-Content-Type-Options header of Go's http.Error.
+std::string http_response(std::string_view status, std::string_view body,
+                          bool nosniff);
+
 /// How far a preamble got.
 enum class preamble_status : uint8_t {
   /// Incomplete: call again with more bytes.
@@ -147,6 +153,8 @@ gob::value to_value(const request_header& x);
 gob::value to_value(const response_header& x);
 gob::value to_value(const register_response& x);
 gob::value to_value(const logs& x);
+/// Moves the data in: a log chunk may be large.
+gob::value to_value(logs&& x);
 gob::value to_value(const exit_code& x);
 gob::value to_value(run_state x);
 gob::value to_value(empty x);
@@ -182,31 +190,57 @@ struct reply {
   gob::value body;
 };
 
-/// The server's end: decodes calls, encodes replies.
-class server_codec {
+/// What both ends share: a decoder pairing each header with its body into
+/// a `Decoded` (call or reply), and the encoder of the other direction.
+template <class Decoded>
+class codec {
 public:
-  explicit server_codec(size_t max_message_size
-                        = gob::default_max_message_size);
+  explicit codec(size_t max_message_size = gob::default_max_message_size);
 
   /// Appends bytes received after the preamble.
   void feed(const char* data, size_t size);
 
-  /// Moves the next complete call into `out` and returns true, or returns
-  /// false when more bytes are needed or the stream failed (see `error`).
-  bool next(call& out);
+  /// Moves the next complete call or reply into `out` and returns true, or
+  /// returns false when more bytes are needed or the stream failed (see
+  /// `error`).
+  bool next(Decoded& out);
 
   /// The error that failed the stream, if any.
   const caf::error& error() const noexcept {
     return error_;
   }
 
-  /// To call when the stream ends: an error if it ended inside a call.
+  /// To call when the stream ends: an error if it ended inside a call or
+  /// reply.
   caf::error finish() const;
 
   /// Bytes received but not yet consumed.
   size_t buffered() const noexcept {
     return dec_.buffered();
   }
+
+  /// The encoder of replies (server) or calls (client), e.g. to pre-assign
+  /// type ids in tests.
+  gob::encoder& encoder() noexcept {
+    return enc_;
+  }
+
+private:
+  gob::decoder dec_;
+  gob::encoder enc_;
+  // A header whose body has not arrived yet.
+  std::optional<decltype(Decoded::header)> header_;
+  caf::error error_;
+};
+
+// Defined in rpc.cpp for these two only.
+extern template class codec<call>;
+extern template class codec<reply>;
+
+/// The server's end: decodes calls, encodes replies.
+class server_codec : public codec<call> {
+public:
+  using codec::codec;
 
   /// Appends the reply to a call to `out`: a header, then `reply` of
   /// `reply_type`, or Go's empty struct if `header.error` is not empty.
@@ -215,25 +249,12 @@ public:
   caf::error append_reply(std::string& out, const response_header& header,
                           const gob::type_ptr& reply_type,
                           const gob::value& reply);
-
-  /// The encoder of replies, e.g. to pre-assign type ids in tests.
-  gob::encoder& encoder() noexcept {
-    return enc_;
-  }
-
-private:
-  gob::decoder dec_;
-  gob::encoder enc_;
-  // A header whose body has not arrived yet.
-  std::optional<request_header> header_;
-  caf::error error_;
 };
 
 /// The client's end: encodes calls, decodes replies.
-class client_codec {
+class client_codec : public codec<reply> {
 public:
-  explicit client_codec(size_t max_message_size
-                        = gob::default_max_message_size);
+  using codec::codec;
 
   /// Appends a call to `out`: a header, then `arg` of `arg_type`. Fails
   /// with `bad_field` if `arg` does not fit its type, leaving `out`
@@ -241,38 +262,6 @@ public:
   caf::error append_call(std::string& out, std::string_view method,
                          uint64_t seq, const gob::type_ptr& arg_type,
                          const gob::value& arg);
-
-  /// Appends bytes received after the preamble.
-  void feed(const char* data, size_t size);
-
-  /// Moves the next complete reply into `out` and returns true, or returns
-  /// false when more bytes are needed or the stream failed (see `error`).
-  bool next(reply& out);
-
-  /// The error that failed the stream, if any.
-  const caf::error& error() const noexcept {
-    return error_;
-  }
-
-  /// To call when the stream ends: an error if it ended inside a reply.
-  caf::error finish() const;
-
-  /// Bytes received but not yet consumed.
-  size_t buffered() const noexcept {
-    return dec_.buffered();
-  }
-
-  /// The encoder of calls, e.g. to pre-assign type ids in tests.
-  gob::encoder& encoder() noexcept {
-    return enc_;
-  }
-
-private:
-  gob::decoder dec_;
-  gob::encoder enc_;
-  // A header whose body has not arrived yet.
-  std::optional<response_header> header_;
-  caf::error error_;
 };
 
 } // namespace baton::rpc

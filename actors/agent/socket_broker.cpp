@@ -2,6 +2,7 @@
 
 #include "actors/agent/rpc_session.hpp"
 #include "messages/error.hpp"
+#include "messages/rpc.hpp"
 
 #include <caf/io/broker.hpp>
 #include <caf/io/receive_policy.hpp>
@@ -61,10 +62,8 @@ void drop(socket_broker_ptr self, caf::io::connection_handle hdl,
 void refuse(socket_broker_ptr self, caf::io::connection_handle hdl, bool rpc,
             const std::string& why) {
   if (rpc) {
-    auto body = why + "\n";
-    auto text = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; "
-                "charset=utf-8\r\nContent-Length: "
-                + std::to_string(body.size()) + "\r\n\r\n" + body;
+    auto text
+      = rpc::http_response("503 Service Unavailable", why + "\n", false);
     auto& buf = self->wr_buf(hdl);
     buf.insert(buf.end(), text.begin(), text.end());
     self->flush(hdl);
