@@ -64,6 +64,24 @@ caf::error unrecognized(int32_t id) {
                       + std::to_string(id));
 }
 
+// Renders the next bytes of container `id` into `st.out` with `append`
+// (which returns the bytes received) and writes them with one write. The
+// reply is the bytes received, which the session grants back whatever was
+// held or replaced.
+template <class Append>
+caf::result<uint64_t> write_log(aggregator_ptr self, int32_t id,
+                                Append append) {
+  if (!valid(self, id))
+    return unrecognized(id);
+  auto& st = self->state;
+  auto index = static_cast<size_t>(id);
+  st.out.clear();
+  auto received = append(st, index);
+  if (auto err = write_out(self, index))
+    return err;
+  return received;
+}
+
 } // namespace
 
 log_aggregator_actor::behavior_type
@@ -78,35 +96,22 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
   st.stampers.resize(config.containers);
   st.last_read.resize(config.containers);
   return {
-    [=](atom::log, int32_t id, int64_t read_ns,
-        const std::string& chunk) -> caf::result<uint64_t> {
-      if (!valid(self, id))
-        return unrecognized(id);
-      auto& st = self->state;
-      auto index = static_cast<size_t>(id);
-      st.out.clear();
-      append_piece(st, index, chunk, read_ns);
-      if (auto err = write_out(self, index))
-        return err;
-      // The bytes received are granted back, whatever was held or replaced.
-      return static_cast<uint64_t>(chunk.size());
+    [=](atom::log, int32_t id, int64_t read_ns, const std::string& chunk) {
+      return write_log(self, id, [&](log_aggregator_state& st, size_t index) {
+        append_piece(st, index, chunk, read_ns);
+        return static_cast<uint64_t>(chunk.size());
+      });
     },
-    [=](atom::log, int32_t id,
-        const log_batch& batch) -> caf::result<uint64_t> {
-      if (!valid(self, id))
-        return unrecognized(id);
+    [=](atom::log, int32_t id, const log_batch& batch) {
       // The pieces of one read, written at once.
-      auto& st = self->state;
-      auto index = static_cast<size_t>(id);
-      uint64_t received = 0;
-      st.out.clear();
-      for (auto& piece : batch) {
-        received += piece.bytes.size();
-        append_piece(st, index, piece.bytes, piece.read_ns);
-      }
-      if (auto err = write_out(self, index))
-        return err;
-      return received;
+      return write_log(self, id, [&](log_aggregator_state& st, size_t index) {
+        uint64_t received = 0;
+        for (auto& piece : batch) {
+          received += piece.bytes.size();
+          append_piece(st, index, piece.bytes, piece.read_ns);
+        }
+        return received;
+      });
     },
     [=](atom::eof, int32_t id) -> caf::result<atom::ok> {
       if (!valid(self, id))

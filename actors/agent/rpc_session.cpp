@@ -1,5 +1,7 @@
 #include "actors/agent/rpc_session.hpp"
 
+#include "actors/agent/connection.hpp"
+
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
 #include "os/process.hpp"
@@ -10,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <limits>
+#include <string_view>
 
 namespace baton {
 
@@ -39,14 +42,12 @@ constexpr const char* shut_down = "connection is shut down";
 /// (stdout and stderr); more is a peer that does not wait, and is closed.
 constexpr uint64_t max_held_bytes = 2 * gob::default_max_message_size;
 
-// Reads in large pieces only while the container streams: from its turn
-// to its Exit. A waiting connection costs a small buffer.
-void set_streaming(rpc_ptr self, bool on) {
-  auto& st = self->state;
-  if (st.streaming == on)
-    return;
-  st.streaming = on;
-  self->send(st.peer, atom::stream::value, st.hdl, on);
+// The runner's latest word on this container, answered to Status without a
+// round trip; from its turn on, the connection reads in large pieces.
+void take_turn(rpc_ptr self, run_state state) {
+  self->state.pushed = state;
+  if (state == run_state::start)
+    connection::set_streaming(self, true);
 }
 
 void send_bytes(rpc_ptr self, std::string bytes) {
@@ -56,14 +57,14 @@ void send_bytes(rpc_ptr self, std::string bytes) {
 
 // Answers call `seq` of `method` with `reply`, or with the error `error`
 // when it is not empty.
-void reply(rpc_ptr self, const std::string& method, uint64_t seq,
+void reply(rpc_ptr self, std::string_view method, uint64_t seq,
            const gob::type_ptr& type, const gob::value& value,
            std::string error = {}) {
   auto& st = self->state;
   if (st.phase == rpc_phase::closed)
     return;
   std::string out;
-  rpc::response_header header{method, seq, std::move(error)};
+  rpc::response_header header{std::string{method}, seq, std::move(error)};
   if (auto err = st.codec.append_reply(out, header, type, value)) {
     // Our own reply does not fit its type: a bug, not the peer's fault.
     spdlog::error("{}: cannot encode the reply to {}: {}", st.label, method,
@@ -73,14 +74,20 @@ void reply(rpc_ptr self, const std::string& method, uint64_t seq,
   send_bytes(self, std::move(out));
 }
 
-void reply_empty(rpc_ptr self, const std::string& method, uint64_t seq) {
+void reply_empty(rpc_ptr self, std::string_view method, uint64_t seq) {
   reply(self, method, seq, rpc::empty_type(), rpc::to_value(rpc::empty{}));
 }
 
-void reply_error(rpc_ptr self, const std::string& method, uint64_t seq,
+void reply_error(rpc_ptr self, std::string_view method, uint64_t seq,
                  std::string error) {
   reply(self, method, seq, rpc::empty_type(), rpc::to_value(rpc::empty{}),
         std::move(error));
+}
+
+// Ids and statuses travel as Go ints (64 bits); baton's are 32 bits.
+bool fits_int32(int64_t x) {
+  return x >= std::numeric_limits<int32_t>::min()
+         && x <= std::numeric_limits<int32_t>::max();
 }
 
 // The reference's error texts, which stock clients may match on.
@@ -101,28 +108,24 @@ std::string reference_text(const caf::error& err, int64_t id) {
   }
 }
 
-// The connection ends. A container that registered but did not report its
-// exit status is lost at once (reference: noticed only after 30 s).
-void finish(rpc_ptr self, const std::string& why) {
-  auto& st = self->state;
-  if (st.phase == rpc_phase::closed)
-    return;
-  auto phase = st.phase;
-  st.phase = rpc_phase::closed;
-  if (phase == rpc_phase::bound || phase == rpc_phase::exiting) {
-    caf::anon_send(st.aggregator, atom::eof::value, st.id);
-    self->send(st.runner, atom::lost::value, st.id, why);
-  }
-  self->quit();
-}
-
 // Closes the connection, with the reason in the agent's log (net/rpc has no
 // way to tell the peer).
 void fail(rpc_ptr self, const std::string& why) {
   auto& st = self->state;
   spdlog::warn("{}: closing the connection: {}", st.label, why);
   self->send(st.peer, atom::close::value, st.hdl);
-  finish(self, why);
+  connection::finish(self, why);
+}
+
+// The job log cannot be written: the job is over for every container (the
+// runner hears why first), and this peer hears it in its reply to call
+// `seq`.
+void job_log_failed(rpc_ptr self, std::string_view method, uint64_t seq,
+                    const caf::error& err) {
+  auto why = render(err);
+  reply_error(self, method, seq, why);
+  self->send(self->state.runner, atom::terminate::value, why);
+  fail(self, why);
 }
 
 void on_register(rpc_ptr self, const rpc::call& call, int64_t id) {
@@ -142,8 +145,7 @@ void on_register(rpc_ptr self, const rpc::call& call, int64_t id) {
                          + "; connect again to register client id "
                          + std::to_string(id));
   }
-  if (id < std::numeric_limits<int32_t>::min()
-      || id > std::numeric_limits<int32_t>::max())
+  if (!fits_int32(id))
     return reply_error(self, method, seq, unrecognized(id));
   st.phase = rpc_phase::registering;
   auto id32 = static_cast<int32_t>(id);
@@ -158,10 +160,8 @@ void on_register(rpc_ptr self, const rpc::call& call, int64_t id) {
           return;
         st.phase = rpc_phase::bound;
         st.id = id32;
-        st.pushed = now.state;
         st.label += " (container " + std::to_string(id32) + ")";
-        if (now.state == run_state::start)
-          set_streaming(self, true);
+        take_turn(self, now.state);
         reply(self, method, seq, rpc::register_response_type(),
               rpc::to_value(rpc::register_response{std::move(env)}));
         st.last_heard = self->clock().now();
@@ -196,7 +196,8 @@ void on_status(rpc_ptr self, const rpc::call& call, int64_t id) {
   auto& method = call.header.service_method;
   auto seq = call.header.seq;
   auto own = id == st.id
-             && (st.phase == rpc_phase::bound || st.phase == rpc_phase::exiting);
+             && (st.phase == rpc_phase::bound
+                 || st.phase == rpc_phase::exiting);
   if (own) {
     // The heartbeat, answered without a round trip to the runner.
     st.last_heard = self->clock().now();
@@ -204,8 +205,7 @@ void on_status(rpc_ptr self, const rpc::call& call, int64_t id) {
   }
   // Another id, or before Register, or after Exit (the reference answers
   // for any id): the runner knows.
-  if (id < std::numeric_limits<int32_t>::min()
-      || id > std::numeric_limits<int32_t>::max())
+  if (!fits_int32(id))
     return reply_error(self, method, seq, unrecognized(id));
   self
     ->request(st.runner, caf::infinite, atom::state::value,
@@ -224,7 +224,7 @@ void forward_logs(rpc_ptr self, uint64_t seq, std::string data) {
   auto& st = self->state;
   auto n = static_cast<uint64_t>(data.size());
   st.in_flight += n;
-  std::string method{rpc::write_logs_method};
+  constexpr auto method = rpc::write_logs_method;
   self
     ->request(st.aggregator, caf::infinite, atom::log::value, st.id,
               wall_clock_ns(), std::move(data))
@@ -248,13 +248,7 @@ void forward_logs(rpc_ptr self, uint64_t seq, std::string data) {
           report_exit(self, exit_seq, status);
         }
       },
-      [=](caf::error& err) {
-        // The job log failed: the job is over (the runner hears why
-        // first), and this peer hears it too.
-        reply_error(self, method, seq, render(err));
-        self->send(self->state.runner, atom::terminate::value, render(err));
-        fail(self, render(err));
-      });
+      [=](caf::error& err) { job_log_failed(self, method, seq, err); });
 }
 
 void on_write_logs(rpc_ptr self, const rpc::call& call, rpc::logs& logs) {
@@ -289,7 +283,7 @@ void on_write_logs(rpc_ptr self, const rpc::call& call, rpc::logs& logs) {
 // runner hands the turn on, this container's output is in the job log.
 void report_exit(rpc_ptr self, uint64_t seq, int32_t status) {
   auto& st = self->state;
-  std::string method{rpc::exit_method};
+  constexpr auto method = rpc::exit_method;
   self->request(st.aggregator, caf::infinite, atom::eof::value, st.id)
     .then([=](atom::ok) {
       auto& st = self->state;
@@ -316,12 +310,7 @@ void report_exit(rpc_ptr self, uint64_t seq, int32_t status) {
             fail(self, render(err));
           });
     },
-          [=](caf::error& err) {
-            reply_error(self, method, seq, render(err));
-            self->send(self->state.runner, atom::terminate::value,
-                       render(err));
-            fail(self, render(err));
-          });
+          [=](caf::error& err) { job_log_failed(self, method, seq, err); });
 }
 
 void on_exit(rpc_ptr self, const rpc::call& call, const rpc::exit_code& x) {
@@ -337,8 +326,7 @@ void on_exit(rpc_ptr self, const rpc::call& call, const rpc::exit_code& x) {
     // Only the connection a container registered on reports its exit (the
     // reference takes it from anyone); the runner knows which ids exist.
     auto id = x.id;
-    if (id < std::numeric_limits<int32_t>::min()
-        || id > std::numeric_limits<int32_t>::max())
+    if (!fits_int32(id))
       return reply_error(self, method, seq, unrecognized(id));
     self
       ->request(st.runner, caf::infinite, atom::state::value,
@@ -354,13 +342,12 @@ void on_exit(rpc_ptr self, const rpc::call& call, const rpc::exit_code& x) {
         });
     return;
   }
-  if (x.exit_status < std::numeric_limits<int32_t>::min()
-      || x.exit_status > std::numeric_limits<int32_t>::max())
+  if (!fits_int32(x.exit_status))
     return reply_error(self, method, seq,
                        "exit status " + std::to_string(x.exit_status)
                          + " is out of range");
   st.phase = rpc_phase::exiting;
-  set_streaming(self, false);
+  connection::set_streaming(self, false);
   auto status = static_cast<int32_t>(x.exit_status);
   if (!st.held.empty()) {
     st.pending_exit = std::make_pair(seq, status);
@@ -423,7 +410,7 @@ void on_preamble(rpc_ptr self, std::string& bytes) {
                    render(result.error));
       send_bytes(self, result.response);
       self->send(st.peer, atom::close::value, st.hdl);
-      return finish(self, render(result.error));
+      return connection::finish(self, render(result.error));
     case rpc::preamble_status::failed:
       return fail(self, render(result.error));
     case rpc::preamble_status::ok:
@@ -460,17 +447,8 @@ rpc_session_actor::behavior_type
 rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
             runner_actor runner, log_aggregator_actor aggregator,
             session_config config) {
-  auto& st = self->state;
-  st.config = config;
-  st.hdl = hdl;
-  st.peer = std::move(peer);
-  st.runner = std::move(runner);
-  st.aggregator = std::move(aggregator);
-  st.label = "rpc session " + std::to_string(hdl.id());
-  st.last_heard = self->clock().now();
-  // A peer that never registers is closed: it would otherwise hold a
-  // connection slot for as long as the agent runs.
-  self->delayed_send(self, st.config.handshake_timeout, atom::tick::value);
+  connection::open(self, hdl, std::move(peer), std::move(runner),
+                   std::move(aggregator), config, "rpc session");
   return {
     [=](atom::received, std::string& bytes) { on_received(self, bytes); },
     [=](atom::closed, const std::string& why) {
@@ -482,14 +460,11 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
                      st.label, why.empty() ? "closed by the peer" : why);
       else if (auto err = st.codec.finish(); err && why.empty())
         spdlog::warn("{}: connection closed: {}", st.label, render(err));
-      finish(self, why.empty() ? "connection closed before its exit status"
-                               : why);
+      connection::finish(self, why.empty()
+                                 ? "connection closed before its exit status"
+                                 : why);
     },
-    [=](atom::state, const turn& now) {
-      self->state.pushed = now.state;
-      if (now.state == run_state::start)
-        set_streaming(self, true);
-    },
+    [=](atom::state, const turn& now) { take_turn(self, now.state); },
     [=](atom::tick) {
       auto& st = self->state;
       auto now = self->clock().now();
@@ -502,7 +477,7 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
         case rpc_phase::exited:
           if (now >= st.next_check) {
             self->send(st.peer, atom::close::value, st.hdl);
-            finish(self, "exit acknowledged");
+            connection::finish(self, "exit acknowledged");
           }
           return;
         case rpc_phase::bound:

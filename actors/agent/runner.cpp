@@ -461,7 +461,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
     },
     [=](atom::lost, int32_t id, const std::string& why) {
       auto& st = self->state;
-      if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
+      if (check_id(st, id))
         return;
       auto& c = st.containers[static_cast<size_t>(id)];
       if (c.state != container_state::connected)

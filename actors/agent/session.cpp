@@ -1,5 +1,7 @@
 #include "actors/agent/session.hpp"
 
+#include "actors/agent/connection.hpp"
+
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
 #include "os/process.hpp"
@@ -62,20 +64,10 @@ void send_frame(session_ptr self, const wire::message& msg) {
              wire::encode(msg));
 }
 
-// Reads in large pieces only while the container streams: from its turn
-// to its exit report. A waiting connection costs a small buffer.
-void set_streaming(session_ptr self, bool on) {
-  auto& st = self->state;
-  if (st.streaming == on)
-    return;
-  st.streaming = on;
-  self->send(st.peer, atom::stream::value, st.hdl, on);
-}
-
 // Tells the peer what to do now, in the terms of its protocol version.
 void send_turn(session_ptr self, turn x) {
   if (x.state == run_state::start)
-    set_streaming(self, true);
+    connection::set_streaming(self, true);
   wire::state_update msg{x.state, std::move(x.env), std::move(x.job_result),
                          x.job_status};
   if (self->state.version < 2) {
@@ -88,20 +80,6 @@ void send_turn(session_ptr self, turn x) {
   send_frame(self, msg);
 }
 
-// The connection ends. A container that registered but did not report its
-// exit status is lost at once (reference: noticed only after 30 s).
-void finish(session_ptr self, const std::string& why) {
-  auto& st = self->state;
-  if (st.phase == session_phase::closed)
-    return;
-  auto phase = st.phase;
-  st.phase = session_phase::closed;
-  if (phase == session_phase::bound || phase == session_phase::exiting) {
-    caf::anon_send(st.aggregator, atom::eof::value, st.id);
-    self->send(st.runner, atom::lost::value, st.id, why);
-  }
-  self->quit();
-}
 
 // Refuses something: tells the peer why, logs it, closes the connection.
 void fail(session_ptr self, const caf::error& err) {
@@ -110,7 +88,7 @@ void fail(session_ptr self, const caf::error& err) {
   spdlog::warn("{}: closing the connection: {}", st.label, text);
   send_frame(self, wire::error_report{to_string(code_of(err)), text});
   self->send(st.peer, atom::close::value, st.hdl);
-  finish(self, text);
+  connection::finish(self, text);
 }
 
 // The job log cannot be written: the job is over for every container (the
@@ -245,7 +223,7 @@ void on_log(session_ptr self, log_batch batch) {
 void on_exit(session_ptr self, const wire::exit_report& msg) {
   auto& st = self->state;
   st.phase = session_phase::exiting;
-  set_streaming(self, false);
+  connection::set_streaming(self, false);
   // Secrets among the variables passed on are redacted from every later
   // byte (this message reaches the aggregator before any of them).
   if (!msg.outputs.empty())
@@ -294,7 +272,7 @@ void on_status(session_ptr self) {
             result.containers[id].log_bytes = bytes[id];
           send_frame(self, wire::status_report{to_json(result).dump()});
           self->send(self->state.peer, atom::close::value, self->state.hdl);
-          finish(self, "status sent");
+          connection::finish(self, "status sent");
         });
     });
 }
@@ -319,14 +297,9 @@ bool take_log(session_ptr self, wire::frame& frm, log_batch& batch) {
   return false;
 }
 
-void on_frame(session_ptr self, wire::frame& frm) {
+// Any frame but a log frame of a bound session, on an open connection.
+void dispatch(session_ptr self, wire::frame& frm) {
   auto& st = self->state;
-  if (st.phase == session_phase::closed)
-    return;
-  st.last_heard = self->clock().now();
-  log_batch batch;
-  if (take_log(self, frm, batch))
-    return on_log(self, std::move(batch));
   auto msg = wire::decode(frm);
   if (!msg) {
     fail(self, msg.error());
@@ -367,7 +340,8 @@ void on_frame(session_ptr self, wire::frame& frm) {
       spdlog::warn("{}: peer reports {}: {}", st.label, report.code,
                    report.message);
       self->send(st.peer, atom::close::value, st.hdl);
-      return finish(self, "peer reported an error: " + report.message);
+      return connection::finish(self, "peer reported an error: "
+                                        + report.message);
     }
     default:
       // Frames only the agent sends.
@@ -375,21 +349,35 @@ void on_frame(session_ptr self, wire::frame& frm) {
   }
 }
 
+void on_frame(session_ptr self, wire::frame& frm) {
+  auto& st = self->state;
+  if (st.phase == session_phase::closed)
+    return;
+  st.last_heard = self->clock().now();
+  log_batch batch;
+  if (take_log(self, frm, batch))
+    return on_log(self, std::move(batch));
+  dispatch(self, frm);
+}
+
 // Frames of one read, in order: runs of log frames go on as one batch each.
 void on_frames(session_ptr self, std::vector<wire::frame>& frames) {
+  auto& st = self->state;
+  if (st.phase == session_phase::closed)
+    return;
+  st.last_heard = self->clock().now();
   log_batch batch;
   for (auto& frm : frames) {
-    auto& st = self->state;
-    if (st.phase == session_phase::closed)
-      return;
-    st.last_heard = self->clock().now();
     if (take_log(self, frm, batch))
       continue;
     if (!batch.empty())
       on_log(self, std::exchange(batch, {}));
-    on_frame(self, frm);
+    // Either may have closed the connection.
+    if (st.phase == session_phase::closed)
+      return;
+    dispatch(self, frm);
   }
-  if (!batch.empty() && self->state.phase != session_phase::closed)
+  if (!batch.empty())
     on_log(self, std::move(batch));
 }
 
@@ -399,17 +387,8 @@ session_actor::behavior_type
 session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
         runner_actor runner, log_aggregator_actor aggregator,
         session_config config) {
-  auto& st = self->state;
-  st.config = config;
-  st.hdl = hdl;
-  st.peer = std::move(peer);
-  st.runner = std::move(runner);
-  st.aggregator = std::move(aggregator);
-  st.label = "session " + std::to_string(hdl.id());
-  st.last_heard = self->clock().now();
-  // A peer that never says hello or never registers is closed: it would
-  // otherwise hold a connection slot for as long as the agent runs.
-  self->delayed_send(self, st.config.handshake_timeout, atom::tick::value);
+  connection::open(self, hdl, std::move(peer), std::move(runner),
+                   std::move(aggregator), config, "session");
   return {
     [=](wire::frame& frm) { on_frame(self, frm); },
     [=](std::vector<wire::frame>& frames) { on_frames(self, frames); },
@@ -421,8 +400,9 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
           || st.phase == session_phase::exiting)
         spdlog::warn("{}: connection closed before the exit status: {}",
                      st.label, why.empty() ? "closed by the peer" : why);
-      finish(self, why.empty() ? "connection closed before its exit status"
-                               : why);
+      connection::finish(self, why.empty()
+                                 ? "connection closed before its exit status"
+                                 : why);
     },
     [=](atom::state, turn& now) {
       auto& st = self->state;
@@ -450,7 +430,7 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
                         "its exit was acknowledged",
                         st.label);
           self->send(st.peer, atom::close::value, st.hdl);
-          finish(self, "exit acknowledged");
+          connection::finish(self, "exit acknowledged");
         }
         return;
       }
