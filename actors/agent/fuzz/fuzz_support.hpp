@@ -4,19 +4,24 @@
 // deterministic test coordinator, and what must hold of the runner's state
 // after any input.
 
+#include "actors/agent/log_aggregator.hpp"
 #include "actors/agent/runner.hpp"
+#include "actors/agent/session.hpp"
+#include "os/log_sink.hpp"
 #include "messages/atoms.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 namespace baton::fuzz {
@@ -97,5 +102,53 @@ inline size_t runner_lines_size(const std::string& log) {
   }
   return total;
 }
+
+/// One input's job: two containers, a runner, and an aggregator that
+/// redacts a secret into memory; sessions get a 4 KiB log window.
+struct job {
+  std::shared_ptr<memory_sink> sink = std::make_shared<memory_sink>();
+  log_aggregator_actor aggregator;
+  runner_actor runner;
+  session_config config;
+
+  explicit job(world& w) {
+    runner_config rc;
+    rc.containers = 2;
+    rc.env = {"A=1"};
+    rc.start_timeout = std::chrono::minutes{5};
+    aggregator = w.sys.spawn(log_aggregator, sink,
+                             log_aggregator_config{rc.containers,
+                                                   {"s3cr3t-value"}, {},
+                                                   false});
+    runner = w.sys.spawn(baton::runner, rc, aggregator);
+    config.log_window = 4096;
+  }
+
+  /// Aborts unless the runner's state is consistent and the job log holds
+  /// no more than the `log_sent` bytes sent (redaction only shrinks or
+  /// keeps: "[REDACTED]" is shorter than the secret), but for the runner's
+  /// own lines.
+  void check(size_t log_sent) const {
+    check_runner_invariants(runner);
+    auto& log = sink->data();
+    if (log.size() - runner_lines_size(log) > log_sent)
+      std::abort();
+  }
+
+  /// Stops the job, its `sessions` and their `peer`, and drops the timers
+  /// that would fire into the next input.
+  template <class Sessions, class Peer>
+  void stop(world& w, const Sessions& sessions, const Peer& peer) const {
+    for (auto& s : sessions)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(runner, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(aggregator, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(peer, caf::exit_reason::user_shutdown);
+    w.run();
+    while (w.sched.has_pending_timeout())
+      w.sched.trigger_timeouts();
+    w.run();
+  }
+};
 
 } // namespace baton::fuzz
