@@ -169,12 +169,9 @@ std::string help_text(const char* usage, const char* summary,
   return out;
 }
 
-std::string default_socket_note() {
-  return std::string{"<job context dir>/"} + defaults::socket_name;
-}
-
-std::string default_rpc_socket_note() {
-  return std::string{"<job context dir>/"} + defaults::rpc_socket_name;
+// The help's note for a socket `name` in the job context directory.
+std::string default_socket_note(const char* name) {
+  return std::string{"<job context dir>/"} + name;
 }
 
 const std::vector<option_spec>& agent_specs() {
@@ -184,10 +181,10 @@ const std::vector<option_spec>& agent_specs() {
     {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
      defaults::job_context_dir, false,
      "the volume shared by every container of the pod"},
-    {"socket", "PATH", "BATON_SOCKET", default_socket_note(), false,
-     "where to listen"},
-    {"rpc-socket", "PATH", "BATON_RPC_SOCKET", default_rpc_socket_note(),
-     false,
+    {"socket", "PATH", "BATON_SOCKET",
+     default_socket_note(defaults::socket_name), false, "where to listen"},
+    {"rpc-socket", "PATH", "BATON_RPC_SOCKET",
+     default_socket_note(defaults::rpc_socket_name), false,
      "where to serve the reference's RPC dialect to stock Buildkite "
      "clients; 'none' disables it"},
     {"env-file", "FILE", nullptr, "", false,
@@ -223,12 +220,12 @@ const std::vector<option_spec>& bootstrap_specs() {
     {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
      defaults::job_context_dir, false,
      "the volume shared by every container of the pod"},
-    {"protocol", "NAME", "BATON_PROTOCOL", "baton", false,
+    {"protocol", "NAME", "BATON_PROTOCOL", to_string(dialect::baton), false,
      "baton (baton's own protocol) or buildkite (the reference's RPC "
      "dialect, to join a stock Buildkite runner)"},
     {"socket", "PATH", "BATON_SOCKET",
-     "<job context dir>/baton.sock, or buildkite.sock with --protocol "
-     "buildkite",
+     default_socket_note(defaults::socket_name) + ", or "
+       + defaults::rpc_socket_name + " with --protocol buildkite",
      false, "the agent's socket"},
     {"connect-timeout", "D", "BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_TIMEOUT",
      format_duration(defaults::connect_timeout), false,
@@ -282,8 +279,8 @@ const std::vector<option_spec>& status_specs() {
     {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
      defaults::job_context_dir, false,
      "the volume shared by every container of the pod"},
-    {"socket", "PATH", "BATON_SOCKET", default_socket_note(), false,
-     "the agent's socket"},
+    {"socket", "PATH", "BATON_SOCKET",
+     default_socket_note(defaults::socket_name), false, "the agent's socket"},
     {"json", nullptr, nullptr, "false", false,
      "print the JSON document of the result file instead of a table"},
     {"timeout", "D", nullptr, "5s", false, "how long to wait for the agent"},
@@ -369,11 +366,7 @@ caf::expected<bootstrap_options> parse_bootstrap_options(
   result.container_id = static_cast<int32_t>(*id);
   result.job_context_dir = v["job-context-dir"].text;
   auto& protocol = v["protocol"];
-  if (protocol.text == "baton")
-    result.protocol = dialect::baton;
-  else if (protocol.text == "buildkite")
-    result.protocol = dialect::buildkite;
-  else
+  if (!from_string(protocol.text, result.protocol))
     return bad_value(protocol, "baton or buildkite");
   result.socket = socket_path(v["socket"], result.job_context_dir,
                               result.protocol == dialect::buildkite

@@ -108,13 +108,12 @@ int run_pod(const pod_options& options) {
   block_signals({SIGTERM, SIGINT});
   // Quiet by default: the job log and warnings, as `kubectl logs` shows
   // them. --verbose (or BATON_LOG_LEVEL) brings back the nodes' info lines.
+  // A level already set wins; the nodes inherit `own`, level included.
   auto own = own_environment();
-  auto quiet = !options.verbose && own.count("BATON_LOG_LEVEL") == 0;
-  if (quiet)
-    own["BATON_LOG_LEVEL"] = "warn";
-  else if (own.count("BATON_LOG_LEVEL") == 0)
-    own["BATON_LOG_LEVEL"] = "info";
-  setup_logging("baton-pod", own["BATON_LOG_LEVEL"].c_str());
+  auto level = own.try_emplace("BATON_LOG_LEVEL",
+                               options.verbose ? "info" : "warn")
+                 .first;
+  setup_logging("baton-pod", level->second.c_str());
   auto spec = read_pod_spec(options.spec_file);
   if (!spec) {
     spdlog::error("{}", render(spec.error()));

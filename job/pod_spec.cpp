@@ -57,14 +57,17 @@ caf::error read_duration(const json& j, const char* field,
   auto i = j.find(field);
   if (i == j.end())
     return {};
-  if (!i->is_string() || !parse_duration(i->get<std::string>())
-      || parse_duration(i->get<std::string>())->count() <= 0)
-    return bad(path_of(where, field),
-               "expected a duration such as \"90s\", \"10m\" or \"1h30m\", "
-               "got "
-                 + i->dump());
-  out = i->get<std::string>();
-  return {};
+  if (i->is_string()) {
+    auto& text = i->get_ref<const std::string&>();
+    if (auto d = parse_duration(text); d && d->count() > 0) {
+      out = text;
+      return {};
+    }
+  }
+  return bad(path_of(where, field),
+             "expected a duration such as \"90s\", \"10m\" or \"1h30m\", "
+             "got "
+               + i->dump());
 }
 
 // A container's softFail, always and timeout, as the BATON_* variables its

@@ -45,6 +45,16 @@ bool from_string(const std::string& str, run_state& x) {
   return false;
 }
 
+bool from_string(const std::string& str, dialect& x) {
+  for (auto s : {dialect::baton, dialect::buildkite}) {
+    if (str == to_string(s)) {
+      x = s;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool step_settings::soft_fails(int32_t status) const {
   if (status == 0)
     return false;

@@ -54,6 +54,9 @@ const char* to_string(dialect x);
 /// Parses the names `to_string` produces; false if `str` is none of them.
 bool from_string(const std::string& str, run_state& x);
 
+/// Parses the names `to_string` produces; false if `str` is none of them.
+bool from_string(const std::string& str, dialect& x);
+
 /// How a container's step counts and when it runs, from its BATON_ALWAYS
 /// and BATON_SOFT_FAIL (see job/steps.hpp). The defaults are the
 /// reference's behaviour.

@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 namespace baton {
@@ -118,6 +117,17 @@ void maybe_report(bootstrap_ptr self) {
                                      std::move(outputs)});
 }
 
+// The command never runs, though its turn came: say why in the job log and
+// report `status` as the command's, with no output to wait for.
+void fail_without_running(bootstrap_ptr self, const std::string& why,
+                          int32_t status) {
+  auto& st = self->state;
+  log_line(self, "baton: " + why);
+  st.exit_status = status;
+  st.output_done = true;
+  maybe_report(self);
+}
+
 // The command never runs: say why, report a failure, and wait for the ack.
 void give_up_before_start(bootstrap_ptr self, const std::string& why) {
   auto& st = self->state;
@@ -180,22 +190,23 @@ void skip(bootstrap_ptr self) {
   finish(self, defaults::skipped_status);
 }
 
-void start_command(bootstrap_ptr self, const turn& now) {
+void start_command(bootstrap_ptr self, const wire::state_update& now) {
   auto& st = self->state;
   st.phase = bootstrap_phase::running;
+  // Before the job's variables go in: the environment is the command's
+  // alone, and nothing on the way to the exit report reads it.
+  if (!st.settings_error.empty()) {
+    fail_without_running(self,
+                         st.settings_error + "; the command does not run",
+                         defaults::invalid_settings_status);
+    return;
+  }
   // What the job knows now: variables passed on by the steps before this
   // one (under the same merge rules), and how the job stands.
   add_job_variables(st.env, st.config.own_env, now.env);
   if (!now.job_result.empty()) {
     st.env["BATON_JOB_RESULT"] = now.job_result;
     st.env["BATON_JOB_STATUS"] = std::to_string(now.job_status);
-  }
-  if (!st.settings_error.empty()) {
-    log_line(self, "baton: " + st.settings_error + "; the command does not run");
-    st.exit_status = defaults::invalid_settings_status;
-    st.output_done = true;
-    maybe_report(self);
-    return;
   }
   st.env_file = make_env_file(self);
   if (!st.env_file.empty())
@@ -220,10 +231,7 @@ void start_command(bootstrap_ptr self, const turn& now) {
   if (auto err = st.runner->start(spec, self)) {
     auto text = render(err);
     spdlog::error("{}: {}", st.name, text);
-    log_line(self, "baton: " + text);
-    st.exit_status = defaults::cannot_execute_status;
-    st.output_done = true;
-    maybe_report(self);
+    fail_without_running(self, text, defaults::cannot_execute_status);
     return;
   }
   // Credit that arrived before the start now goes to the output reader,
@@ -261,7 +269,7 @@ void on_registered(bootstrap_ptr self, wire::registered& msg) {
   st.argv = std::move(*argv);
 }
 
-void on_state(bootstrap_ptr self, const turn& now) {
+void on_state(bootstrap_ptr self, const wire::state_update& now) {
   auto& st = self->state;
   auto state = now.state;
   switch (st.phase) {
@@ -314,8 +322,7 @@ void on_frame(bootstrap_ptr self, wire::frame& frm) {
         if (st.phase == bootstrap_phase::registering)
           on_registered(self, x);
       } else if constexpr (std::is_same_v<type, wire::state_update>) {
-        on_state(self, turn{x.state, std::move(x.env),
-                            std::move(x.job_result), x.job_status});
+        on_state(self, x);
       } else if constexpr (std::is_same_v<type, wire::credit>) {
         if (st.phase == bootstrap_phase::running)
           st.runner->grant(x.bytes);

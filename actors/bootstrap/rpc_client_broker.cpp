@@ -213,9 +213,11 @@ void on_data(broker_ptr self, const char* data, size_t size) {
     // Only now may gob bytes flow: the Go server drops what comes with the
     // CONNECT. The reference has no heartbeat besides its Status polls.
     to_bootstrap(self, wire::welcome{defaults::protocol_version, 0});
-    auto rest = st.preamble.substr(answer.consumed);
+    // What came after the answer is the first gob bytes; the codec copies
+    // them, so the preamble can go.
+    st.codec.feed(st.preamble.data() + answer.consumed,
+                  st.preamble.size() - answer.consumed);
     st.preamble.clear();
-    st.codec.feed(rest.data(), rest.size());
   } else {
     st.codec.feed(data, size);
   }
@@ -263,15 +265,15 @@ rpc_client_broker(rpc_client_broker_ptr self, int fd,
     },
     [=](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
+      if (st.done)
+        return;
+      st.done = true;
       auto err = st.connecting ? rpc::check_connected(st.preamble).error
                                : st.codec.finish();
       if (st.connecting && !err)
         err = make_error(ec::truncated_frame,
                          "the runner closed the connection before answering "
                          "the CONNECT");
-      if (st.done)
-        return;
-      st.done = true;
       self->send(st.bootstrap, atom::closed::value,
                  err ? render(err) : std::string{});
     },
