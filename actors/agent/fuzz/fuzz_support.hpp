@@ -94,11 +94,14 @@ inline void check_runner_invariants(const runner_actor& r) {
 /// container was skipped), which the log bytes sent do not account for.
 inline size_t runner_lines_size(const std::string& log) {
   static constexpr char prefix[] = "~~~ Skipping container ";
+  // Each line counted once, though the logged bytes may hold the prefix
+  // too, several times on one line.
   size_t total = 0;
-  for (auto pos = log.find(prefix); pos != std::string::npos;
-       pos = log.find(prefix, pos + 1)) {
+  for (auto pos = log.find(prefix); pos != std::string::npos;) {
     auto end = log.find('\n', pos);
-    total += (end == std::string::npos ? log.size() : end + 1) - pos;
+    end = end == std::string::npos ? log.size() : end + 1;
+    total += end - pos;
+    pos = log.find(prefix, end);
   }
   return total;
 }
