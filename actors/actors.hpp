@@ -149,9 +149,10 @@ using cancellation_watcher_actor = caf::typed_actor<
 /// Bridges the agent's Unix socket: accepts connections, splits their bytes
 /// into frames for one session each, and writes frames out.
 using socket_broker_actor = caf::typed_actor<
-  // Replies with the connections served and the bytes of receive buffer
-  // they hold (the broker's own accounting).
-  caf::replies_to<atom::status>::with<uint64_t, uint64_t>,
+  // Replies with the connections served, the bytes of receive buffer they
+  // hold (the broker's own accounting) and the writes, closes and stream
+  // changes dropped for not coming from the connection's own session.
+  caf::replies_to<atom::status>::with<uint64_t, uint64_t, uint64_t>,
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,
@@ -165,7 +166,7 @@ using socket_broker_actor = caf::typed_actor<
 
 /// The socket broker's implementation type.
 using socket_broker_impl = caf::io::typed_broker<
-  caf::replies_to<atom::status>::with<uint64_t, uint64_t>,
+  caf::replies_to<atom::status>::with<uint64_t, uint64_t, uint64_t>,
   caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
   caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
   caf::reacts_to<atom::close, caf::io::connection_handle>,

@@ -3,6 +3,8 @@
 
 #include "integration/harness.hpp"
 
+#include <filesystem>
+#include <iterator>
 #include <random>
 
 #include <sys/resource.h>
@@ -196,5 +198,40 @@ TEST_F(hostile, a_peer_that_stops_reading_does_not_stall_the_job) {
   }));
   two.agent->signal(SIGTERM);
   EXPECT_TRUE(two.agent->wait(10s).has_value());
+  expect_normal_job();
+}
+
+// Peers that send a little garbage and hang up at once, on both sockets:
+// whoever ends each connection first (the peer, the frame decoder, a
+// refusal, a deadline), its descriptor is released. A reply that outlives
+// its peer once closed the next connection given the same descriptor
+// number before CAF had polled it, and CAF 0.17.6 never releases such a
+// descriptor.
+TEST_F(hostile, short_bad_connections_leave_no_descriptors_behind) {
+  auto fd_dir = "/proc/" + std::to_string(j.agent->pid()) + "/fd";
+  auto open_fds = [&] {
+    std::error_code ec;
+    auto entries = std::filesystem::directory_iterator{fd_dir, ec};
+    return ec ? 0 : std::distance(entries, std::filesystem::directory_iterator{});
+  };
+  auto before = open_fds();
+  std::mt19937 rng{7};
+  const std::string requests[] = {"CONNECT /x HTTP/1.0\n\n",
+                                  "GET /_goRPC_ HTTP/1.0\n\n"};
+  for (int i = 0; i < 2000; ++i) {
+    std::string junk(100, '\0');
+    for (auto& c : junk)
+      c = static_cast<char>(rng());
+    raw_peer baton_peer{j.socket()};
+    ASSERT_TRUE(baton_peer.connected()) << i;
+    baton_peer.send(junk);
+    raw_peer rpc_peer{j.rpc_socket()};
+    ASSERT_TRUE(rpc_peer.connected()) << i;
+    rpc_peer.send(i % 3 == 2 ? junk : requests[i % 3]);
+  }
+  // The refused connections close within the handshake timeout (2 s) at
+  // the latest; a leak would hold hundreds.
+  EXPECT_TRUE(wait_until([&] { return open_fds() <= before; }, 20s))
+    << open_fds() << " descriptors open, " << before << " before";
   expect_normal_job();
 }

@@ -84,6 +84,31 @@ void notify_closed(socket_broker_ptr self,
     self->send(conn.session, atom::closed::value, std::move(why));
 }
 
+// The connection `hdl` names, if the message being handled comes from its
+// own session. CAF's handle is the socket's descriptor number, which the
+// kernel gives the next connection as soon as one closes: a session still
+// answering a connection that is gone would otherwise write to, or close,
+// the container that got its number. Such messages are dropped and counted.
+socket_broker_state::connection* owned_by_sender(socket_broker_ptr self,
+                                                 caf::io::connection_handle hdl,
+                                                 const char* what) {
+  auto& st = self->state;
+  auto i = st.connections.find(hdl);
+  auto sender = self->current_sender();
+  if (i != st.connections.end() && sender != nullptr) {
+    auto& conn = i->second;
+    auto owner = conn.rpc ? caf::actor_cast<caf::strong_actor_ptr>(conn.rpc)
+                          : caf::actor_cast<caf::strong_actor_ptr>(conn.session);
+    if (owner == sender)
+      return &conn;
+  }
+  ++st.stale;
+  spdlog::debug("{}: dropped a {} for connection {} from an actor that does "
+                "not own it ({} dropped so far)",
+                st.name, what, hdl.id(), st.stale);
+  return nullptr;
+}
+
 std::string describe_peer(caf::io::connection_handle hdl) {
   ucred cred;
   socklen_t len = sizeof(cred);
@@ -180,36 +205,34 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       spdlog::error("{}: the listening socket closed", self->state.name);
     },
     [=](atom::write, caf::io::connection_handle hdl, const wire::frame& frm) {
-      if (self->state.connections.count(hdl) == 0)
+      if (owned_by_sender(self, hdl, "write") == nullptr)
         return;
       wire::append(self->wr_buf(hdl), frm);
       self->flush(hdl);
     },
     [=](atom::write, caf::io::connection_handle hdl, const std::string& bytes) {
-      if (self->state.connections.count(hdl) == 0)
+      if (owned_by_sender(self, hdl, "write") == nullptr)
         return;
       auto& buf = self->wr_buf(hdl);
       buf.insert(buf.end(), bytes.begin(), bytes.end());
       self->flush(hdl);
     },
     [=](atom::close, caf::io::connection_handle hdl) {
-      auto i = self->state.connections.find(hdl);
-      if (i == self->state.connections.end())
+      if (owned_by_sender(self, hdl, "close") == nullptr)
         return;
-      forget(self, i);
+      forget(self, self->state.connections.find(hdl));
       self->close(hdl);
     },
     [=](atom::stream, caf::io::connection_handle hdl, bool on) {
-      auto i = self->state.connections.find(hdl);
-      if (i != self->state.connections.end())
-        set_read_size(self, hdl, i->second,
+      if (auto conn = owned_by_sender(self, hdl, "stream"))
+        set_read_size(self, hdl, *conn,
                       on ? socket_broker_state::stream_read_size
                          : socket_broker_state::small_read_size);
     },
-    [=](atom::status) -> caf::result<uint64_t, uint64_t> {
+    [=](atom::status) -> caf::result<uint64_t, uint64_t, uint64_t> {
       auto& st = self->state;
       return {static_cast<uint64_t>(st.connections.size()),
-              st.read_buffer_bytes};
+              st.read_buffer_bytes, st.stale};
     },
     [=](atom::stop) {
       for (auto& kvp : self->state.connections)

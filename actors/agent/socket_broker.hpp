@@ -54,6 +54,10 @@ struct socket_broker_state {
   uint64_t read_buffer_bytes = 0;
   /// Connections refused for being over the limit (logged once).
   size_t refused = 0;
+  /// Writes, closes and stream changes dropped because their sender does
+  /// not own the connection they name (a session whose connection is gone,
+  /// its descriptor number already another connection's).
+  uint64_t stale = 0;
 };
 
 using socket_broker_ptr

@@ -272,10 +272,40 @@ protected:
     caf::scoped_actor self{sys};
     std::pair<uint64_t, uint64_t> result;
     self->request(broker, 10s, atom::status::value)
-      .receive([&](uint64_t connections,
-                   uint64_t bytes) { result = {connections, bytes}; },
+      .receive([&](uint64_t connections, uint64_t bytes,
+                   uint64_t) { result = {connections, bytes}; },
                [](caf::error& err) { ADD_FAILURE() << render(err); });
     return result;
+  }
+
+  /// Messages the broker dropped for not coming from their connection's
+  /// own session.
+  uint64_t stale() {
+    caf::scoped_actor self{sys};
+    uint64_t result = 0;
+    self->request(broker, 10s, atom::status::value)
+      .receive([&](uint64_t, uint64_t, uint64_t dropped) { result = dropped; },
+               [](caf::error& err) { ADD_FAILURE() << render(err); });
+    return result;
+  }
+
+  /// Plays a session whose connection is gone: writes and closes for every
+  /// handle that may be live, sent by an actor that owns none of them.
+  /// Returns how many messages it sent.
+  uint64_t send_as_stale_session(int max_id) {
+    caf::scoped_actor stale_session{sys};
+    uint64_t sent = 0;
+    for (int id = 0; id <= max_id; ++id) {
+      auto hdl = caf::io::connection_handle::from_int(id);
+      stale_session->send(broker, atom::write::value, hdl,
+                          wire::encode(wire::error_report{"x", "stale"}));
+      stale_session->send(broker, atom::write::value, hdl,
+                          std::string{"HTTP/1.0 405 Method Not Allowed\n\n"});
+      stale_session->send(broker, atom::stream::value, hdl, true);
+      stale_session->send(broker, atom::close::value, hdl);
+      sent += 4;
+    }
+    return sent;
   }
 
   /// The broker's account once it serves `n` connections (10 s at most).
@@ -394,6 +424,58 @@ TEST_F(socket_broker_test, waiting_connections_hold_small_buffers) {
   clients.clear();
   EXPECT_NE(wait_done().status, 0);
   EXPECT_EQ(buffers_at(0), std::make_pair(uint64_t{0}, uint64_t{0}));
+}
+
+// CAF's connection handle is the socket's descriptor number: once a
+// connection closes, the next one gets its number. A session still
+// answering the old connection must not reach the new one.
+TEST_F(socket_broker_test, a_reused_handle_takes_nothing_from_the_old_session) {
+  start(1);
+  {
+    client old_peer{path};
+    old_peer.send(wire::hello{defaults::protocol_version, "test"});
+    old_peer.expect<wire::welcome>();
+  }
+  buffers_at(0);
+  // The kernel hands out the lowest free descriptors, so the new
+  // connection's accepted socket takes the number the old one had.
+  client peer{path};
+  buffers_at(1);
+  auto sent = send_as_stale_session(255);
+  // The broker handles its mailbox in order: the status reply comes after
+  // every stale message was dropped.
+  EXPECT_EQ(stale(), sent);
+  EXPECT_EQ(buffers().first, 1u);
+  // The connection is open and received nothing of the stale session's:
+  // its first frame is the welcome.
+  EXPECT_EQ(peer.join(0), run_state::start);
+  peer.send(wire::exit_report{0});
+  peer.expect<wire::exit_ack>();
+  EXPECT_EQ(wait_done().status, 0);
+}
+
+TEST_F(socket_broker_test, a_refusal_after_the_peer_left_reaches_no_one_else) {
+  start(1);
+  // A refused request whose peer hangs up at once: its session's 405 and
+  // close come after the connection is gone.
+  for (int i = 0; i < 20; ++i) {
+    auto fd = connect_unix(rpc_path);
+    ASSERT_TRUE(fd) << render(fd.error());
+    std::string bad{"GET /_goRPC_ HTTP/1.0\n\n"};
+    ASSERT_EQ(::write(*fd, bad.data(), bad.size()),
+              static_cast<ssize_t>(bad.size()));
+    ::close(*fd);
+  }
+  rpc_client peer{rpc_path};
+  buffers_at(1);
+  auto before = stale();
+  auto sent = send_as_stale_session(255);
+  // The refused sessions' own late replies may be counted too.
+  EXPECT_GE(stale() - before, sent);
+  EXPECT_EQ(buffers().first, 1u);
+  // The connection is open and its first reply is its own.
+  auto rep = peer.call_int(rpc::register_method, 0);
+  EXPECT_EQ(rep.header.error, "");
 }
 
 TEST_F(socket_broker_test, a_malformed_frame_closes_only_that_connection) {

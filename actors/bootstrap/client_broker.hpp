@@ -12,6 +12,11 @@ struct client_broker_state {
 
   wire::frame_decoder decoder;
   bootstrap_actor bootstrap;
+  /// The one connection to the agent, while it is open. A bootstrap never
+  /// opens another, but a write or close that arrives after this one closed
+  /// must not act on whatever later takes its descriptor number.
+  caf::io::connection_handle hdl;
+  bool open = true;
 };
 
 using client_broker_ptr
