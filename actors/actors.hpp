@@ -148,7 +148,7 @@ using cancellation_watcher_actor = caf::typed_actor<
 
 /// Bridges the agent's Unix socket: accepts connections, splits their bytes
 /// into frames for one session each, and writes frames out.
-using socket_broker_actor = caf::typed_actor<
+using socket_broker_impl = caf::io::typed_broker<
   // Replies with the connections served, the bytes of receive buffer they
   // hold (the broker's own accounting) and the writes, closes and stream
   // changes dropped for not coming from the connection's own session.
@@ -159,22 +159,14 @@ using socket_broker_actor = caf::typed_actor<
   caf::reacts_to<atom::stream, caf::io::connection_handle, bool>,
   // Stops accepting, closes every connection and quits.
   caf::reacts_to<atom::stop>,
+  // Sums up the peers' warnings held back in the interval just over.
+  caf::reacts_to<atom::tick>,
   caf::reacts_to<caf::io::new_connection_msg>,
   caf::reacts_to<caf::io::new_data_msg>,
   caf::reacts_to<caf::io::connection_closed_msg>,
   caf::reacts_to<caf::io::acceptor_closed_msg>>;
 
-/// The socket broker's implementation type.
-using socket_broker_impl = caf::io::typed_broker<
-  caf::replies_to<atom::status>::with<uint64_t, uint64_t, uint64_t>,
-  caf::reacts_to<atom::write, caf::io::connection_handle, wire::frame>,
-  caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
-  caf::reacts_to<atom::close, caf::io::connection_handle>,
-  caf::reacts_to<atom::stream, caf::io::connection_handle, bool>,
-  caf::reacts_to<atom::stop>, caf::reacts_to<caf::io::new_connection_msg>,
-  caf::reacts_to<caf::io::new_data_msg>,
-  caf::reacts_to<caf::io::connection_closed_msg>,
-  caf::reacts_to<caf::io::acceptor_closed_msg>>;
+using socket_broker_actor = socket_broker_impl::actor_hdl;
 
 /// The bootstrap's state machine: registers, waits for its turn, runs the
 /// command and streams its output, reports the exit status.

@@ -67,6 +67,15 @@ constexpr auto lost_timeout = 30s;
 /// agent closes it (the reference has none: a silent peer was held forever).
 constexpr auto handshake_timeout = 10s;
 
+/// Warnings of one kind about connections not bound to a container (bad
+/// frames, refused requests, handshake timeouts) printed per interval; the
+/// rest are counted and summed up in one line when the interval ends, so a
+/// peer stuck in a loop cannot fill the agent's stderr (on Kubernetes, the
+/// container log on the node's disk). Warnings about the job are never
+/// held back.
+constexpr size_t peer_warning_burst = 5;
+constexpr auto peer_warning_interval = 10s;
+
 /// How often a bootstrap tells the agent it is alive (reference: its 1 s
 /// status poll doubles as the heartbeat).
 constexpr auto heartbeat_interval = 1s;

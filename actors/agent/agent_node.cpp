@@ -12,6 +12,7 @@
 #include "os/process.hpp"
 #include "os/signals.hpp"
 #include "os/unix_socket.hpp"
+#include "os/warning_limiter.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -26,6 +27,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <memory>
 
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -103,6 +105,7 @@ int run_agent(const agent_options& options) {
   bc.session.heartbeat_interval
     = std::min<caf::timespan>(defaults::heartbeat_interval,
                               options.lost_timeout / 4);
+  bc.session.peer_warnings = std::make_shared<warning_limiter>();
   // Every container receives the environment in one frame.
   auto env_frame = wire::encode(wire::registered{rc.env});
   if (env_frame.body.size() > bc.max_frame_size) {
@@ -215,6 +218,7 @@ int run_agent(const agent_options& options) {
   // up at once instead of waiting for their connect timeout.
   if (auto err = write_result_file(marker, result))
     spdlog::warn("cannot leave the job's end marker: {}", render(err));
+  bc.session.peer_warnings->flush_all(warning_limiter::clock::now());
   // A failed job is worth a warning: on Kubernetes the agent logs warnings
   // only, beside the job log, and this line holds the exact status.
   spdlog::log(result.status == 0 ? spdlog::level::info : spdlog::level::warn,

@@ -7,11 +7,15 @@
 #include "actors/actors.hpp"
 #include "actors/agent/session.hpp"
 #include "messages/atoms.hpp"
+#include "messages/error.hpp"
 
 #include <caf/io/connection_handle.hpp>
 #include <caf/send.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace baton::connection {
@@ -32,6 +36,44 @@ void open(Self self, caf::io::connection_handle hdl, Peer peer,
   st.label = std::string{kind} + " " + std::to_string(hdl.id());
   st.last_heard = self->clock().now();
   self->delayed_send(self, st.config.handshake_timeout, atom::tick::value);
+}
+
+/// What a warning about a peer counts toward, by the error that ends its
+/// connection: the summary reads "N more <this> in the last 10s".
+inline std::string_view counted_as(ec code) {
+  switch (code) {
+    case ec::handshake_timeout:
+      return "connections closed for not registering in time";
+    case ec::protocol_mismatch:
+      return "connections refused for a protocol mismatch";
+    case ec::unexpected_message:
+      return "connections refused for unexpected messages";
+    case ec::unrecognized_container:
+    case ec::duplicate_container:
+      return "registrations refused";
+    case ec::truncated_frame:
+      return "connections closed inside a frame";
+    default:
+      return "connections refused for malformed frames";
+  }
+}
+
+/// Logs a warning about the connection. Once it is a container's, that is a
+/// warning about the job and always printed. Before, it is about a peer
+/// (a scanner, a stray client, a peer in a loop), and a flood of like ones
+/// is held back by the shared `warning_limiter`.
+template <class Self>
+void warn(Self self, std::string_view counted, const std::string& text) {
+  auto& st = self->state;
+  using phase = decltype(st.phase);
+  auto line = st.label + ": " + text;
+  auto a_container = st.phase == phase::bound || st.phase == phase::exiting
+                     || st.phase == phase::exited;
+  if (a_container || !st.config.peer_warnings)
+    spdlog::warn("{}", line);
+  else
+    st.config.peer_warnings->warn({st.name, counted}, line,
+                                  self->clock().now());
 }
 
 /// Reads in large pieces only while the container streams: from its turn

@@ -108,11 +108,18 @@ std::string reference_text(const caf::error& err, int64_t id) {
   }
 }
 
+// What the warnings of peers that are no container count toward.
+constexpr std::string_view bad_requests = "connections refused for bad requests";
+constexpr std::string_view bad_calls = "connections refused for malformed calls";
+constexpr std::string_view no_registration
+  = "connections closed for not registering in time";
+
 // Closes the connection, with the reason in the agent's log (net/rpc has no
-// way to tell the peer).
-void fail(rpc_ptr self, const std::string& why) {
+// way to tell the peer). `counted` names the kind of a peer's warning.
+void fail(rpc_ptr self, const std::string& why,
+          std::string_view counted = bad_calls) {
   auto& st = self->state;
-  spdlog::warn("{}: closing the connection: {}", st.label, why);
+  connection::warn(self, counted, "closing the connection: " + why);
   self->send(st.peer, atom::close::value, st.hdl);
   connection::finish(self, why);
 }
@@ -406,13 +413,13 @@ void on_preamble(rpc_ptr self, std::string& bytes) {
     case rpc::preamble_status::need_more:
       return;
     case rpc::preamble_status::rejected:
-      spdlog::warn("{}: refusing the connection: {}", st.label,
-                   render(result.error));
+      connection::warn(self, bad_requests,
+                       "refusing the connection: " + render(result.error));
       send_bytes(self, result.response);
       self->send(st.peer, atom::close::value, st.hdl);
       return connection::finish(self, render(result.error));
     case rpc::preamble_status::failed:
-      return fail(self, render(result.error));
+      return fail(self, render(result.error), bad_requests);
     case rpc::preamble_status::ok:
       break;
   }
@@ -459,7 +466,8 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
         spdlog::warn("{}: connection closed before the exit status: {}",
                      st.label, why.empty() ? "closed by the peer" : why);
       else if (auto err = st.codec.finish(); err && why.empty())
-        spdlog::warn("{}: connection closed: {}", st.label, render(err));
+        connection::warn(self, "connections closed inside a call",
+                         "connection closed: " + render(err));
       connection::finish(self, why.empty()
                                  ? "connection closed before its exit status"
                                  : why);
@@ -472,8 +480,10 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
         case rpc_phase::preamble:
         case rpc_phase::unbound:
         case rpc_phase::registering:
-          return fail(self, "no registration within "
-                              + format_duration(st.config.handshake_timeout));
+          return fail(self,
+                      "no registration within "
+                        + format_duration(st.config.handshake_timeout),
+                      no_registration);
         case rpc_phase::exited:
           if (now >= st.next_check) {
             self->send(st.peer, atom::close::value, st.hdl);

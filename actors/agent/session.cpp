@@ -85,7 +85,8 @@ void send_turn(session_ptr self, turn x) {
 void fail(session_ptr self, const caf::error& err) {
   auto& st = self->state;
   auto text = render(err);
-  spdlog::warn("{}: closing the connection: {}", st.label, text);
+  connection::warn(self, connection::counted_as(code_of(err)),
+                   "closing the connection: " + text);
   send_frame(self, wire::error_report{to_string(code_of(err)), text});
   self->send(st.peer, atom::close::value, st.hdl);
   connection::finish(self, text);
@@ -337,8 +338,8 @@ void dispatch(session_ptr self, wire::frame& frm) {
       return on_exit(self, std::get<wire::exit_report>(*msg));
     case wire::frame_type::error: {
       auto& report = std::get<wire::error_report>(*msg);
-      spdlog::warn("{}: peer reports {}: {}", st.label, report.code,
-                   report.message);
+      connection::warn(self, "connections closed on the peer's error report",
+                       "peer reports " + report.code + ": " + report.message);
       self->send(st.peer, atom::close::value, st.hdl);
       return connection::finish(self, "peer reported an error: "
                                         + report.message);

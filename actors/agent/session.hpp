@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "messages/defaults.hpp"
+#include "os/warning_limiter.hpp"
 
 #include <caf/io/connection_handle.hpp>
 #include <caf/stateful_actor.hpp>
@@ -9,6 +10,7 @@
 #include <caf/actor_clock.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace baton {
@@ -25,6 +27,9 @@ struct session_config {
   uint64_t log_window = defaults::log_window;
   /// How long the peer has to say hello and register.
   caf::timespan handshake_timeout = defaults::handshake_timeout;
+  /// Where warnings about connections that are no container's go, shared
+  /// by every session and the broker; null prints each one.
+  std::shared_ptr<warning_limiter> peer_warnings;
 
   caf::error validate() const;
 };

@@ -7,7 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <chrono>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <string_view>
 
 using namespace std::chrono_literals;
 using namespace baton;
@@ -554,4 +561,83 @@ TEST_F(session_test, the_handshake_deadline_spares_a_registered_peer) {
   }
   EXPECT_FALSE(closed(c));
   EXPECT_EQ(status().containers[0].state, container_state::connected);
+}
+
+namespace {
+
+/// Captures what spdlog prints while it lives; the fixture silences it.
+class captured_log {
+public:
+  captured_log()
+    : old_(spdlog::default_logger()),
+      logger_(std::make_shared<spdlog::logger>(
+        "captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))) {
+    logger_->set_pattern("%v");
+    logger_->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(logger_);
+  }
+
+  ~captured_log() {
+    spdlog::set_default_logger(old_);
+  }
+
+  /// The lines printed so far that contain `part`.
+  size_t count(std::string_view part) const {
+    std::istringstream in{out_.str()};
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);)
+      n += line.find(part) != std::string::npos ? 1 : 0;
+    return n;
+  }
+
+  std::string text() const {
+    return out_.str();
+  }
+
+private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> old_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+} // namespace
+
+TEST_F(session_test, a_flood_of_peer_warnings_is_summed_up_but_job_ones_are_not) {
+  captured_log log;
+  config.peer_warnings = std::make_shared<warning_limiter>(1, 10s);
+  // Six peers that never register: one warning, five held back.
+  for (int i = 0; i < 6; ++i)
+    open();
+  advance(10s);
+  EXPECT_EQ(log.count("no registration within 10s"), 1u) << log.text();
+  // A peer's malformed frame uses up that kind's one warning.
+  auto stray = open();
+  send(stray, wire::hello{defaults::protocol_version, "stray"});
+  send_raw(stray, wire::frame_type::heartbeat, "not json");
+  send_raw(open(), wire::frame_type::hello, "not json");
+  // The timeout's warning and the stray's.
+  EXPECT_EQ(log.count("closing the connection"), 2u) << log.text();
+  // The containers' own failures are about the job: every one is printed,
+  // of whatever kind.
+  auto c0 = bound(0);
+  auto c1 = bound(1);
+  send_raw(c0, wire::frame_type::heartbeat, "not json");
+  caf::anon_send(c1.session, atom::closed::value, std::string{});
+  run();
+  EXPECT_EQ(log.count("(container 0): closing the connection"), 1u)
+    << log.text();
+  EXPECT_EQ(log.count("(container 1): connection closed before the exit "
+                      "status"),
+            1u)
+    << log.text();
+  advance(10s);
+  config.peer_warnings->flush(sys.clock().now());
+  EXPECT_EQ(log.count("session: 5 more connections closed for not "
+                      "registering in time in the last 10s"),
+            1u)
+    << log.text();
+  EXPECT_EQ(log.count("session: 1 more connections refused for malformed "
+                      "frames in the last 10s"),
+            1u)
+    << log.text();
 }

@@ -43,6 +43,27 @@ void write_frame(socket_broker_ptr self, caf::io::connection_handle hdl,
   self->flush(hdl);
 }
 
+// What the broker's warnings about peers count toward.
+constexpr std::string_view malformed_frames
+  = "connections refused for malformed frames";
+constexpr std::string_view inside_a_frame
+  = "connections closed inside a frame";
+constexpr std::string_view over_the_limit
+  = "connections refused beyond the connection limit";
+
+// Logs a warning about a peer. A flood of like ones is held back: the
+// connection may be a container's, but then its session warns that the
+// container is lost, and that line is never held back.
+void warn_peer(socket_broker_ptr self, std::string_view counted,
+               const std::string& text) {
+  auto& st = self->state;
+  auto line = std::string{st.name} + ": " + text;
+  if (auto& limiter = st.config.session.peer_warnings)
+    limiter->warn({st.name, counted}, line, self->clock().now());
+  else
+    spdlog::warn("{}", line);
+}
+
 // Closes a connection whose byte stream is broken, telling the peer why.
 void drop(socket_broker_ptr self, caf::io::connection_handle hdl,
           const caf::error& err) {
@@ -50,8 +71,8 @@ void drop(socket_broker_ptr self, caf::io::connection_handle hdl,
   if (i == self->state.connections.end())
     return;
   auto text = render(err);
-  spdlog::warn("{}: closing connection {}: {}", self->state.name, hdl.id(),
-               text);
+  warn_peer(self, malformed_frames,
+            "closing connection " + std::to_string(hdl.id()) + ": " + text);
   write_frame(self, hdl, wire::error_report{to_string(code_of(err)), text});
   self->send(i->second.session, atom::closed::value, text);
   forget(self, i);
@@ -133,6 +154,8 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
   self->add_doorman(listen_fd);
   if (rpc_listen_fd >= 0)
     st.rpc_acceptor = self->add_doorman(rpc_listen_fd);
+  if (auto& limiter = st.config.session.peer_warnings)
+    self->delayed_send(self, limiter->interval(), atom::tick::value);
   return {
     [=](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
@@ -140,10 +163,10 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       auto rpc = st.rpc_acceptor != caf::io::accept_handle{}
                  && msg.source == st.rpc_acceptor;
       if (st.connections.size() >= st.config.max_connections) {
-        // Said once, not once per connection.
-        if (st.refused++ == 0)
-          spdlog::warn("{}: refusing connections beyond the limit of {}",
-                       st.name, st.config.max_connections);
+        ++st.refused;
+        warn_peer(self, over_the_limit,
+                  "refusing a connection beyond the limit of "
+                    + std::to_string(st.config.max_connections));
         refuse(self, hdl, rpc,
                "the agent serves at most "
                  + std::to_string(st.config.max_connections)
@@ -195,8 +218,9 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       std::string why;
       if (auto err = i->second.decoder.finish()) {
         why = render(err);
-        spdlog::warn("{}: connection {} closed: {}", self->state.name,
-                     msg.handle.id(), why);
+        warn_peer(self, inside_a_frame,
+                  "connection " + std::to_string(msg.handle.id())
+                    + " closed: " + why);
       }
       notify_closed(self, i->second, std::move(why));
       forget(self, i);
@@ -233,6 +257,13 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       auto& st = self->state;
       return {static_cast<uint64_t>(st.connections.size()),
               st.read_buffer_bytes, st.stale};
+    },
+    [=](atom::tick) {
+      // Each interval, whether or not connections come: the last warnings
+      // of a flood are summed up soon after it ends, not at the agent's exit.
+      auto& limiter = self->state.config.session.peer_warnings;
+      limiter->flush(self->clock().now());
+      self->delayed_send(self, limiter->interval(), atom::tick::value);
     },
     [=](atom::stop) {
       for (auto& kvp : self->state.connections)
