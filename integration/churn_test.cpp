@@ -96,7 +96,7 @@ TEST(churn, jobs_stay_byte_exact_while_bad_connections_come_and_go) {
   int failures = 0;
   for (int n = 0; n < jobs; ++n) {
     job j{3};
-    j.start_agent({"--handshake-timeout", "1s"});
+    j.start_agent();
     ASSERT_TRUE(j.wait_listening());
     std::atomic<bool> stop{false};
     std::thread baton_churn{churn, j.socket(), false, 2 * n, std::cref(stop),
