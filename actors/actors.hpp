@@ -96,8 +96,8 @@ using runner_actor = caf::typed_actor<
   // Registers a container served by a session; replies with the job
   // environment and what the container should do now (`wait` until its
   // settings came, if they follow).
-  caf::replies_to<atom::register_, registration, container_actor>::with<
-    std::vector<std::string>, turn>,
+  caf::replies_to<atom::register_, registration,
+                  container_actor>::with<std::vector<std::string>, turn>,
   // The settings of container `id`, which registered without them; replies
   // with what it should do now.
   caf::replies_to<atom::configure, int32_t, step_settings>::with<turn>,
@@ -160,8 +160,7 @@ using socket_broker_impl = caf::io::typed_broker<
   // Stops accepting, closes every connection and quits.
   caf::reacts_to<atom::stop>,
   // Sums up the peers' warnings held back in the interval just over.
-  caf::reacts_to<atom::tick>,
-  caf::reacts_to<caf::io::new_connection_msg>,
+  caf::reacts_to<atom::tick>, caf::reacts_to<caf::io::new_connection_msg>,
   caf::reacts_to<caf::io::new_data_msg>,
   caf::reacts_to<caf::io::connection_closed_msg>,
   caf::reacts_to<caf::io::acceptor_closed_msg>>;
@@ -199,8 +198,7 @@ using client_broker_impl = caf::io::typed_broker<
   caf::reacts_to<atom::close, caf::io::connection_handle>,
   caf::reacts_to<atom::stream, caf::io::connection_handle, bool>,
   // The process received signal `signo`: passed on to the bootstrap actor.
-  caf::reacts_to<atom::signal, int>,
-  caf::reacts_to<caf::io::new_data_msg>,
+  caf::reacts_to<atom::signal, int>, caf::reacts_to<caf::io::new_data_msg>,
   caf::reacts_to<caf::io::connection_closed_msg>>;
 
 using client_broker_actor = client_broker_impl::actor_hdl;
@@ -215,8 +213,7 @@ using rpc_client_broker_impl = caf::io::typed_broker<
   caf::reacts_to<atom::stream, caf::io::connection_handle, bool>,
   caf::reacts_to<atom::signal, int>,
   // Time to poll the runner's Status (sent to itself).
-  caf::reacts_to<atom::tick>,
-  caf::reacts_to<caf::io::new_data_msg>,
+  caf::reacts_to<atom::tick>, caf::reacts_to<caf::io::new_data_msg>,
   caf::reacts_to<caf::io::connection_closed_msg>>;
 
 } // namespace baton

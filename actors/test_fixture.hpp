@@ -47,8 +47,8 @@ struct reply {
 
   /// The first (often only) value; fails the test if there is none.
   const auto& get() const {
-    EXPECT_TRUE(value.has_value()) << "no value, error: "
-                                   << caf::to_string(error);
+    EXPECT_TRUE(value.has_value())
+      << "no value, error: " << caf::to_string(error);
     return std::get<0>(*value);
   }
 };
@@ -89,9 +89,7 @@ fake_peer(peer_actor::stateful_pointer<fake_peer_state> self) {
     [=](atom::write, caf::io::connection_handle, wire::frame& frm) {
       self->state.frames.push_back(std::move(frm));
     },
-    [=](atom::close, caf::io::connection_handle) {
-      self->state.closed = true;
-    },
+    [=](atom::close, caf::io::connection_handle) { self->state.closed = true; },
     [=](atom::stream, caf::io::connection_handle, bool on) {
       self->state.streaming = on;
     },
@@ -112,9 +110,7 @@ fake_rpc_peer(rpc_peer_actor::stateful_pointer<fake_rpc_peer_state> self) {
     [=](atom::write, caf::io::connection_handle, const std::string& bytes) {
       self->state.bytes += bytes;
     },
-    [=](atom::close, caf::io::connection_handle) {
-      self->state.closed = true;
-    },
+    [=](atom::close, caf::io::connection_handle) { self->state.closed = true; },
     [=](atom::stream, caf::io::connection_handle, bool on) {
       self->state.streaming = on;
     },

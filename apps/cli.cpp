@@ -36,11 +36,10 @@ caf::error invalid(const std::string& text) {
   return make_error(ec::invalid_argument, text);
 }
 
-caf::expected<parsed_args> parse(const char* command,
-                                 const std::vector<option_spec>& specs,
-                                 const std::vector<std::string>& args,
-                                 const env_map& env, bool allow_command,
-                                 size_t max_positional) {
+caf::expected<parsed_args>
+parse(const char* command, const std::vector<option_spec>& specs,
+      const std::vector<std::string>& args, const env_map& env,
+      bool allow_command, size_t max_positional) {
   parsed_args result;
   auto find = [&](const std::string& name) -> const option_spec* {
     for (auto& spec : specs)
@@ -60,8 +59,8 @@ caf::expected<parsed_args> parse(const char* command,
     }
     if (arg.compare(0, 2, "--") != 0 || arg.size() == 2) {
       if (result.positional.size() >= max_positional)
-        return invalid("unexpected argument '" + arg + "' for baton "
-                       + command + " (see baton " + command + " --help)");
+        return invalid("unexpected argument '" + arg + "' for baton " + command
+                       + " (see baton " + command + " --help)");
       result.positional.push_back(arg);
       continue;
     }
@@ -79,8 +78,8 @@ caf::expected<parsed_args> parse(const char* command,
       value = "true"; // A flag.
     } else {
       if (i + 1 >= args.size())
-        return invalid("option --" + name + " needs a value ("
-                       + spec->metavar + ")");
+        return invalid("option --" + name + " needs a value (" + spec->metavar
+                       + ")");
       value = args[++i];
     }
     result.values[name] = {value, "--" + name};
@@ -96,8 +95,7 @@ caf::expected<parsed_args> parse(const char* command,
       }
     }
     if (spec.required)
-      return invalid(std::string{"baton "} + command + " needs --"
-                     + spec.name
+      return invalid(std::string{"baton "} + command + " needs --" + spec.name
                      + (spec.env != nullptr
                           ? std::string{" (or "} + spec.env + ")"
                           : std::string{}));
@@ -227,7 +225,8 @@ const std::vector<option_spec>& bootstrap_specs() {
      default_socket_note(defaults::socket_name) + ", or "
        + defaults::rpc_socket_name + " with --protocol buildkite",
      false, "the agent's socket"},
-    {"connect-timeout", "D", "BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_TIMEOUT",
+    {"connect-timeout", "D",
+     "BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_TIMEOUT",
      format_duration(defaults::connect_timeout), false,
      "give up connecting to the agent after this long"},
   };
@@ -263,7 +262,8 @@ const std::vector<option_spec>& manifest_specs() {
   static const std::vector<option_spec> specs = {
     {"agent-image", "IMAGE", "BATON_AGENT_IMAGE",
      std::string{"baton:"} + BATON_VERSION, false,
-     "image of the init and agent containers: the bundle (deploy/Containerfile)"},
+     "image of the init and agent containers: the bundle "
+     "(deploy/Containerfile)"},
     {"name", "NAME", nullptr, "<the spec file's name>", false,
      "the pod's (or the Job's) name"},
     {"kind", "KIND", nullptr, "pod", false,
@@ -309,8 +309,8 @@ bool wants_help(const std::vector<std::string>& args) {
   return false;
 }
 
-caf::expected<agent_options> parse_agent_options(
-  const std::vector<std::string>& args, const env_map& env) {
+caf::expected<agent_options>
+parse_agent_options(const std::vector<std::string>& args, const env_map& env) {
   auto parsed = parse("agent", agent_specs(), args, env, false, 0);
   if (!parsed)
     return std::move(parsed.error());
@@ -326,8 +326,8 @@ caf::expected<agent_options> parse_agent_options(
     result.rpc_socket = socket_path(v["rpc-socket"], result.job_context_dir,
                                     defaults::rpc_socket_name);
   if (result.rpc_socket == result.socket)
-    return bad_value(v["rpc-socket"], "another path than --socket ("
-                                        + result.socket + ")");
+    return bad_value(v["rpc-socket"],
+                     "another path than --socket (" + result.socket + ")");
   result.env_file = v["env-file"].text;
   if (v["log-file"].source != "the default")
     result.log_file = v["log-file"].text;
@@ -353,8 +353,9 @@ caf::expected<agent_options> parse_agent_options(
   return result;
 }
 
-caf::expected<bootstrap_options> parse_bootstrap_options(
-  const std::vector<std::string>& args, const env_map& env) {
+caf::expected<bootstrap_options>
+parse_bootstrap_options(const std::vector<std::string>& args,
+                        const env_map& env) {
   auto parsed = parse("bootstrap", bootstrap_specs(), args, env, true, 0);
   if (!parsed)
     return std::move(parsed.error());
@@ -380,8 +381,8 @@ caf::expected<bootstrap_options> parse_bootstrap_options(
   return result;
 }
 
-caf::expected<pod_options> parse_pod_options(
-  const std::vector<std::string>& args, const env_map& env) {
+caf::expected<pod_options>
+parse_pod_options(const std::vector<std::string>& args, const env_map& env) {
   auto parsed = parse("pod", pod_specs(), args, env, false, 1);
   if (!parsed)
     return std::move(parsed.error());
@@ -410,21 +411,24 @@ caf::expected<pod_options> parse_pod_options(
   return result;
 }
 
-caf::expected<install_options> parse_install_options(
-  const std::vector<std::string>& args, const env_map& env) {
+caf::expected<install_options>
+parse_install_options(const std::vector<std::string>& args,
+                      const env_map& env) {
   auto parsed = parse("install", install_specs(), args, env, false, 1);
   if (!parsed)
     return std::move(parsed.error());
   if (parsed->positional.empty())
-    return invalid("baton install needs a directory (see baton install --help)");
+    return invalid(
+      "baton install needs a directory (see baton install --help)");
   install_options result;
   result.dir = parsed->positional[0];
   result.from = parsed->values["from"].text;
   return result;
 }
 
-caf::expected<manifest_options> parse_manifest_options(
-  const std::vector<std::string>& args, const env_map& env) {
+caf::expected<manifest_options>
+parse_manifest_options(const std::vector<std::string>& args,
+                       const env_map& env) {
   auto parsed = parse("manifest", manifest_specs(), args, env, false, 1);
   if (!parsed)
     return std::move(parsed.error());
@@ -455,8 +459,8 @@ caf::expected<manifest_options> parse_manifest_options(
   return result;
 }
 
-caf::expected<status_options> parse_status_options(
-  const std::vector<std::string>& args, const env_map& env) {
+caf::expected<status_options>
+parse_status_options(const std::vector<std::string>& args, const env_map& env) {
   auto parsed = parse("status", status_specs(), args, env, false, 0);
   if (!parsed)
     return std::move(parsed.error());

@@ -24,23 +24,25 @@ bool wants_help(const std::vector<std::string>& args);
 /// Parse the arguments after the subcommand name. Options come from the
 /// command line, else from their environment variable in `env`, else from
 /// their default. Errors name the option (or variable) and the value.
-caf::expected<agent_options> parse_agent_options(
-  const std::vector<std::string>& args, const env_map& env);
+caf::expected<agent_options>
+parse_agent_options(const std::vector<std::string>& args, const env_map& env);
 
-caf::expected<bootstrap_options> parse_bootstrap_options(
-  const std::vector<std::string>& args, const env_map& env);
+caf::expected<bootstrap_options>
+parse_bootstrap_options(const std::vector<std::string>& args,
+                        const env_map& env);
 
-caf::expected<pod_options> parse_pod_options(
-  const std::vector<std::string>& args, const env_map& env);
+caf::expected<pod_options>
+parse_pod_options(const std::vector<std::string>& args, const env_map& env);
 
-caf::expected<install_options> parse_install_options(
-  const std::vector<std::string>& args, const env_map& env);
+caf::expected<install_options>
+parse_install_options(const std::vector<std::string>& args, const env_map& env);
 
-caf::expected<manifest_options> parse_manifest_options(
-  const std::vector<std::string>& args, const env_map& env);
+caf::expected<manifest_options>
+parse_manifest_options(const std::vector<std::string>& args,
+                       const env_map& env);
 
-caf::expected<status_options> parse_status_options(
-  const std::vector<std::string>& args, const env_map& env);
+caf::expected<status_options>
+parse_status_options(const std::vector<std::string>& args, const env_map& env);
 
 std::string main_help();
 std::string agent_help();

@@ -62,9 +62,9 @@ TEST(cli, agent_options_fall_back_to_env_vars) {
 }
 
 TEST(cli, agent_socket_from_env_var) {
-  auto opts = parse_agent_options(
-    {"--containers", "2"},
-    {{"BATON_SOCKET", "/run/b.sock"}, {"BUILDKITE_JOB_CONTEXT_DIR", "/ctx"}});
+  auto opts = parse_agent_options({"--containers", "2"},
+                                  {{"BATON_SOCKET", "/run/b.sock"},
+                                   {"BUILDKITE_JOB_CONTEXT_DIR", "/ctx"}});
   ASSERT_TRUE(opts) << render(opts.error());
   EXPECT_EQ(opts->socket, "/run/b.sock");
 }
@@ -179,23 +179,21 @@ TEST(cli, agent_rpc_socket_can_move_or_be_disabled) {
                                    {"BATON_RPC_SOCKET", "/run/bk.sock"}});
   ASSERT_TRUE(opts) << render(opts.error());
   EXPECT_EQ(opts->rpc_socket, "/run/bk.sock");
-  opts = parse_agent_options({"--containers", "1", "--rpc-socket", "none"},
-                             {});
+  opts = parse_agent_options({"--containers", "1", "--rpc-socket", "none"}, {});
   ASSERT_TRUE(opts) << render(opts.error());
   EXPECT_EQ(opts->rpc_socket, "");
-  EXPECT_EQ(error_of(parse_agent_options({"--containers", "1", "--socket",
-                                          "/s", "--rpc-socket", "/s"},
-                                         {})),
-            "invalid value '/s' for --rpc-socket: expected another path "
-            "than --socket (/s)");
+  EXPECT_EQ(
+    error_of(parse_agent_options(
+      {"--containers", "1", "--socket", "/s", "--rpc-socket", "/s"}, {})),
+    "invalid value '/s' for --rpc-socket: expected another path "
+    "than --socket (/s)");
 }
 
 // -- bootstrap ----------------------------------------------------------------
 
 TEST(cli, bootstrap_protocol_picks_the_default_socket) {
-  auto opts = parse_bootstrap_options({"--container-id", "0", "--protocol",
-                                       "buildkite"},
-                                      {});
+  auto opts = parse_bootstrap_options(
+    {"--container-id", "0", "--protocol", "buildkite"}, {});
   ASSERT_TRUE(opts) << render(opts.error());
   EXPECT_EQ(opts->protocol, dialect::buildkite);
   EXPECT_EQ(opts->socket, "/workspace/buildkite.sock");
@@ -244,9 +242,9 @@ TEST(cli, bootstrap_command_line_wins_over_env) {
   env_map env = {{"BUILDKITE_CONTAINER_ID", "2"},
                  {"BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_TIMEOUT", "5s"},
                  {"BATON_SOCKET", "/env.sock"}};
-  auto opts = parse_bootstrap_options(
-    {"--container-id=7", "--connect-timeout", "1m30s", "--socket=/cli.sock"},
-    env);
+  auto opts = parse_bootstrap_options({"--container-id=7", "--connect-timeout",
+                                       "1m30s", "--socket=/cli.sock"},
+                                      env);
   ASSERT_TRUE(opts) << render(opts.error());
   EXPECT_EQ(opts->container_id, 7);
   EXPECT_EQ(opts->connect_timeout, caf::timespan{90s});
@@ -346,13 +344,28 @@ TEST(cli, wants_help) {
 
 TEST(cli, agent_help_mentions_every_option_env_var_and_default) {
   auto help = agent_help();
-  for (auto part :
-       {"--containers", "BUILDKITE_CONTAINER_COUNT", "--job-context-dir",
-        "BUILDKITE_JOB_CONTEXT_DIR", "/workspace", "--socket", "BATON_SOCKET",
-        "--rpc-socket", "BATON_RPC_SOCKET", "buildkite.sock", "--env-file", "--log-file", "--result-file", "--start-timeout",
-        "BUILDKITE_KUBERNETES_CONTAINER_START_TIMEOUT", "5m0s",
-        "--lost-timeout", "30s", "--cancel-grace-period",
-        "BUILDKITE_CANCEL_GRACE_PERIOD", "15s", "--help"})
+  for (auto part : {"--containers",
+                    "BUILDKITE_CONTAINER_COUNT",
+                    "--job-context-dir",
+                    "BUILDKITE_JOB_CONTEXT_DIR",
+                    "/workspace",
+                    "--socket",
+                    "BATON_SOCKET",
+                    "--rpc-socket",
+                    "BATON_RPC_SOCKET",
+                    "buildkite.sock",
+                    "--env-file",
+                    "--log-file",
+                    "--result-file",
+                    "--start-timeout",
+                    "BUILDKITE_KUBERNETES_CONTAINER_START_TIMEOUT",
+                    "5m0s",
+                    "--lost-timeout",
+                    "30s",
+                    "--cancel-grace-period",
+                    "BUILDKITE_CANCEL_GRACE_PERIOD",
+                    "15s",
+                    "--help"})
     EXPECT_TRUE(contains(help, part)) << part << " missing from:\n" << help;
 }
 
@@ -383,24 +396,23 @@ TEST(cli, manifest_kind_and_ttl) {
   auto opts = parse_manifest_options({"pod.json"}, {});
   ASSERT_TRUE(opts) << render(opts.error());
   EXPECT_FALSE(opts->kind.job);
-  opts = parse_manifest_options({"pod.json", "--kind", "job",
-                                 "--ttl-seconds-after-finished", "600"},
-                                {});
+  opts = parse_manifest_options(
+    {"pod.json", "--kind", "job", "--ttl-seconds-after-finished", "600"}, {});
   ASSERT_TRUE(opts) << render(opts.error());
   EXPECT_TRUE(opts->kind.job);
   EXPECT_EQ(opts->kind.ttl_seconds_after_finished, 600);
-  EXPECT_EQ(error_of(parse_manifest_options({"pod.json", "--kind", "cron"},
-                                            {})),
-            "invalid value 'cron' for --kind: expected pod or job");
+  EXPECT_EQ(
+    error_of(parse_manifest_options({"pod.json", "--kind", "cron"}, {})),
+    "invalid value 'cron' for --kind: expected pod or job");
   EXPECT_EQ(error_of(parse_manifest_options(
               {"pod.json", "--ttl-seconds-after-finished", "60"}, {})),
             "--ttl-seconds-after-finished needs --kind job");
-  EXPECT_EQ(error_of(parse_manifest_options(
-              {"pod.json", "--kind", "job", "--ttl-seconds-after-finished",
-               "soon"},
-              {})),
-            "invalid value 'soon' for --ttl-seconds-after-finished: expected "
-            "a whole number from 0 to 31536000");
+  EXPECT_EQ(
+    error_of(parse_manifest_options({"pod.json", "--kind", "job",
+                                     "--ttl-seconds-after-finished", "soon"},
+                                    {})),
+    "invalid value 'soon' for --ttl-seconds-after-finished: expected "
+    "a whole number from 0 to 31536000");
 }
 
 TEST(cli, agent_timestamp_lines_from_the_flag_or_buildkites_variable) {

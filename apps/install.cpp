@@ -41,8 +41,8 @@ caf::expected<std::string> install_bundle(const std::string& from,
                         + "': expected bin/baton and lib/ (pass --from DIR)");
   if (!fs::is_directory(dir, err))
     return make_error(ec::invalid_argument,
-                      "cannot install into '" + dir + "': "
-                        + (err ? err.message() : "not a directory"));
+                      "cannot install into '" + dir
+                        + "': " + (err ? err.message() : "not a directory"));
   // Copy beside the target, then rename: a reader never sees half a bundle.
   auto temp_name = fs::path{dir} / ".baton-install-XXXXXX";
   auto temp_text = temp_name.string();

@@ -77,9 +77,9 @@ TEST(install, errors_name_the_bundle_or_the_directory) {
   fs::create_symlink("/nonexistent", from.path / "lib" / "dangling");
   done = install_bundle(from.path.string(), to.path.string());
   ASSERT_FALSE(done);
-  EXPECT_EQ(render(done.error()),
-            "cannot copy '" + (from.path / "lib").string() + "' into '"
-              + to.path.string() + "': No such file or directory");
+  EXPECT_EQ(render(done.error()), "cannot copy '" + (from.path / "lib").string()
+                                    + "' into '" + to.path.string()
+                                    + "': No such file or directory");
   EXPECT_EQ(std::distance(fs::directory_iterator{to.path}, {}), 0);
   fs::remove(from.path / "lib" / "dangling");
   auto file = (from.path / "bin" / "baton").string();

@@ -82,7 +82,8 @@ caf::expected<int64_t> termination_grace_seconds(const pod_spec& spec) {
     // What the bootstrap will read: its own environment merged with the
     // job's.
     auto env = merge_environment(spec.containers[id].env, spec.env,
-                                 bundle_mount, std::string{bundle_dir} + "/bin");
+                                 bundle_mount,
+                                 std::string{bundle_dir} + "/bin");
     std::vector<std::string> warnings;
     auto config = read_cancel_config(env, warnings);
     for (auto& warning : warnings) {
@@ -120,10 +121,9 @@ std::string pod_name_for(const std::string& spec_file) {
   return name.empty() ? "baton-job" : name;
 }
 
-caf::expected<json> render_manifest(const pod_spec& spec,
-                                    const std::string& name,
-                                    const std::string& agent_image,
-                                    const workload& kind) {
+caf::expected<json>
+render_manifest(const pod_spec& spec, const std::string& name,
+                const std::string& agent_image, const workload& kind) {
   if (!is_dns_subdomain(name))
     return make_error(ec::invalid_argument,
                       "invalid pod name '" + name
@@ -146,8 +146,8 @@ caf::expected<json> render_manifest(const pod_spec& spec,
   // The job log is the agent's stdout; diagnostics share the container log,
   // so only warnings and errors are written there.
   env_map agent_env = spec.env;
-  agent_env["BUILDKITE_CONTAINER_COUNT"] =
-    std::to_string(spec.containers.size());
+  agent_env["BUILDKITE_CONTAINER_COUNT"]
+    = std::to_string(spec.containers.size());
   agent_env.emplace("BATON_LOG_LEVEL", "warn");
   if (spec.timestamp_lines)
     agent_env["BUILDKITE_TIMESTAMP_LINES"] = "true";
@@ -163,8 +163,7 @@ caf::expected<json> render_manifest(const pod_spec& spec,
   for (size_t id = 0; id < spec.containers.size(); ++id) {
     auto& c = spec.containers[id];
     auto where = "pod spec: containers[" + std::to_string(id) + "]";
-    if (!is_dns_label(c.name) || c.name == "agent"
-        || c.name == "install-baton")
+    if (!is_dns_label(c.name) || c.name == "agent" || c.name == "install-baton")
       return make_error(ec::invalid_argument,
                         where + ".name: '" + c.name
                           + "' cannot name a Kubernetes container (lowercase "
@@ -175,8 +174,9 @@ caf::expected<json> render_manifest(const pod_spec& spec,
                         where + ".name: '" + c.name + "' is used twice");
     if (c.image.empty())
       return make_error(ec::invalid_argument,
-                        where + ".image: missing (every container needs an "
-                                "image on Kubernetes)");
+                        where
+                          + ".image: missing (every container needs an "
+                            "image on Kubernetes)");
     auto env = container_env(c, id);
     json command = {baton, "bootstrap", "--"};
     for (auto& arg : c.command)
@@ -206,9 +206,9 @@ caf::expected<json> render_manifest(const pod_spec& spec,
   // pod) after it, SIGTERM first, which cancels the job.
   std::optional<int64_t> deadline;
   if (!spec.timeout.empty())
-    deadline = std::chrono::ceil<std::chrono::seconds>(
-                 *parse_duration(spec.timeout))
-                 .count();
+    deadline
+      = std::chrono::ceil<std::chrono::seconds>(*parse_duration(spec.timeout))
+          .count();
   if (!kind.job) {
     if (deadline)
       pod["activeDeadlineSeconds"] = *deadline;
@@ -223,7 +223,8 @@ caf::expected<json> render_manifest(const pod_spec& spec,
   // try again.
   json job = {
     {"backoffLimit", 0},
-    {"template", {{"metadata", {{"labels", labels}}}, {"spec", std::move(pod)}}},
+    {"template",
+     {{"metadata", {{"labels", labels}}}, {"spec", std::move(pod)}}},
   };
   if (deadline)
     job["activeDeadlineSeconds"] = *deadline;

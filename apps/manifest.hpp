@@ -34,10 +34,9 @@ struct manifest_options {
 /// The Pod manifest for `spec`, or the Job around it. Errors name the
 /// container and the field: every container needs an image and a name
 /// that Kubernetes accepts.
-caf::expected<nlohmann::json> render_manifest(const pod_spec& spec,
-                                              const std::string& name,
-                                              const std::string& agent_image,
-                                              const workload& kind = {});
+caf::expected<nlohmann::json>
+render_manifest(const pod_spec& spec, const std::string& name,
+                const std::string& agent_image, const workload& kind = {});
 
 /// A pod name from a spec file's path: its stem, as a DNS-1123 label.
 std::string pod_name_for(const std::string& spec_file);

@@ -65,15 +65,14 @@ TEST(manifest, renders_the_pod_around_the_spec) {
   auto& agent = containers[0];
   EXPECT_EQ(agent["name"], "agent");
   EXPECT_EQ(agent["command"], json({"/workspace/baton/bin/baton", "agent"}));
-  EXPECT_EQ(agent["env"],
-            json({env_entry("BATON_LOG_LEVEL", "warn"),
-                  env_entry("BUILDKITE_CONTAINER_COUNT", "2"),
-                  env_entry("BUILDKITE_JOB_ID", "42")}));
+  EXPECT_EQ(agent["env"], json({env_entry("BATON_LOG_LEVEL", "warn"),
+                                env_entry("BUILDKITE_CONTAINER_COUNT", "2"),
+                                env_entry("BUILDKITE_JOB_ID", "42")}));
   auto& build = containers[2];
   EXPECT_EQ(build["name"], "build");
   EXPECT_EQ(build["image"], "busybox:1.36");
-  EXPECT_EQ(build["command"], json({"/workspace/baton/bin/baton",
-                                    "bootstrap", "--", "make"}));
+  EXPECT_EQ(build["command"],
+            json({"/workspace/baton/bin/baton", "bootstrap", "--", "make"}));
   EXPECT_EQ(build["env"], json({env_entry("A", "1"),
                                 env_entry("BUILDKITE_CONTAINER_ID", "1")}));
   EXPECT_EQ(build["workingDir"], "/workspace/src");
@@ -110,9 +109,9 @@ TEST(manifest, refuses_what_kubernetes_would) {
   spec.containers[1].image.clear();
   EXPECT_EQ(error_of(spec), "pod spec: containers[1].image: missing (every "
                             "container needs an image on Kubernetes)");
-  std::vector<std::string> bad_names = {"Build", "build step", "agent",
-                                        "install-baton", "-x",
-                                        std::string(64, 'a')};
+  std::vector<std::string> bad_names = {"Build", "build step",
+                                        "agent", "install-baton",
+                                        "-x",    std::string(64, 'a')};
   for (auto& bad : bad_names) {
     spec = two_containers();
     spec.containers[0].name = bad;

@@ -110,9 +110,9 @@ int run_pod(const pod_options& options) {
   // them. --verbose (or BATON_LOG_LEVEL) brings back the nodes' info lines.
   // A level already set wins; the nodes inherit `own`, level included.
   auto own = own_environment();
-  auto level = own.try_emplace("BATON_LOG_LEVEL",
-                               options.verbose ? "info" : "warn")
-                 .first;
+  auto level
+    = own.try_emplace("BATON_LOG_LEVEL", options.verbose ? "info" : "warn")
+        .first;
   setup_logging("baton-pod", level->second.c_str());
   auto spec = read_pod_spec(options.spec_file);
   if (!spec) {
@@ -145,8 +145,7 @@ int run_pod(const pod_options& options) {
   if (!options.log_file.empty())
     agent.argv.insert(agent.argv.end(), {"--log-file", options.log_file});
   if (!options.result_file.empty())
-    agent.argv.insert(agent.argv.end(),
-                      {"--result-file", options.result_file});
+    agent.argv.insert(agent.argv.end(), {"--result-file", options.result_file});
   if (spec->timestamp_lines)
     agent.argv.push_back("--timestamp-lines");
   procs.push_back(agent);

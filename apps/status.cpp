@@ -32,8 +32,8 @@ caf::error send_all(int fd, const std::vector<char>& buf) {
 
 } // namespace
 
-caf::expected<nlohmann::json>
-query_status(const std::string& socket, std::chrono::milliseconds timeout) {
+caf::expected<nlohmann::json> query_status(const std::string& socket,
+                                           std::chrono::milliseconds timeout) {
   auto fd = connect_unix(socket);
   if (!fd)
     return std::move(fd.error());
@@ -66,8 +66,7 @@ query_status(const std::string& socket, std::chrono::milliseconds timeout) {
       if (left.count() <= 0
           || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
         return make_error(ec::socket_error,
-                          "no status from the agent at '" + socket
-                            + "' within "
+                          "no status from the agent at '" + socket + "' within "
                             + std::to_string(timeout.count()) + " ms");
       char buf[65536];
       auto n = ::read(*fd, buf, sizeof(buf));
@@ -87,8 +86,9 @@ std::string format_status(const nlohmann::json& status) {
   auto done = status.value("done", false);
   out += "job: ";
   if (!done)
-    out += status.value("started", false) ? "running" : "waiting for "
-                                                         "containers";
+    out += status.value("started", false) ? "running"
+                                          : "waiting for "
+                                            "containers";
   else
     out += status.value("result", std::string{"done"}) + ", status "
            + std::to_string(status.value("status", 0)) + " ("
@@ -104,9 +104,8 @@ std::string format_status(const nlohmann::json& status) {
     auto exit = c["exit_status"].is_null()
                   ? std::string{"-"}
                   : std::to_string(c["exit_status"].get<int>());
-    auto protocol = c["protocol"].is_string()
-                      ? c["protocol"].get<std::string>()
-                      : std::string{"-"};
+    auto protocol = c["protocol"].is_string() ? c["protocol"].get<std::string>()
+                                              : std::string{"-"};
     // What the job steps add: never the outputs' values.
     std::string notes;
     auto note = [&](const std::string& text) {
@@ -125,11 +124,10 @@ std::string format_status(const nlohmann::json& status) {
         names += (names.empty() ? "" : " ") + name.get<std::string>();
       note("outputs: " + names);
     }
-    std::snprintf(line, sizeof(line), "%-4d %-18s %-10s %-6s %-10llu ",
-                  c.value("id", 0), c.value("state", "").c_str(),
-                  protocol.c_str(), exit.c_str(),
-                  static_cast<unsigned long long>(
-                    c.value("log_bytes", uint64_t{0})));
+    std::snprintf(
+      line, sizeof(line), "%-4d %-18s %-10s %-6s %-10llu ", c.value("id", 0),
+      c.value("state", "").c_str(), protocol.c_str(), exit.c_str(),
+      static_cast<unsigned long long>(c.value("log_bytes", uint64_t{0})));
     out += line + (notes.empty() ? "-" : notes) + "\n";
   }
   return out;

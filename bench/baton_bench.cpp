@@ -34,8 +34,8 @@
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/inotify.h>
@@ -187,39 +187,40 @@ child spawn(const std::vector<std::string>& argv,
 child agent(const run_dir& dir, int containers,
             std::vector<std::string> extra = {},
             const std::string& log_file = "") {
-  std::vector<std::string> argv = {baton_exe,
-                                   "agent",
-                                   "--containers",
-                                   std::to_string(containers),
-                                   "--job-context-dir",
-                                   dir.path,
-                                   "--log-file",
-                                   log_file.empty() ? dir / "job.log"
-                                                    : log_file};
+  std::vector<std::string> argv
+    = {baton_exe,           "agent",
+       "--containers",      std::to_string(containers),
+       "--job-context-dir", dir.path,
+       "--log-file",        log_file.empty() ? dir / "job.log" : log_file};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return spawn(argv, {}, "/dev/null", dir / "agent.err");
 }
 
 child bootstrap(const run_dir& dir, int id, std::vector<std::string> command,
                 std::map<std::string, std::string> env = {}) {
-  std::vector<std::string> argv = {baton_exe,     "bootstrap",
-                                   "--container-id", std::to_string(id),
-                                   "--job-context-dir", dir.path,
+  std::vector<std::string> argv = {baton_exe,
+                                   "bootstrap",
+                                   "--container-id",
+                                   std::to_string(id),
+                                   "--job-context-dir",
+                                   dir.path,
                                    "--"};
   argv.insert(argv.end(), command.begin(), command.end());
-  return spawn(argv, env, "/dev/null", dir / ("bootstrap-" + std::to_string(id)
-                                               + ".err"));
+  return spawn(argv, env, "/dev/null",
+               dir / ("bootstrap-" + std::to_string(id) + ".err"));
 }
 
-// -- the reference's protocol ---------------------------------------------------
+// -- the reference's protocol
+// ---------------------------------------------------
 
 // A stock client (the Go peer, as kubernetes-bootstrap) for container `id`,
 // polling Status every `poll`.
 child stock_client(const run_dir& dir, int id, std::vector<std::string> command,
                    const std::string& poll = "1s") {
-  std::vector<std::string> argv = {peer_exe, "client", "--socket",
-                                   dir / "buildkite.sock", "--id",
-                                   std::to_string(id), "--poll", poll, "--"};
+  std::vector<std::string> argv
+    = {peer_exe, "client",           "--socket", dir / "buildkite.sock",
+       "--id",   std::to_string(id), "--poll",   poll,
+       "--"};
   argv.insert(argv.end(), command.begin(), command.end());
   return spawn(argv, {}, "/dev/null",
                dir / ("stock-client-" + std::to_string(id) + ".err"));
@@ -266,7 +267,7 @@ json summarize(std::vector<double> xs, const char* unit) {
     auto i = static_cast<size_t>(q * static_cast<double>(xs.size() - 1) + 0.5);
     return xs[std::min(i, xs.size() - 1)];
   };
-  return {{"n", xs.size()}, {"unit", unit},     {"min", xs.front()},
+  return {{"n", xs.size()}, {"unit", unit},    {"min", xs.front()},
           {"p50", at(0.5)}, {"p99", at(0.99)}, {"max", xs.back()}};
 }
 
@@ -304,15 +305,15 @@ json handoff(int containers, int runs) {
   int failures = 0;
   for (int run = 0; run < runs; ++run) {
     run_dir dir;
-    auto c = spawn({tool_exe, "spawn-chain", std::to_string(containers),
-                    dir / "c"});
+    auto c
+      = spawn({tool_exe, "spawn-chain", std::to_string(containers), dir / "c"});
     c.wait();
     auto limit = handoffs_of(dir / "c", containers);
     auto a = agent(dir, containers);
     std::vector<child> bs;
     for (int id = 0; id < containers; ++id)
-      bs.push_back(bootstrap(dir, id, {tool_exe, "handoff",
-                                       dir / ("h" + std::to_string(id))}));
+      bs.push_back(bootstrap(
+        dir, id, {tool_exe, "handoff", dir / ("h" + std::to_string(id))}));
     a.wait();
     for (auto& b : bs)
       b.wait();
@@ -352,8 +353,8 @@ json rpc_handoff(const std::string& runner, const std::string& client,
       if (client == "stock")
         cs.push_back(stock_client(dir, id, command));
       else
-        cs.push_back(bootstrap(dir, id, command,
-                               {{"BATON_PROTOCOL", "buildkite"}}));
+        cs.push_back(
+          bootstrap(dir, id, command, {{"BATON_PROTOCOL", "buildkite"}}));
     }
     a.wait();
     for (auto& c : cs)
@@ -391,10 +392,8 @@ json rpc_throughput(uint64_t size, int runs) {
       if (!wait_for_file(dir / "buildkite.sock"))
         continue;
       auto t0 = now_ns();
-      auto c = stock_client(dir, 0,
-                            {tool_exe, "write", std::to_string(size),
-                             "65536"},
-                            "100ms");
+      auto c = stock_client(
+        dir, 0, {tool_exe, "write", std::to_string(size), "65536"}, "100ms");
       a.wait();
       c.wait();
       seconds[which] = static_cast<double>(a.exited_ns - t0) / 1e9;
@@ -618,11 +617,11 @@ std::pair<double, double> usage_of(const std::string& usage_file) {
 stream_run stream_once(uint64_t size, uint64_t block, bool pty) {
   run_dir dir;
   stream_run result;
-  auto a = launched(dir / "agent.usage",
-                    {baton_exe, "agent", "--containers", "1",
-                     "--job-context-dir", dir.path, "--log-file",
-                     dir / "job.log"},
-                    {}, dir / "agent.err");
+  auto a
+    = launched(dir / "agent.usage",
+               {baton_exe, "agent", "--containers", "1", "--job-context-dir",
+                dir.path, "--log-file", dir / "job.log"},
+               {}, dir / "agent.err");
   if (!wait_for_file(dir / "baton.sock"))
     return result;
   auto t0 = now_ns();
@@ -730,8 +729,7 @@ json throughput(uint64_t size, uint64_t block, int runs) {
             {"raw_mb_s", summarize(raw_pty_rate, "MB/s")},
             {"ratio_to_raw", summarize(pty_ratio, "x")},
             {"agent_cpu_s_per_gib", summarize(pty_cpu_per_gib, "s")},
-            {"raw_receiver_cpu_s_per_gib",
-             summarize(raw_pty_cpu_per_gib, "s")},
+            {"raw_receiver_cpu_s_per_gib", summarize(raw_pty_cpu_per_gib, "s")},
             {"cpu_ratio_to_raw_receiver", summarize(pty_cpu_ratio, "x")}}},
           {"agent_peak_rss_mib", summarize(agent_rss, "MiB")},
           {"bootstrap_peak_rss_mib", summarize(bootstrap_rss, "MiB")},
@@ -750,8 +748,8 @@ json agent_rss_waiting(int waiting, int runs) {
       continue;
     std::vector<child> ws;
     for (int id = 1; id <= waiting; ++id)
-      ws.push_back(spawn({tool_exe, "waiter", dir / "baton.sock",
-                          std::to_string(id)}));
+      ws.push_back(
+        spawn({tool_exe, "waiter", dir / "baton.sock", std::to_string(id)}));
     // Wait until every one registered (the agent logs each).
     auto needle = "(" + std::to_string(waiting) + " of ";
     for (int i = 0; i < 20000; ++i) {
@@ -848,16 +846,15 @@ json slow_sink(uint64_t size, double rate) {
                  received += n;
                  // Pace the reads to `rate`.
                  auto due = start
-                            + static_cast<int64_t>(
-                              static_cast<double>(received) / rate * 1e9);
+                            + static_cast<int64_t>(static_cast<double>(received)
+                                                   / rate * 1e9);
                  auto ahead = due - now_ns();
                  if (ahead > 0)
                    nap(static_cast<int>(ahead / 1'000'000));
                }};
   auto a = launched(dir / "agent.usage",
                     {baton_exe, "agent", "--containers", "1",
-                     "--job-context-dir", dir.path, "--log-file",
-                     log.path()});
+                     "--job-context-dir", dir.path, "--log-file", log.path()});
   wait_for_file(dir / "baton.sock");
   auto t0 = now_ns();
   auto b = launched(dir / "bootstrap.usage",
@@ -894,8 +891,8 @@ json line_latency(int lines) {
                  }
                }};
   auto a = agent(dir, 1, {}, log.path());
-  auto b = bootstrap(dir, 0, {tool_exe, "trickle", std::to_string(lines),
-                              "10"});
+  auto b = bootstrap(dir, 0,
+                     {tool_exe, "trickle", std::to_string(lines), "10"});
   a.wait();
   b.wait();
   log.finish();
@@ -923,9 +920,10 @@ json simulate(int containers) {
                     step_exit{0, false, {}})
           .then([=](atom::ok) { self->quit(); });
       };
-      self->request(r, caf::infinite, atom::register_::value,
-                    registration{id, dialect::baton},
-                    container_actor{session_actor{self}})
+      self
+        ->request(r, caf::infinite, atom::register_::value,
+                  registration{id, dialect::baton},
+                  container_actor{session_actor{self}})
         .then([=](std::vector<std::string>&, turn& now) {
           if (now.state == run_state::start)
             exit_now();
@@ -947,9 +945,9 @@ json simulate(int containers) {
   self->request(r, caf::infinite, atom::done::value)
     .receive([&](job_result& x) { result = std::move(x); },
              [&](caf::error&) {});
-  auto seconds = std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - t0)
-                   .count();
+  auto seconds
+    = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+        .count();
   caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
   return {{"containers", containers},
           {"seconds", seconds},
@@ -1031,8 +1029,7 @@ int main(int argc, char** argv) {
        [&] { return rpc_handoff("stock", "stock", 5, runs); });
   step("rpc_handoff_baton_bootstraps_stock_runner",
        [&] { return rpc_handoff("stock", "baton", 5, runs); });
-  step("rpc_throughput",
-       [&] { return rpc_throughput(size / 4, runs); });
+  step("rpc_throughput", [&] { return rpc_throughput(size / 4, runs); });
   std::printf("%s\n", doc.dump(2).c_str());
   return 0;
 }

@@ -45,13 +45,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <pty.h>
-#include <termios.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 extern "C" char** environ;
@@ -276,8 +276,8 @@ int main(int argc, char** argv) {
       ;
     auto cpu_us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000
                   + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
-    auto text = std::to_string(usage.ru_maxrss) + " "
-                + std::to_string(cpu_us) + "\n";
+    auto text = std::to_string(usage.ru_maxrss) + " " + std::to_string(cpu_us)
+                + "\n";
     int fd = ::open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       write_all(fd, text.data(), text.size());
@@ -298,8 +298,7 @@ int main(int argc, char** argv) {
   if (cmd == "waiter" && argc == 4) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
     auto addr = address(argv[2]);
-    while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
-           != 0)
+    while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
       ::poll(nullptr, 0, 5);
     auto id = std::string{argv[3]};
     auto out = frame(1, R"({"peer":"bench waiter","version":2})")

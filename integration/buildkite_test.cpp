@@ -71,8 +71,9 @@ TEST(buildkite, the_job_environment_reaches_a_stock_client) {
              "FOO=from the job\nHOME=/job-home\nBUILDKITE_SHELL=/bin/job-sh\n");
   j.start_agent({"--env-file", j.dir / "job.env"});
   auto& c = j.start_stock_client(
-    0, "echo \"FOO=$FOO HOME=$HOME SHELL=${BUILDKITE_SHELL:-unset} "
-       "EXEC=$BUILDKITE_KUBERNETES_EXEC\"",
+    0,
+    "echo \"FOO=$FOO HOME=$HOME SHELL=${BUILDKITE_SHELL:-unset} "
+    "EXEC=$BUILDKITE_KUBERNETES_EXEC\"",
     {{"HOME", "/container-home"}, {"BUILDKITE_SHELL", unset}});
   EXPECT_EQ(c.wait(), 0) << c.err();
   EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
@@ -113,8 +114,8 @@ TEST(buildkite, a_failing_stock_client_stops_the_job) {
   j.start_agent();
   auto go = j.dir / "go";
   j.start_stock_client(0, "echo zero");
-  auto& failing = j.start_stock_client(1, shell_wait_for(go)
-                                            + "; echo one; exit 3");
+  auto& failing
+    = j.start_stock_client(1, shell_wait_for(go) + "; echo one; exit 3");
   auto& later = j.start_stock_client(2, "touch " + j.dir / "ran-2");
   // A stock client that has not connected when the job ends waits for its
   // connect timeout (2 min): let container 2 register first.
@@ -139,7 +140,8 @@ TEST(buildkite, sigterm_to_the_agent_reaches_a_stock_clients_command) {
   j.start_agent();
   auto ready = j.dir / "ready";
   auto& c = j.start_stock_client(0, "trap 'echo trapped; exit 143' TERM; "
-                                    "touch " + ready
+                                    "touch "
+                                      + ready
                                       + "; while :; do sleep 0.05; done");
   j.start_stock_client(1, "touch " + j.dir / "ran-1");
   ASSERT_TRUE(wait_until([&] { return file_exists(ready); }));
@@ -158,9 +160,9 @@ TEST(buildkite, baton_and_stock_clients_share_one_job) {
   j.start_stock_client(1, "echo stock-1");
   j.start_bootstrap(0, "echo baton-0");
   ASSERT_EQ(j.agent->wait(), 0) << j.agent->err();
-  expect_in_order(j.log(), {"~~~ Running container 0:", "baton-0\n", phases,
-                            "stock-1\n", "~~~ Running container 2:",
-                            "baton-2\n"});
+  expect_in_order(j.log(),
+                  {"~~~ Running container 0:", "baton-0\n", phases, "stock-1\n",
+                   "~~~ Running container 2:", "baton-2\n"});
   auto result = result_of(j);
   EXPECT_EQ(result["containers"][0]["protocol"], "baton");
   EXPECT_EQ(result["containers"][1]["protocol"], "buildkite");
@@ -211,12 +213,10 @@ TEST(buildkite, baton_bootstraps_join_a_stock_runner_in_order) {
   for (auto& b : j.bootstraps) {
     EXPECT_EQ(b->wait(), 0) << b->err();
   }
-  expect_in_order(j.log(), {"~~~ Running container 0:",
-                            "out-0 from the runner\n",
-                            "~~~ Running container 1:",
-                            "out-1 from the runner\n",
-                            "~~~ Running container 2:",
-                            "out-2 from the runner\n"});
+  expect_in_order(j.log(),
+                  {"~~~ Running container 0:", "out-0 from the runner\n",
+                   "~~~ Running container 1:", "out-1 from the runner\n",
+                   "~~~ Running container 2:", "out-2 from the runner\n"});
 }
 
 TEST(buildkite, a_failing_baton_bootstrap_under_a_stock_runner_stops_it) {
@@ -225,9 +225,8 @@ TEST(buildkite, a_failing_baton_bootstrap_under_a_stock_runner_stops_it) {
   std::map<std::string, std::string> env{{"BATON_PROTOCOL", "buildkite"}};
   auto go = j.dir / "go";
   j.start_bootstrap(0, "echo zero", env);
-  auto& failing = j.start_bootstrap(1, shell_wait_for(go)
-                                         + "; echo one; exit 3",
-                                    env);
+  auto& failing
+    = j.start_bootstrap(1, shell_wait_for(go) + "; echo one; exit 3", env);
   auto& later = j.start_bootstrap(2, "touch " + j.dir / "ran-2", env);
   // The stock runner leaves no trace for a container that has not
   // connected when the job ends: let container 2 register first.
@@ -247,9 +246,10 @@ TEST(buildkite, a_stock_runners_interrupt_cancels_a_baton_bootstraps_command) {
   job j{1};
   j.start_stock_runner();
   auto ready = j.dir / "ready";
-  auto& b = j.start_bootstrap(0, "trap 'echo trapped; exit 143' TERM; "
-                                 "touch " + ready
-                                   + "; while :; do sleep 0.05; done",
+  auto& b = j.start_bootstrap(0,
+                              "trap 'echo trapped; exit 143' TERM; "
+                              "touch "
+                                + ready + "; while :; do sleep 0.05; done",
                               {{"BATON_PROTOCOL", "buildkite"}});
   ASSERT_TRUE(wait_until([&] { return file_exists(ready); }));
   j.agent->signal(SIGTERM);

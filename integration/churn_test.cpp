@@ -59,24 +59,23 @@ void churn(const std::string& socket, bool rpc, uint32_t seed,
       c = static_cast<char>(rng());
     return s;
   };
-  const std::string rpc_requests[] = {
-    "GET /_goRPC_ HTTP/1.0\n\n", "CONNECT /x HTTP/1.0\n\n",
-    "CONNECT /_goRPC_ HTTP/1.0\n\n" + junk(64), "CONNECT /_goRPC_ HTTP/1.0\n\n"};
-  const std::string baton_requests[] = {
-    frame_bytes(hello, R"({"version":2,"peer":"churn"})"),
-    frame_bytes(hello, R"({"version":2,"peer":"churn"})")
-      + frame_bytes(reg, R"({"id":99})"),
-    frame_bytes(hello, R"({"version":9,"peer":"churn"})"),
-    frame_bytes(reg, R"({"id":0})").substr(0, 6)};
+  const std::string rpc_requests[]
+    = {"GET /_goRPC_ HTTP/1.0\n\n", "CONNECT /x HTTP/1.0\n\n",
+       "CONNECT /_goRPC_ HTTP/1.0\n\n" + junk(64),
+       "CONNECT /_goRPC_ HTTP/1.0\n\n"};
+  const std::string baton_requests[]
+    = {frame_bytes(hello, R"({"version":2,"peer":"churn"})"),
+       frame_bytes(hello, R"({"version":2,"peer":"churn"})")
+         + frame_bytes(reg, R"({"id":99})"),
+       frame_bytes(hello, R"({"version":9,"peer":"churn"})"),
+       frame_bytes(reg, R"({"id":0})").substr(0, 6)};
   while (!stop) {
     raw_peer peer{socket};
     if (!peer.connected())
       continue; // The agent is not up yet, or already gone.
     ++opened;
     switch (rng() % 3) {
-      case 0:
-        peer.send(junk(1 + rng() % 200));
-        break;
+      case 0: peer.send(junk(1 + rng() % 200)); break;
       default:
         peer.send(rpc ? rpc_requests[rng() % 4] : baton_requests[rng() % 4]);
     }
@@ -99,15 +98,15 @@ TEST(churn, jobs_stay_byte_exact_while_bad_connections_come_and_go) {
     j.start_agent();
     ASSERT_TRUE(j.wait_listening());
     std::atomic<bool> stop{false};
-    std::thread baton_churn{churn, j.socket(), false, 2 * n, std::cref(stop),
-                            std::ref(opened)};
-    std::thread rpc_churn{churn, j.rpc_socket(), true, 2 * n + 1,
-                          std::cref(stop), std::ref(opened)};
+    std::thread baton_churn{churn, j.socket(),      false,
+                            2 * n, std::cref(stop), std::ref(opened)};
+    std::thread rpc_churn{churn,     j.rpc_socket(),  true,
+                          2 * n + 1, std::cref(stop), std::ref(opened)};
     std::vector<process*> bootstraps;
     for (int id = 0; id < 3; ++id)
-      bootstraps.push_back(&j.start_bootstrap(
-        id, "seq -f 'c" + std::to_string(id) + "-%g' 1 "
-              + std::to_string(lines_per_container)));
+      bootstraps.push_back(
+        &j.start_bootstrap(id, "seq -f 'c" + std::to_string(id) + "-%g' 1 "
+                                 + std::to_string(lines_per_container)));
     std::string what;
     for (int id = 0; id < 3; ++id)
       if (auto status = bootstraps[id]->wait(); status != 0)
@@ -129,8 +128,8 @@ TEST(churn, jobs_stay_byte_exact_while_bad_connections_come_and_go) {
       auto end = log.find("~~~ Running container ", start + 1);
       if (body == std::string::npos
           || log.compare(body + 1,
-                         (end == std::string::npos ? log.size() : end)
-                           - body - 1,
+                         (end == std::string::npos ? log.size() : end) - body
+                           - 1,
                          expected[id])
                != 0)
         what += "container " + std::to_string(id) + "'s log differs\n";
@@ -138,7 +137,7 @@ TEST(churn, jobs_stay_byte_exact_while_bad_connections_come_and_go) {
     if (!what.empty() && ++failures <= 3)
       ADD_FAILURE() << "job " << n << ":\n" << what << j.agent->err();
   }
-  std::cout << "churn: " << jobs << " jobs, " << opened
-            << " bad connections, " << failures << " failed\n";
+  std::cout << "churn: " << jobs << " jobs, " << opened << " bad connections, "
+            << failures << " failed\n";
   EXPECT_EQ(failures, 0);
 }

@@ -78,11 +78,11 @@ std::vector<std::string> sandbox() {
                                    "--die-with-parent", "--clearenv"};
   for (auto name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"})
     if (auto value = ::getenv(name); value != nullptr)
-      argv.insert(argv.end(),
-                  {"--setenv", name,
-                   std::string{value}
-                     + (name == std::string{"ASAN_OPTIONS"} ? ":detect_leaks=0"
-                                                            : "")});
+      argv.insert(
+        argv.end(),
+        {"--setenv", name,
+         std::string{value}
+           + (name == std::string{"ASAN_OPTIONS"} ? ":detect_leaks=0" : "")});
   return argv;
 }
 
@@ -118,8 +118,7 @@ TEST(deploy, rendered_examples_are_current) {
 
 TEST(deploy, rendered_manifests_validate_against_the_api_schema) {
   temp_dir dir;
-  for (auto& entry :
-       fs::directory_iterator{std::string{DEPLOY_DIR} + "/k8s"}) {
+  for (auto& entry : fs::directory_iterator{std::string{DEPLOY_DIR} + "/k8s"}) {
     auto check = run({validator(), entry.path().string()}, dir);
     EXPECT_EQ(check.status, 0) << check.out << check.err;
     EXPECT_EQ(check.out, entry.path().string() + ": ok\n");
@@ -132,10 +131,10 @@ TEST(deploy, rendered_jobs_validate_against_the_api_schema) {
     if (entry.path().extension() != ".json")
       continue;
     auto job = dir / ("job-" + entry.path().filename().string());
-    auto manifest = run({baton_exe(), "manifest", entry.path().string(),
-                         "--kind", "job", "--ttl-seconds-after-finished",
-                         "600"},
-                        dir);
+    auto manifest
+      = run({baton_exe(), "manifest", entry.path().string(), "--kind", "job",
+             "--ttl-seconds-after-finished", "600"},
+            dir);
     ASSERT_EQ(manifest.status, 0) << manifest.err;
     write_file(job, manifest.out);
     auto check = run({validator(), job}, dir);
@@ -221,19 +220,34 @@ TEST(deploy, the_bundle_runs_in_foreign_roots) {
                   "/baton/bin/baton", "install", "/workspace"});
   auto installed = run(install, dir);
   ASSERT_EQ(installed.status, 0) << installed.err;
-  EXPECT_EQ(installed.out.rfind("installed the bundle into /workspace/baton: ",
-                                0),
-            0u)
+  EXPECT_EQ(
+    installed.out.rfind("installed the bundle into /workspace/baton: ", 0), 0u)
     << installed.out;
   j.start_agent();
   auto busybox = busybox_root(dir, "busybox-root");
   fs::create_directories(busybox + "/proc");
   fs::create_directories(busybox + "/workspace");
   std::vector<std::vector<std::string>> containers = {
-    {"--bind", busybox, "/", "--setenv", "PATH", "/bin", "--setenv",
-     "BUILDKITE_CONTAINER_ID", "0", "--proc", "/proc", "--bind",
-     j.context_dir(), "/workspace", "--", "/workspace/baton/bin/baton",
-     "bootstrap", "--", "sh", "-c",
+    {"--bind",
+     busybox,
+     "/",
+     "--setenv",
+     "PATH",
+     "/bin",
+     "--setenv",
+     "BUILDKITE_CONTAINER_ID",
+     "0",
+     "--proc",
+     "/proc",
+     "--bind",
+     j.context_dir(),
+     "/workspace",
+     "--",
+     "/workspace/baton/bin/baton",
+     "bootstrap",
+     "--",
+     "sh",
+     "-c",
      "echo \"busybox root as uid $(id -u):\" $(ls /)"},
     {"--tmpfs", "/", "--setenv", "BUILDKITE_CONTAINER_ID", "1", "--proc",
      "/proc", "--bind", j.context_dir(), "/workspace", "--",
@@ -286,10 +300,17 @@ public:
 
   outcome operator()(std::vector<std::string> args,
                      std::chrono::milliseconds timeout = 120s) const {
-    std::vector<std::string> argv = {
-      "/usr/bin/podman",       "--root",  dir_ / "storage", "--runroot",
-      dir_ / "run",            "--storage-driver", "vfs",
-      "--cgroup-manager",      "cgroupfs", "--events-backend", "file"};
+    std::vector<std::string> argv = {"/usr/bin/podman",
+                                     "--root",
+                                     dir_ / "storage",
+                                     "--runroot",
+                                     dir_ / "run",
+                                     "--storage-driver",
+                                     "vfs",
+                                     "--cgroup-manager",
+                                     "cgroupfs",
+                                     "--events-backend",
+                                     "file"};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, dir_, {{"CONTAINERS_CONF", dir_ / "containers.conf"}},
                timeout);
@@ -412,7 +433,7 @@ TEST_F(podman_test, stopping_the_pod_cancels_the_job) {
   EXPECT_NE(job_log.find("trapped\n"), std::string::npos) << job_log;
   EXPECT_EQ(job_log.find("~~~ Running container 2"), std::string::npos)
     << job_log;
-  EXPECT_NE(pm({"logs", "cancel-agent"}).err.find(
-              "job interrupted with status 143"),
-            std::string::npos);
+  EXPECT_NE(
+    pm({"logs", "cancel-agent"}).err.find("job interrupted with status 143"),
+    std::string::npos);
 }

@@ -23,9 +23,8 @@ TEST(fault, a_closed_job_log_pipe_terminates_the_job_with_a_reason) {
   int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   j.agent = std::make_unique<process>(
     std::vector<std::string>{baton_exe(), "agent", "--containers", "1",
-                             "--job-context-dir", j.context_dir(),
-                             "--log-file", fifo, "--result-file",
-                             j.result_file()},
+                             "--job-context-dir", j.context_dir(), "--log-file",
+                             fifo, "--result-file", j.result_file()},
     j.dir / "agent");
   // The reader goes away once the agent has the pipe open.
   ASSERT_TRUE(j.wait_listening());
@@ -35,8 +34,8 @@ TEST(fault, a_closed_job_log_pipe_terminates_the_job_with_a_reason) {
   ASSERT_TRUE(status.has_value()) << "the agent did not end the job";
   EXPECT_EQ(*status, 137);
   auto result = json::parse(read_file(j.result_file()));
-  EXPECT_EQ(result["reason"], "cannot write the job log to " + fifo
-                                + ": Broken pipe");
+  EXPECT_EQ(result["reason"],
+            "cannot write the job log to " + fifo + ": Broken pipe");
   EXPECT_NE(j.agent->err().find("Broken pipe"), std::string::npos);
   // The bootstrap is told, cancels its command and exits.
   EXPECT_TRUE(b.wait(20s).has_value());
@@ -53,17 +52,16 @@ TEST(fault, a_full_disk_terminates_the_job_with_a_reason) {
   auto log = small + "/job.log";
   j.agent = std::make_unique<process>(
     std::vector<std::string>{baton_exe(), "agent", "--containers", "1",
-                             "--job-context-dir", j.context_dir(),
-                             "--log-file", log, "--result-file",
-                             j.result_file()},
+                             "--job-context-dir", j.context_dir(), "--log-file",
+                             log, "--result-file", j.result_file()},
     j.dir / "agent");
   j.start_bootstrap(0, "head -c 1048576 /dev/zero");
   auto status = j.agent->wait(20s);
   ASSERT_TRUE(status.has_value());
   EXPECT_NE(*status, 0);
   auto result = json::parse(read_file(j.result_file()));
-  EXPECT_EQ(result["reason"], "cannot write the job log to " + log
-                                + ": No space left on device");
+  EXPECT_EQ(result["reason"],
+            "cannot write the job log to " + log + ": No space left on device");
   ::umount(small.c_str());
 }
 
@@ -83,13 +81,13 @@ TEST(fault, the_socket_of_a_killed_agent_is_replaced_on_start) {
 
 TEST(fault, a_missing_socket_directory_is_named) {
   temp_dir dir;
-  process agent{{baton_exe(), "agent", "--containers", "1",
-                 "--job-context-dir", dir / "missing"},
+  process agent{{baton_exe(), "agent", "--containers", "1", "--job-context-dir",
+                 dir / "missing"},
                 dir / "agent"};
   EXPECT_EQ(agent.wait(), 2);
   EXPECT_NE(agent.err().find("cannot create the socket '" + dir.path()
-                             + "/missing/baton.sock': directory '"
-                             + dir.path() + "/missing'"),
+                             + "/missing/baton.sock': directory '" + dir.path()
+                             + "/missing'"),
             std::string::npos)
     << agent.err();
 }
@@ -198,9 +196,8 @@ TEST(fault, a_bootstrap_killed_mid_stream_loses_nothing_it_sent) {
   auto& b = j.start_bootstrap(0, "echo $$ > " + pid_file
                                    + "; i=0; while :; do echo \"line $i\"; "
                                      "i=$((i+1)); done");
-  ASSERT_TRUE(wait_until([&] {
-    return j.log().find("line 2000\n") != std::string::npos;
-  }));
+  ASSERT_TRUE(wait_until(
+    [&] { return j.log().find("line 2000\n") != std::string::npos; }));
   b.signal(SIGKILL);
   EXPECT_EQ(j.agent->wait(10s), 255);
   auto text = read_file(pid_file);
@@ -259,9 +256,8 @@ TEST(fault, an_agent_killed_mid_stream_gets_the_command_cancelled) {
   auto& b = j.start_bootstrap(0, "trap 'touch " + got
                                    + "; exit 143' TERM; i=0; while :; do "
                                      "echo \"line $i\"; i=$((i+1)); done");
-  ASSERT_TRUE(wait_until([&] {
-    return j.log().find("line 2000\n") != std::string::npos;
-  }));
+  ASSERT_TRUE(wait_until(
+    [&] { return j.log().find("line 2000\n") != std::string::npos; }));
   j.agent->signal(SIGKILL);
   auto status = b.wait(15s);
   ASSERT_TRUE(status.has_value());

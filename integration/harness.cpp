@@ -326,16 +326,12 @@ job::job(uint32_t containers) : containers(containers) {
 
 process& job::start_agent(std::vector<std::string> extra_args,
                           std::map<std::string, std::string> env) {
-  std::vector<std::string> argv = {baton_exe(),
-                                   "agent",
-                                   "--containers",
-                                   std::to_string(containers),
-                                   "--job-context-dir",
-                                   dir.path(),
-                                   "--log-file",
-                                   log_file(),
-                                   "--result-file",
-                                   result_file()};
+  std::vector<std::string> argv
+    = {baton_exe(),         "agent",
+       "--containers",      std::to_string(containers),
+       "--job-context-dir", dir.path(),
+       "--log-file",        log_file(),
+       "--result-file",     result_file()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   agent = std::make_unique<process>(argv, dir / "agent", std::move(env));
   return *agent;
@@ -345,43 +341,45 @@ process& job::start_bootstrap(int id, const std::string& command,
                               std::map<std::string, std::string> env,
                               std::vector<std::string> prefix) {
   auto argv = prefix;
-  argv.insert(argv.end(), {baton_exe(), "bootstrap", "--container-id",
-                           std::to_string(id), "--job-context-dir",
-                           dir.path()});
+  argv.insert(argv.end(),
+              {baton_exe(), "bootstrap", "--container-id", std::to_string(id),
+               "--job-context-dir", dir.path()});
   if (!command.empty())
     argv.insert(argv.end(), {"--", "sh", "-c", command});
-  auto name = dir / ("bootstrap-" + std::to_string(id) + "-"
-                     + std::to_string(bootstraps.size()));
-  bootstraps.push_back(
-    std::make_unique<process>(argv, name, std::move(env)));
+  auto name = dir
+              / ("bootstrap-" + std::to_string(id) + "-"
+                 + std::to_string(bootstraps.size()));
+  bootstraps.push_back(std::make_unique<process>(argv, name, std::move(env)));
   return *bootstraps.back();
 }
 
 process& job::start_stock_client(int id, const std::string& command,
                                  std::map<std::string, std::string> env,
                                  const std::string& poll) {
-  std::vector<std::string> argv = {buildkite_peer_exe(), "client",
-                                   "--socket",           rpc_socket(),
-                                   "--id",               std::to_string(id),
-                                   "--poll",             poll,
-                                   "--",                 "sh",
-                                   "-c",                 command};
-  auto name = dir / ("stock-client-" + std::to_string(id) + "-"
-                     + std::to_string(bootstraps.size()));
-  bootstraps.push_back(
-    std::make_unique<process>(argv, name, std::move(env)));
+  std::vector<std::string> argv = {buildkite_peer_exe(),
+                                   "client",
+                                   "--socket",
+                                   rpc_socket(),
+                                   "--id",
+                                   std::to_string(id),
+                                   "--poll",
+                                   poll,
+                                   "--",
+                                   "sh",
+                                   "-c",
+                                   command};
+  auto name = dir
+              / ("stock-client-" + std::to_string(id) + "-"
+                 + std::to_string(bootstraps.size()));
+  bootstraps.push_back(std::make_unique<process>(argv, name, std::move(env)));
   return *bootstraps.back();
 }
 
 process& job::start_stock_runner(std::vector<std::string> extra_args) {
-  std::vector<std::string> argv = {buildkite_peer_exe(),
-                                   "runner",
-                                   "--socket",
-                                   rpc_socket(),
-                                   "--containers",
-                                   std::to_string(containers),
-                                   "--log-file",
-                                   log_file()};
+  std::vector<std::string> argv
+    = {buildkite_peer_exe(), "runner",       "--socket",
+       rpc_socket(),         "--containers", std::to_string(containers),
+       "--log-file",         log_file()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   agent = std::make_unique<process>(argv, dir / "stock-runner");
   return *agent;

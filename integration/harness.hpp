@@ -130,8 +130,8 @@ public:
 
   /// Everything the agent sends until it closes the connection, or nothing
   /// if it does not close it within `timeout`.
-  std::optional<std::string> read_to_end(std::chrono::milliseconds timeout
-                                         = 10s);
+  std::optional<std::string>
+  read_to_end(std::chrono::milliseconds timeout = 10s);
 
   /// Reads until what the agent sent contains `needle`; false on a close
   /// or after `timeout`.

@@ -82,7 +82,8 @@ TEST_F(hostile, a_frame_truncated_by_close_is_reported) {
   ASSERT_TRUE(wait_until([&] {
     return j.agent->err().find("stream ended inside a register frame")
            != std::string::npos;
-  })) << j.agent->err();
+  }))
+    << j.agent->err();
   expect_normal_job();
 }
 
@@ -149,10 +150,11 @@ TEST_F(hostile, a_thousand_idle_connections_do_not_stop_the_job) {
   // connection buffer of stream size (256 KiB) at once.
   ASSERT_TRUE(wait_until([&] {
     return read_file("/proc/" + std::to_string(j.agent->pid()) + "/status")
-             .find("VmRSS") != std::string::npos;
+             .find("VmRSS")
+           != std::string::npos;
   }));
-  auto status = read_file("/proc/" + std::to_string(j.agent->pid())
-                          + "/status");
+  auto status
+    = read_file("/proc/" + std::to_string(j.agent->pid()) + "/status");
   auto rss = std::stol(status.substr(status.find("VmHWM:") + 6));
   EXPECT_LT(rss, 64 * 1024) << "KiB for 1000 idle connections";
 #endif
@@ -200,8 +202,7 @@ TEST_F(hostile, a_peer_that_stops_reading_does_not_stall_the_job) {
   ASSERT_TRUE(wait_until([&] {
     auto log = two.log();
     auto header = log.find('\n');
-    return header != std::string::npos
-           && log.size() - header - 1 == 1048576;
+    return header != std::string::npos && log.size() - header - 1 == 1048576;
   }));
   // Two signals, one after the other has been seen (signals of one kind
   // sent together merge into one).
@@ -225,7 +226,8 @@ TEST_F(hostile, short_bad_connections_leave_no_descriptors_behind) {
   auto open_fds = [&] {
     std::error_code ec;
     auto entries = std::filesystem::directory_iterator{fd_dir, ec};
-    return ec ? 0 : std::distance(entries, std::filesystem::directory_iterator{});
+    return ec ? 0
+              : std::distance(entries, std::filesystem::directory_iterator{});
   };
   auto before = open_fds();
   std::mt19937 rng{7};

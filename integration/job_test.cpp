@@ -29,8 +29,8 @@ TEST(job, containers_started_before_the_agent_run_in_id_order) {
   job j{3};
   // Reverse order, and before the agent exists.
   for (int id = 2; id >= 0; --id)
-    j.start_bootstrap(id, "echo out-" + std::to_string(id)
-                            + "; echo err-" + std::to_string(id) + " >&2");
+    j.start_bootstrap(id, "echo out-" + std::to_string(id) + "; echo err-"
+                            + std::to_string(id) + " >&2");
   j.start_agent();
   ASSERT_EQ(j.agent->wait(), 0) << j.agent->err();
   auto log = j.log();
@@ -49,8 +49,7 @@ TEST(job, containers_started_before_the_agent_run_in_id_order) {
   EXPECT_EQ(result["reason"], "every container exited");
   ASSERT_EQ(result["containers"].size(), 3u);
   EXPECT_EQ(result["containers"][2]["state"], "exited");
-  EXPECT_EQ(result["containers"][2]["log_bytes"],
-            log.size() - h2);
+  EXPECT_EQ(result["containers"][2]["log_bytes"], log.size() - h2);
 }
 
 TEST(job, a_failing_container_stops_the_job) {
@@ -124,8 +123,8 @@ TEST(job, a_killed_bootstrap_is_lost_without_waiting_for_the_timeout) {
   auto& b = j.start_bootstrap(0, "echo $$ > " + pid_file
                                    + "; echo started; exec sleep 300");
   j.start_bootstrap(1, "true");
-  ASSERT_TRUE(wait_until(
-    [&] { return j.log().find("started\n") != std::string::npos; }));
+  ASSERT_TRUE(
+    wait_until([&] { return j.log().find("started\n") != std::string::npos; }));
   b.signal(SIGKILL);
   EXPECT_EQ(j.agent->wait(10s), 255) << j.agent->err();
   auto result = result_of(j);
@@ -140,9 +139,10 @@ TEST(job, a_killed_agent_makes_the_bootstrap_cancel_its_command) {
   j.start_agent();
   auto ready = j.dir / "ready";
   auto got = j.dir / "got-term";
-  auto& b = j.start_bootstrap(0, "trap 'touch " + got + "; exit 143' TERM; "
-                                 "touch " + ready
-                                   + "; while :; do sleep 0.05; done");
+  auto& b = j.start_bootstrap(0, "trap 'touch " + got
+                                   + "; exit 143' TERM; "
+                                     "touch "
+                                   + ready + "; while :; do sleep 0.05; done");
   ASSERT_TRUE(wait_until([&] { return file_exists(ready); }));
   j.agent->signal(SIGKILL);
   // Within the cancel signal timeout (10 s) and the cleanup timeout (5 s).
@@ -150,8 +150,7 @@ TEST(job, a_killed_agent_makes_the_bootstrap_cancel_its_command) {
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 143);
   EXPECT_TRUE(file_exists(got));
-  EXPECT_NE(b.err().find("lost the connection to the agent"),
-            std::string::npos)
+  EXPECT_NE(b.err().find("lost the connection to the agent"), std::string::npos)
     << b.err();
 }
 
@@ -159,9 +158,9 @@ TEST(job, a_command_ignoring_the_cancel_signal_gets_sigkill) {
   job j{1};
   j.start_agent();
   auto ready = j.dir / "ready";
-  auto& b = j.start_bootstrap(0, "trap '' TERM; touch " + ready
-                                   + "; while :; do sleep 0.05; done",
-                              {{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", "200ms"}});
+  auto& b = j.start_bootstrap(
+    0, "trap '' TERM; touch " + ready + "; while :; do sleep 0.05; done",
+    {{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", "200ms"}});
   ASSERT_TRUE(wait_until([&] { return file_exists(ready); }));
   j.agent->signal(SIGKILL);
   auto status = b.wait(15s);
@@ -186,8 +185,7 @@ TEST(job, bad_registrations_are_refused_and_the_job_completes) {
     << too_big.err();
   auto& dup = j.start_bootstrap(0, "touch " + j.dir / "ran-dup");
   EXPECT_EQ(dup.wait(), 1);
-  EXPECT_NE(dup.err().find("client id 0 already registered"),
-            std::string::npos)
+  EXPECT_NE(dup.err().find("client id 0 already registered"), std::string::npos)
     << dup.err();
   write_file(go, "");
   EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
@@ -197,16 +195,15 @@ TEST(job, bad_registrations_are_refused_and_the_job_completes) {
 
 TEST(job, the_job_environment_follows_the_merge_rules) {
   job j{1};
-  write_file(j.dir / "job.env",
-             "# the job environment\n"
-             "FOO=bar baz\n"
-             "\n"
-             "PATH=/job/path\n"
-             "HOME=/job/home\n"
-             "BUILDKITE_COMMAND=echo wrong command\n"
-             "KUBERNETES_SERVICE_HOST=10.0.0.1\n"
-             "BUILDKITE_SHELL=/bin/false\n"
-             "BUILDKITE_ENV_FILE=/agent/tmp/job-env-file\n");
+  write_file(j.dir / "job.env", "# the job environment\n"
+                                "FOO=bar baz\n"
+                                "\n"
+                                "PATH=/job/path\n"
+                                "HOME=/job/home\n"
+                                "BUILDKITE_COMMAND=echo wrong command\n"
+                                "KUBERNETES_SERVICE_HOST=10.0.0.1\n"
+                                "BUILDKITE_SHELL=/bin/false\n"
+                                "BUILDKITE_ENV_FILE=/agent/tmp/job-env-file\n");
   j.start_agent({"--env-file", j.dir / "job.env"});
   // No command after --: the bootstrap runs its own $BUILDKITE_COMMAND with
   // its own shell.
@@ -252,15 +249,14 @@ TEST(job, fifty_mib_of_random_bytes_arrive_byte_identical) {
   auto header_end = log.find('\n');
   ASSERT_NE(header_end, std::string::npos);
   EXPECT_TRUE(log.compare(header_end + 1, std::string::npos, data) == 0)
-    << "log of " << log.size() << " bytes differs from the "
-    << data.size() << " bytes written";
+    << "log of " << log.size() << " bytes differs from the " << data.size()
+    << " bytes written";
   EXPECT_EQ(result_of(j)["containers"][0]["log_bytes"], log.size());
 }
 
 // Reads the agent's peak resident memory in KiB.
 long peak_rss_kib(pid_t pid) {
-  std::istringstream in{read_file("/proc/" + std::to_string(pid)
-                                  + "/status")};
+  std::istringstream in{read_file("/proc/" + std::to_string(pid) + "/status")};
   for (std::string line; std::getline(in, line);)
     if (line.compare(0, 6, "VmHWM:") == 0)
       return std::stol(line.substr(6));
@@ -280,14 +276,15 @@ TEST(job, a_slow_job_log_slows_the_command_and_loses_nothing) {
   ASSERT_GE(wr, 0);
   j.agent = std::make_unique<process>(
     std::vector<std::string>{baton_exe(), "agent", "--containers", "1",
-                             "--job-context-dir", j.context_dir(),
-                             "--log-file", fifo},
+                             "--job-context-dir", j.context_dir(), "--log-file",
+                             fifo},
     j.dir / "agent");
   // 64 MiB in 64 KiB writes, the count of writes done kept in a file.
   auto progress = j.dir / "progress";
   auto& b = j.start_bootstrap(
     0, "i=0; while [ $i -lt 1024 ]; do head -c 65536 /dev/zero; i=$((i+1)); "
-       "echo $i > " + progress + "; done");
+       "echo $i > "
+         + progress + "; done");
   ::fcntl(rd, F_SETFL, 0);
   std::string log;
   std::vector<char> buf(65536);
@@ -337,8 +334,8 @@ TEST(job, a_lone_line_is_not_held_back) {
   // command, does not contain them.
   j.start_bootstrap(0, "printf 'A%sB\\n' 1; " + shell_wait_for(go)
                          + "; printf 'A%sB\\n' 2");
-  EXPECT_TRUE(wait_until(
-    [&] { return j.log().find("A1B\n") != std::string::npos; }))
+  EXPECT_TRUE(
+    wait_until([&] { return j.log().find("A1B\n") != std::string::npos; }))
     << j.log();
   EXPECT_EQ(j.log().find("A2B"), std::string::npos);
   write_file(go, "");
@@ -349,8 +346,8 @@ TEST(job, a_lone_line_is_not_held_back) {
 TEST(job, secrets_never_reach_the_job_log_or_the_diagnostics) {
   job j{1};
   const std::string token = "ghp_s3cr3tT0kenValue";
-  write_file(j.dir / "job.env", "GITHUB_TOKEN=" + token
-                                  + "\nDEPLOY_PASSWORD=hunter2hunter2\n");
+  write_file(j.dir / "job.env",
+             "GITHUB_TOKEN=" + token + "\nDEPLOY_PASSWORD=hunter2hunter2\n");
   j.start_agent({"--env-file", j.dir / "job.env"},
                 {{"BATON_LOG_LEVEL", "trace"}});
   // Whole, split across two writes a moment apart, and at the very end of
@@ -409,24 +406,21 @@ TEST(job, baton_status_shows_each_container) {
   j.start_agent();
   auto go = j.dir / "go";
   j.start_bootstrap(0, "echo hello; " + shell_wait_for(go));
-  ASSERT_TRUE(wait_until(
-    [&] { return j.log().find("hello\n") != std::string::npos; }));
+  ASSERT_TRUE(
+    wait_until([&] { return j.log().find("hello\n") != std::string::npos; }));
   process table{{baton_exe(), "status", "--job-context-dir", j.context_dir()},
                 j.dir / "status"};
   EXPECT_EQ(table.wait(), 0) << table.err();
   auto out = table.out();
   EXPECT_NE(out.find("job: running"), std::string::npos) << out;
-  EXPECT_NE(out.find("0    connected          baton      -"),
-            std::string::npos)
+  EXPECT_NE(out.find("0    connected          baton      -"), std::string::npos)
     << out;
   EXPECT_NE(out.find("1    not_yet_connected"), std::string::npos) << out;
-  process as_json{{baton_exe(), "status", "--json", "--socket",
-                   j.socket()},
+  process as_json{{baton_exe(), "status", "--json", "--socket", j.socket()},
                   j.dir / "status-json"};
   EXPECT_EQ(as_json.wait(), 0) << as_json.err();
   auto doc = json::parse(as_json.out());
-  EXPECT_EQ(doc["containers"][0]["log_bytes"],
-            j.log().size());
+  EXPECT_EQ(doc["containers"][0]["log_bytes"], j.log().size());
   write_file(go, "");
   j.start_bootstrap(1, "true");
   EXPECT_EQ(j.agent->wait(), 0);
@@ -447,13 +441,12 @@ TEST(pod, the_example_pod_runs_in_order) {
                "7"},
               dir / "pod"};
   EXPECT_EQ(pod.wait(), 0) << pod.err();
-  expect_in_order(pod.out(),
-                  {"~~~ Running container 0",
-                   "checkout: job hello-0001, build 42",
-                   "~~~ Running container 1",
-                   "build: starts after checkout (container 1)",
-                   "~~~ Running container 2",
-                   "test: starts after build, running the unit suite"});
+  expect_in_order(
+    pod.out(),
+    {"~~~ Running container 0", "checkout: job hello-0001, build 42",
+     "~~~ Running container 1", "build: starts after checkout (container 1)",
+     "~~~ Running container 2",
+     "test: starts after build, running the unit suite"});
 }
 
 TEST(pod, a_missing_working_directory_is_created_as_a_runtime_would) {

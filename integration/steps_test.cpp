@@ -77,12 +77,11 @@ TEST(steps, after_a_failure_only_always_steps_run) {
   EXPECT_EQ(last.wait(), 1);
   EXPECT_FALSE(file_exists(j.dir / "ran-1"));
   EXPECT_FALSE(file_exists(j.dir / "ran-3"));
-  expect_in_order(j.log(),
-                  {"building\n",
-                   "~~~ Skipping container 1: an earlier step failed "
-                   "(BATON_ALWAYS=true would run it anyway)\n",
-                   "~~~ Running container 2:", "report: failed 2\n",
-                   "~~~ Skipping container 3:"});
+  expect_in_order(j.log(), {"building\n",
+                            "~~~ Skipping container 1: an earlier step failed "
+                            "(BATON_ALWAYS=true would run it anyway)\n",
+                            "~~~ Running container 2:", "report: failed 2\n",
+                            "~~~ Skipping container 3:"});
   auto result = result_of(j);
   EXPECT_EQ(result["status"], 2);
   EXPECT_EQ(result["result"], "failed");
@@ -167,8 +166,7 @@ TEST(steps, outputs_reach_later_steps_and_secrets_among_them_are_redacted) {
   EXPECT_EQ(result["containers"][1]["outputs"],
             json({"VERSION", "NOTES", "DEPLOY_TOKEN"}));
   // Names only, never values.
-  EXPECT_EQ(read_file(j.result_file()).find("dt-5e3c91ab7"),
-            std::string::npos);
+  EXPECT_EQ(read_file(j.result_file()).find("dt-5e3c91ab7"), std::string::npos);
 }
 
 TEST(steps, a_bad_baton_env_fails_the_step_and_names_the_line) {
@@ -198,13 +196,12 @@ TEST(steps, bad_settings_are_named_and_fail_the_step) {
                    "expected a duration such as 90s, 10m or 1h30m"}}) {
     job j{1};
     j.start_agent();
-    auto& b = j.start_bootstrap(0, "touch " + j.dir / "ran",
-                                {{name, value}});
+    auto& b = j.start_bootstrap(0, "touch " + j.dir / "ran", {{name, value}});
     EXPECT_EQ(b.wait(), 2) << name;
     EXPECT_EQ(j.agent->wait(), 2) << j.agent->err();
     EXPECT_FALSE(file_exists(j.dir / "ran"));
-    auto error = std::string{"invalid "} + name + "='" + value + "': "
-                 + expected;
+    auto error = std::string{"invalid "} + name + "='" + value
+                 + "': " + expected;
     EXPECT_NE(j.log().find("baton: " + error + "; the command does not run\n"),
               std::string::npos)
       << j.log();
@@ -288,15 +285,14 @@ TEST(steps, a_new_agent_removes_the_marker_of_an_earlier_job) {
 
 TEST(steps, the_example_ci_pod_passes_its_version_and_soft_fails) {
   temp_dir dir;
-  process pod{{baton_exe(), "pod", EXAMPLES_DIR "/ci-pod.json", "--seed",
-               "3", "--result-file", dir / "result.json"},
+  process pod{{baton_exe(), "pod", EXAMPLES_DIR "/ci-pod.json", "--seed", "3",
+               "--result-file", dir / "result.json"},
               dir / "pod"};
   EXPECT_EQ(pod.wait(), 0) << pod.err();
   // Quiet: the job log only.
   EXPECT_EQ(pod.err(), "");
   auto out = pod.out();
-  expect_in_order(out, {"checkout: branch main\n",
-                        "build: built version 1.4.2",
+  expect_in_order(out, {"checkout: branch main\n", "build: built version 1.4.2",
                         "build: docker login --password [REDACTED]\n",
                         "test: testing version 1.4.2\n",
                         "report: version 1.4.2, job passed (status 0)\n"});

@@ -81,7 +81,8 @@ command_line(const std::vector<std::string>& command, const env_map& env) {
                       "nothing to run: no command after -- and "
                       "BUILDKITE_COMMAND is empty");
   std::string shell = "/bin/sh -e -c";
-  if (auto j = env.find("BUILDKITE_SHELL"); j != env.end() && !j->second.empty())
+  if (auto j = env.find("BUILDKITE_SHELL");
+      j != env.end() && !j->second.empty())
     shell = j->second;
   std::vector<std::string> result;
   std::istringstream words{shell};

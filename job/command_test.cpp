@@ -36,22 +36,22 @@ TEST(command, cancel_defaults) {
 TEST(command, cancel_signal_by_name_short_name_or_number) {
   for (auto text : {"SIGINT", "INT", "2"}) {
     std::vector<std::string> warnings;
-    auto config
-      = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL", text}}, warnings);
+    auto config = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL", text}},
+                                     warnings);
     EXPECT_EQ(config.signal, SIGINT) << text;
     EXPECT_TRUE(warnings.empty()) << text;
   }
   std::vector<std::string> warnings;
-  auto config
-    = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL", "SIGQUIT"}}, warnings);
+  auto config = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL", "SIGQUIT"}},
+                                   warnings);
   EXPECT_EQ(config.signal, SIGQUIT);
 }
 
 TEST(command, sigkill_is_downgraded_to_sigterm) {
   for (auto text : {"SIGKILL", "KILL", "9"}) {
     std::vector<std::string> warnings;
-    auto config
-      = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL", text}}, warnings);
+    auto config = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL", text}},
+                                     warnings);
     EXPECT_EQ(config.signal, SIGTERM) << text;
     ASSERT_EQ(warnings.size(), 1u) << text;
     EXPECT_EQ(warnings[0],
@@ -62,8 +62,8 @@ TEST(command, sigkill_is_downgraded_to_sigterm) {
 TEST(command, garbage_signal_warns_and_keeps_the_default) {
   for (auto text : {"SIGBOGUS", "", "0", "999", "-15"}) {
     std::vector<std::string> warnings;
-    auto config
-      = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL", text}}, warnings);
+    auto config = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL", text}},
+                                     warnings);
     EXPECT_EQ(config.signal, SIGTERM) << text;
     ASSERT_EQ(warnings.size(), 1u) << text;
     EXPECT_EQ(warnings[0], std::string{"ignoring BUILDKITE_CANCEL_SIGNAL='"}
@@ -108,8 +108,8 @@ TEST(command, garbage_timeout_warns_and_keeps_the_default) {
 
 TEST(command, empty_timeout_counts_as_unset) {
   std::vector<std::string> warnings;
-  auto config
-    = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", ""}}, warnings);
+  auto config = read_cancel_config({{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", ""}},
+                                   warnings);
   EXPECT_EQ(config.signal_timeout, caf::timespan{10s});
   EXPECT_TRUE(warnings.empty());
 }
@@ -117,9 +117,9 @@ TEST(command, empty_timeout_counts_as_unset) {
 // -- command_line -------------------------------------------------------------
 
 TEST(command, command_line_uses_the_given_command) {
-  auto argv
-    = command_line({"make", "test"}, {{"BUILDKITE_SHELL", "/bin/bash -c"},
-                                      {"BUILDKITE_COMMAND", "echo ignored"}});
+  auto argv = command_line({"make", "test"},
+                           {{"BUILDKITE_SHELL", "/bin/bash -c"},
+                            {"BUILDKITE_COMMAND", "echo ignored"}});
   ASSERT_TRUE(argv) << render(argv.error());
   EXPECT_EQ(*argv, (args{"make", "test"}));
 }

@@ -111,8 +111,7 @@ void add_job_variables(env_map& env, const env_map& own,
 caf::expected<env_map> read_env_file(const std::string& path) {
   std::ifstream in{path};
   if (!in)
-    return make_error(ec::invalid_argument, "cannot read the env file '"
-                                              + path
+    return make_error(ec::invalid_argument, "cannot read the env file '" + path
                                               + "': " + std::strerror(errno));
   env_map result;
   std::string line;

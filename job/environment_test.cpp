@@ -105,9 +105,9 @@ TEST(environment, container_value_wins_for_every_kubernetes_name) {
 }
 
 TEST(environment, only_the_prefix_kubernetes_is_protected) {
-  auto env = merge(
-    {{"MY_KUBERNETES_THING", "own"}},
-    {{"MY_KUBERNETES_THING", "job"}, {"BUILDKITE_KUBERNETES_X", "job"}});
+  auto env = merge({{"MY_KUBERNETES_THING", "own"}},
+                   {{"MY_KUBERNETES_THING", "job"},
+                    {"BUILDKITE_KUBERNETES_X", "job"}});
   EXPECT_EQ(env["MY_KUBERNETES_THING"], "job");
   EXPECT_EQ(env["BUILDKITE_KUBERNETES_X"], "job");
 }

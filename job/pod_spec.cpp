@@ -26,8 +26,8 @@ caf::error read_env(const json& j, const std::string& where, env_map& out) {
                         + j.type_name());
   for (auto& [key, value] : j.items()) {
     if (!value.is_string())
-      return bad(where + "." + key, std::string{"expected a string, got "}
-                                      + value.type_name());
+      return bad(where + "." + key,
+                 std::string{"expected a string, got "} + value.type_name());
     if (key.empty() || key.find('=') != std::string::npos)
       return bad(where, "invalid variable name '" + key + "'");
     out[key] = value.get<std::string>();
@@ -107,8 +107,9 @@ caf::error read_step(const json& c, const std::string& where,
   // One source for each setting.
   for (auto& [name, value] : out.step_env)
     if (out.env.count(name) > 0)
-      return bad(where, "env." + name + " repeats a setting of the container "
-                          "(softFail, always or timeout): use one of them");
+      return bad(where, "env." + name
+                          + " repeats a setting of the container "
+                            "(softFail, always or timeout): use one of them");
   return {};
 }
 
@@ -118,8 +119,8 @@ caf::error read_string(const json& j, const char* field,
   if (i == j.end())
     return {};
   if (!i->is_string())
-    return bad(where + "." + field, std::string{"expected a string, got "}
-                                      + i->type_name());
+    return bad(where + "." + field,
+               std::string{"expected a string, got "} + i->type_name());
   out = i->get<std::string>();
   return {};
 }
@@ -135,8 +136,8 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
                       std::string{"pod spec is not valid JSON: "} + e.what());
   }
   if (!j.is_object())
-    return bad("top level", std::string{"expected an object, got "}
-                              + j.type_name());
+    return bad("top level",
+               std::string{"expected an object, got "} + j.type_name());
   pod_spec result;
   if (auto i = j.find("env"); i != j.end())
     if (auto err = read_env(*i, "env", result.env))
@@ -154,8 +155,8 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
     auto& c = (*containers)[index];
     auto where = "containers[" + std::to_string(index) + "]";
     if (!c.is_object())
-      return bad(where, std::string{"expected an object, got "}
-                          + c.type_name());
+      return bad(where,
+                 std::string{"expected an object, got "} + c.type_name());
     pod_spec::container out;
     if (auto err = read_string(c, "name", where, out.name))
       return err;
@@ -196,8 +197,7 @@ env_map container_env(const pod_spec::container& c, size_t id) {
 caf::expected<pod_spec> read_pod_spec(const std::string& path) {
   std::ifstream in{path};
   if (!in)
-    return make_error(ec::invalid_argument, "cannot read the pod spec '"
-                                              + path
+    return make_error(ec::invalid_argument, "cannot read the pod spec '" + path
                                               + "': " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();

@@ -174,9 +174,9 @@ TEST(pod_spec, step_settings_become_the_variables_a_bootstrap_reads) {
                      {"BATON_SOFT_FAIL", "true"},
                      {"BATON_TIMEOUT", "90s"},
                      {"BUILDKITE_CONTAINER_ID", "0"}}));
-  EXPECT_EQ(container_env(spec->containers[1], 1),
-            (env_map{{"BATON_SOFT_FAIL", "1,3"},
-                     {"BUILDKITE_CONTAINER_ID", "1"}}));
+  EXPECT_EQ(
+    container_env(spec->containers[1], 1),
+    (env_map{{"BATON_SOFT_FAIL", "1,3"}, {"BUILDKITE_CONTAINER_ID", "1"}}));
   EXPECT_EQ(container_env(spec->containers[2], 2),
             (env_map{{"BUILDKITE_CONTAINER_ID", "2"}}));
 }

@@ -75,9 +75,8 @@ std::vector<std::string> secrets_of(const env_map& env,
       result.push_back(value);
   // Longest first: where two secrets start at the same byte, the longer
   // one wins.
-  std::sort(result.begin(), result.end(), [](auto& x, auto& y) {
-    return x.size() > y.size();
-  });
+  std::sort(result.begin(), result.end(),
+            [](auto& x, auto& y) { return x.size() > y.size(); });
   result.erase(std::unique(result.begin(), result.end()), result.end());
   return result;
 }
@@ -87,9 +86,8 @@ redactor::redactor(std::vector<std::string> secrets)
   secrets_.erase(std::remove_if(secrets_.begin(), secrets_.end(),
                                 [](auto& x) { return x.empty(); }),
                  secrets_.end());
-  std::stable_sort(secrets_.begin(), secrets_.end(), [](auto& x, auto& y) {
-    return x.size() > y.size();
-  });
+  std::stable_sort(secrets_.begin(), secrets_.end(),
+                   [](auto& x, auto& y) { return x.size() > y.size(); });
 }
 
 void redactor::process(const std::string& chunk, std::string& out) {
@@ -138,9 +136,8 @@ void redactor::add(std::string secret) {
       || std::find(secrets_.begin(), secrets_.end(), secret) != secrets_.end())
     return;
   // Longest first, as the constructor orders them.
-  auto at = std::find_if(secrets_.begin(), secrets_.end(), [&](auto& x) {
-    return x.size() < secret.size();
-  });
+  auto at = std::find_if(secrets_.begin(), secrets_.end(),
+                         [&](auto& x) { return x.size() < secret.size(); });
   secrets_.insert(at, std::move(secret));
 }
 

@@ -26,8 +26,7 @@ TEST(redactor, without_secrets_bytes_pass_unchanged) {
 }
 
 TEST(redactor, a_secret_in_one_chunk) {
-  EXPECT_EQ(redact({"hunter22"}, {"pw=hunter22 ok\n"}),
-            "pw=[REDACTED] ok\n");
+  EXPECT_EQ(redact({"hunter22"}, {"pw=hunter22 ok\n"}), "pw=[REDACTED] ok\n");
 }
 
 TEST(redactor, a_secret_split_across_two_chunks_at_every_point) {
@@ -73,7 +72,8 @@ TEST(redactor, a_line_without_a_secret_prefix_is_not_held_back) {
 
 TEST(redactor, any_chunking_gives_the_same_output) {
   std::mt19937 rng{11};
-  std::vector<std::string> secrets = {"Sup3rS3cret", "tok_ABCDEF123", "aaaaaab"};
+  std::vector<std::string> secrets = {"Sup3rS3cret", "tok_ABCDEF123",
+                                      "aaaaaab"};
   for (int round = 0; round < 200; ++round) {
     std::string text;
     for (int i = 0; i < 50; ++i) {

@@ -15,8 +15,8 @@ namespace {
 
 caf::error invalid(const char* name, const std::string& value,
                    const std::string& expected) {
-  return make_error(ec::invalid_argument, std::string{"invalid "} + name
-                                            + "='" + value + "': expected "
+  return make_error(ec::invalid_argument, std::string{"invalid "} + name + "='"
+                                            + value + "': expected "
                                             + expected);
 }
 
@@ -79,8 +79,7 @@ caf::expected<step_config> read_step_config(const env_map& env) {
   return result;
 }
 
-caf::expected<std::vector<std::string>>
-parse_outputs(const std::string& text) {
+caf::expected<std::vector<std::string>> parse_outputs(const std::string& text) {
   std::vector<std::string> result;
   std::istringstream in{text};
   std::string line;
@@ -99,7 +98,8 @@ parse_outputs(const std::string& text) {
       continue;
     auto heredoc = line.find("<<");
     auto eq = line.find('=');
-    if (heredoc != std::string::npos && (eq == std::string::npos || heredoc < eq)) {
+    if (heredoc != std::string::npos
+        && (eq == std::string::npos || heredoc < eq)) {
       auto name = line.substr(0, heredoc);
       auto delim = line.substr(heredoc + 2);
       if (!is_variable_name(name))

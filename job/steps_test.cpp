@@ -66,12 +66,13 @@ TEST(steps, a_soft_fail_list_covers_only_its_statuses) {
 }
 
 TEST(steps, always_and_timeout) {
-  auto config = read_step_config(
-    {{"BATON_ALWAYS", "true"}, {"BATON_TIMEOUT", "1m30s"}});
+  auto config
+    = read_step_config({{"BATON_ALWAYS", "true"}, {"BATON_TIMEOUT", "1m30s"}});
   ASSERT_TRUE(config) << render(config.error());
   EXPECT_TRUE(config->settings.always);
   EXPECT_EQ(config->timeout, caf::timespan{90s});
-  config = read_step_config({{"BATON_ALWAYS", "false"}, {"BATON_TIMEOUT", "0"}});
+  config
+    = read_step_config({{"BATON_ALWAYS", "false"}, {"BATON_TIMEOUT", "0"}});
   ASSERT_TRUE(config);
   EXPECT_FALSE(config->settings.always);
   EXPECT_EQ(config->timeout, caf::timespan{0});
@@ -104,9 +105,9 @@ TEST(steps, outputs_are_lines_and_heredocs_in_order) {
                                "BLANK<<END\n"
                                "END\n");
   ASSERT_TRUE(outputs) << render(outputs.error());
-  EXPECT_EQ(*outputs, (strings{"VERSION=1.2.3",
-                               "NOTES=line one\nline two = still text",
-                               "EMPTY=", "EQ=a=b", "BLANK="}));
+  EXPECT_EQ(*outputs,
+            (strings{"VERSION=1.2.3", "NOTES=line one\nline two = still text",
+                     "EMPTY=", "EQ=a=b", "BLANK="}));
 }
 
 TEST(steps, bad_outputs_name_the_line_never_the_value) {

@@ -10,8 +10,8 @@ namespace baton {
 namespace {
 
 caf::error invalid(std::string_view text, const char* why) {
-  return make_error(ec::invalid_argument, "invalid duration '"
-                                            + std::string{text} + "': " + why);
+  return make_error(ec::invalid_argument,
+                    "invalid duration '" + std::string{text} + "': " + why);
 }
 
 // Returns the length of `unit` in nanoseconds, or 0 if unknown.

@@ -86,9 +86,9 @@ TEST(duration, parse_more_forms) {
 }
 
 TEST(duration, parse_errors) {
-  for (auto text : {"", "5", "-1s", "abc", "5x", "1..5s", "s", "9999999999h",
-                    "+", "-0", "1h ", " 1h", "1h-1m", ".s", "1S", "1hh",
-                    "5m30"}) {
+  for (auto text :
+       {"", "5", "-1s", "abc", "5x", "1..5s", "s", "9999999999h", "+", "-0",
+        "1h ", " 1h", "1h-1m", ".s", "1S", "1hh", "5m30"}) {
     EXPECT_TRUE(rejects(text)) << "\"" << text << "\"";
   }
 }
@@ -108,10 +108,10 @@ TEST(duration, parse_error_messages) {
 TEST(duration, parse_overflow) {
   // Past the largest duration by one nanosecond, in every way of getting
   // there: the whole part, the fraction, the sum.
-  for (auto text : {"9223372036854775808ns", "2562048h",
-                    "9223372036.854775808s", "2562047.9h",
-                    "2562047h47m16.854775808s", "2562047h47m17s",
-                    "9223372036854775807ns1ns", "99999999999999999999ns"}) {
+  for (auto text :
+       {"9223372036854775808ns", "2562048h", "9223372036.854775808s",
+        "2562047.9h", "2562047h47m16.854775808s", "2562047h47m17s",
+        "9223372036854775807ns1ns", "99999999999999999999ns"}) {
     EXPECT_TRUE(rejects(text)) << text;
     auto result = parse_duration(text);
     if (!result) {
@@ -149,20 +149,18 @@ TEST(duration, format_like_go) {
   EXPECT_EQ(format_duration(100h), "100h0m0s");
   EXPECT_EQ(format_duration(-1500ms), "-1.5s");
   EXPECT_EQ(format_duration(-1ns), "-1ns");
-  EXPECT_EQ(format_duration(caf::timespan{max_ns}),
-            "2562047h47m16.854775807s");
+  EXPECT_EQ(format_duration(caf::timespan{max_ns}), "2562047h47m16.854775807s");
   EXPECT_EQ(format_duration(caf::timespan{min_ns}),
             "-2562047h47m16.854775808s");
 }
 
 TEST(duration, round_trip) {
-  for (auto d : {caf::timespan{0}, caf::timespan{1ns}, caf::timespan{999ns},
-                 caf::timespan{1500ns}, caf::timespan{1ms},
-                 caf::timespan{150ms}, caf::timespan{1500ms},
-                 caf::timespan{30s}, caf::timespan{5min},
-                 caf::timespan{90min}, caf::timespan{1h + 1ns},
-                 caf::timespan{2h + 45min + 30s + 500ms},
-                 caf::timespan{max_ns}}) {
+  for (auto d :
+       {caf::timespan{0}, caf::timespan{1ns}, caf::timespan{999ns},
+        caf::timespan{1500ns}, caf::timespan{1ms}, caf::timespan{150ms},
+        caf::timespan{1500ms}, caf::timespan{30s}, caf::timespan{5min},
+        caf::timespan{90min}, caf::timespan{1h + 1ns},
+        caf::timespan{2h + 45min + 30s + 500ms}, caf::timespan{max_ns}}) {
     auto text = format_duration(d);
     EXPECT_EQ(parse_ns(text), d.count()) << text;
   }

@@ -393,8 +393,8 @@ type_ptr int_type() {
 }
 
 type_ptr uint_type() {
-  static const auto result
-    = make_basic(kind::unsigned_integer, "uint", uint_id);
+  static const auto result = make_basic(kind::unsigned_integer, "uint",
+                                        uint_id);
   return result;
 }
 
@@ -694,8 +694,9 @@ std::string collect(const type_ptr& t, std::unordered_set<const type*>& seen,
   if (t->builtin_id != 0 || !seen.insert(t.get()).second)
     return {};
   order.push_back(t);
-  auto visit
-    = [&](const type_ptr& child) { return collect(child, seen, order); };
+  auto visit = [&](const type_ptr& child) {
+    return collect(child, seen, order);
+  };
   std::string err;
   switch (t->kind) {
     case kind::slice:
@@ -952,9 +953,9 @@ const std::unordered_map<int64_t, wire_type>& builtin_types() {
                          {{"Name", string_id}, {"Id", int_id}}));
     add(make_wire_struct(slice_type_id, "sliceType",
                          {{"CommonType", common_type_id}, {"Elem", int_id}}));
-    add(make_wire_struct(
-      struct_type_id, "structType",
-      {{"CommonType", common_type_id}, {"Field", field_slice_id}}));
+    add(make_wire_struct(struct_type_id, "structType",
+                         {{"CommonType", common_type_id},
+                          {"Field", field_slice_id}}));
     add(make_wire_struct(field_type_id, "fieldType",
                          {{"Name", string_id}, {"Id", int_id}}));
     auto fields = make_wire(wire_kind::slice, field_slice_id, "[]fieldType");

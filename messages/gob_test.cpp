@@ -286,9 +286,9 @@ const std::vector<std::pair<double, std::string_view>> go_floats = {
 
 // Checks that `err` has `code` and that its rendered message contains every
 // string of `parts`.
-testing::AssertionResult has_error(const caf::error& err, ec code,
-                                   std::initializer_list<std::string_view> parts
-                                   = {}) {
+testing::AssertionResult
+has_error(const caf::error& err, ec code,
+          std::initializer_list<std::string_view> parts = {}) {
   if (!err)
     return testing::AssertionFailure()
            << "no error, expected " << to_string(code);
@@ -897,8 +897,8 @@ TEST(gob_numbers, uints_match_go_and_round_trip) {
 
 TEST(gob_numbers, int_boundaries_round_trip_as_struct_fields) {
   // In a struct, zero is omitted and the rest travels as a field.
-  auto t
-    = gob::struct_of("N", {{"I", gob::int_type()}, {"U", gob::uint_type()}});
+  auto t = gob::struct_of("N",
+                          {{"I", gob::int_type()}, {"U", gob::uint_type()}});
   std::vector<std::pair<int64_t, uint64_t>> cases = {
     {0, 0},
     {127, 127},
@@ -975,8 +975,8 @@ TEST(gob_numbers, non_minimal_numbers_decode_as_go_reads_them) {
 // -- composite values ---------------------------------------------------------
 
 TEST(gob_values, maps_and_arrays_match_go) {
-  auto map_t
-    = gob::map_of(gob::string_type(), gob::int_type(), "map[string]int");
+  auto map_t = gob::map_of(gob::string_type(), gob::int_type(),
+                           "map[string]int");
   // Go numbered the map 68 in that process.
   gob::encoder enc;
   ASSERT_TRUE(enc.assign_id(map_t, 68));
@@ -1023,8 +1023,8 @@ TEST(gob_values, unknown_fields_from_go_are_skipped) {
 TEST(gob_values, unknown_fields_of_every_kind_are_skipped) {
   // A newer peer's ExitCode: extra int, string, struct, slice and map
   // fields around the two the reference has.
-  auto inner = gob::struct_of(
-    "Inner", {{"A", gob::int_type()}, {"B", gob::string_type()}});
+  auto inner = gob::struct_of("Inner", {{"A", gob::int_type()},
+                                        {"B", gob::string_type()}});
   auto peer_exit = gob::struct_of(
     "ExitCode",
     {{"Extra", gob::int_type()},
@@ -1336,8 +1336,8 @@ TEST(gob_errors, redefinition_is_refused) {
   EXPECT_TRUE(has_error(decode_error(same), ec::malformed_body,
                         {"type id 65 is defined a second time"}));
   // Id 65 as Request, then as something else.
-  auto other
-    = unhex(a_client[0]) + msg("ff 81 03 01 01 01 58 01 ff 82 00 00 00");
+  auto other = unhex(a_client[0])
+               + msg("ff 81 03 01 01 01 58 01 ff 82 00 00 00");
   EXPECT_TRUE(has_error(decode_error(other), ec::malformed_body,
                         {"type id 65 is defined a second time"}));
 }
@@ -1645,9 +1645,9 @@ TEST(gob_encoder, refuses_malformed_types) {
 
 TEST(rpc_codec, seq_of_the_wrong_kind_is_refused) {
   // A Request whose Seq is an int: Go refuses it, so does baton.
-  auto bad_request
-    = gob::struct_of("Request", {{"ServiceMethod", gob::string_type()},
-                                 {"Seq", gob::int_type()}});
+  auto bad_request = gob::struct_of("Request",
+                                    {{"ServiceMethod", gob::string_type()},
+                                     {"Seq", gob::int_type()}});
   gob::encoder enc;
   std::string out;
   ASSERT_FALSE(enc.encode(
@@ -1664,10 +1664,10 @@ TEST(rpc_codec, seq_of_the_wrong_kind_is_refused) {
                          "unsigned_integer, got integer"}));
   EXPECT_EQ(server.finish(), server.error());
   // The same for a reply.
-  auto bad_response
-    = gob::struct_of("Response", {{"ServiceMethod", gob::string_type()},
-                                  {"Seq", gob::int_type()},
-                                  {"Error", gob::string_type()}});
+  auto bad_response = gob::struct_of("Response",
+                                     {{"ServiceMethod", gob::string_type()},
+                                      {"Seq", gob::int_type()},
+                                      {"Error", gob::string_type()}});
   out.clear();
   ASSERT_FALSE(enc.encode(out, bad_response,
                           value::structure({{"Seq", value::integer(3)}})));

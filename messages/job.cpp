@@ -85,14 +85,11 @@ nlohmann::json to_json(const job_result& x) {
                           {"always", c.always},
                           {"outputs", c.outputs}});
   }
-  return {{"status", x.status},
-          {"result", x.result},
-          {"started", x.started},
-          {"done", x.done},
-          {"interrupted", x.interrupted},
-          {"terminated", x.terminated},
-          {"reason", x.reason},
-          {"containers", std::move(containers)}};
+  return {
+    {"status", x.status},           {"result", x.result},
+    {"started", x.started},         {"done", x.done},
+    {"interrupted", x.interrupted}, {"terminated", x.terminated},
+    {"reason", x.reason},           {"containers", std::move(containers)}};
 }
 
 bool is_variable_name(std::string_view name) {

@@ -98,8 +98,8 @@ struct registration {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, registration& x) {
-  return f(caf::meta::type_name("registration"), x.id, x.protocol,
-           x.configured, x.settings);
+  return f(caf::meta::type_name("registration"), x.id, x.protocol, x.configured,
+           x.settings);
 }
 
 /// What the runner tells a container: its run state and, when its turn
@@ -133,8 +133,7 @@ struct step_exit {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_exit& x) {
-  return f(caf::meta::type_name("step_exit"), x.status, x.timed_out,
-           x.outputs);
+  return f(caf::meta::type_name("step_exit"), x.status, x.timed_out, x.outputs);
 }
 
 /// Output of one container as one read of its command returned it: the
@@ -175,9 +174,9 @@ struct container_status {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_status& x) {
-  return f(caf::meta::type_name("container_status"), x.id, x.state,
-           x.protocol, x.exit_status, x.log_bytes, x.soft_failed, x.timed_out,
-           x.always, x.outputs);
+  return f(caf::meta::type_name("container_status"), x.id, x.state, x.protocol,
+           x.exit_status, x.log_bytes, x.soft_failed, x.timed_out, x.always,
+           x.outputs);
 }
 
 /// The job as a whole: a snapshot while it runs, the result once done.

@@ -201,14 +201,14 @@ const gob::type_ptr& string_slice_type() {
 }
 
 const gob::type_ptr& register_response_type() {
-  static const auto result
-    = gob::struct_of("RegisterResponse", {{"Env", string_slice_type()}});
+  static const auto result = gob::struct_of("RegisterResponse",
+                                            {{"Env", string_slice_type()}});
   return result;
 }
 
 const gob::type_ptr& logs_type() {
-  static const auto result
-    = gob::struct_of("Logs", {{"Data", gob::bytes_type()}});
+  static const auto result = gob::struct_of("Logs",
+                                            {{"Data", gob::bytes_type()}});
   return result;
 }
 
@@ -371,8 +371,8 @@ caf::error from_value(const gob::value& x, logs& out) {
   if (x.kind() != gob::kind::structure)
     return not_a(what, gob::kind::structure, x);
   logs result;
-  if (auto err
-      = get_field(what, x, "Data", gob::kind::bytes, result.data, get_string))
+  if (auto err = get_field(what, x, "Data", gob::kind::bytes, result.data,
+                           get_string))
     return err;
   out = std::move(result);
   return {};
@@ -383,8 +383,8 @@ caf::error from_value(const gob::value& x, exit_code& out) {
   if (x.kind() != gob::kind::structure)
     return not_a(what, gob::kind::structure, x);
   exit_code result;
-  if (auto err
-      = get_field(what, x, "ID", gob::kind::integer, result.id, get_int))
+  if (auto err = get_field(what, x, "ID", gob::kind::integer, result.id,
+                           get_int))
     return err;
   if (auto err = get_field(what, x, "ExitStatus", gob::kind::integer,
                            result.exit_status, get_int))

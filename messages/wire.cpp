@@ -40,8 +40,10 @@ void append(std::vector<char>& out, frame_type type, const char* data,
             size_t size) {
   auto n = static_cast<uint32_t>(size);
   char header[header_size] = {
-    static_cast<char>((n >> 24) & 0xFF), static_cast<char>((n >> 16) & 0xFF),
-    static_cast<char>((n >> 8) & 0xFF),  static_cast<char>(n & 0xFF),
+    static_cast<char>((n >> 24) & 0xFF),
+    static_cast<char>((n >> 16) & 0xFF),
+    static_cast<char>((n >> 8) & 0xFF),
+    static_cast<char>(n & 0xFF),
     static_cast<char>(type),
   };
   out.insert(out.end(), header, header + header_size);
@@ -167,13 +169,13 @@ caf::expected<json> parse_object(const frame& x) {
                         + std::to_string(max_json_depth) + " levels");
   } catch (const json::exception& e) {
     return make_error(ec::malformed_body,
-                      std::string{what} + " body is not valid JSON: "
-                        + e.what());
+                      std::string{what}
+                        + " body is not valid JSON: " + e.what());
   }
   if (!j.is_object())
-    return make_error(ec::malformed_body, std::string{what}
-                                            + " body must be a JSON object, got "
-                                            + j.type_name());
+    return make_error(ec::malformed_body,
+                      std::string{what} + " body must be a JSON object, got "
+                        + j.type_name());
   return j;
 }
 
@@ -191,20 +193,20 @@ caf::error get_int(const frame& x, const json& j, const char* field, T& out,
   if (i == j.end())
     return bad_field(x, field, "missing");
   if (!i->is_number_integer())
-    return bad_field(x, field, std::string{"expected an integer, got "}
-                                 + i->type_name());
+    return bad_field(x, field,
+                     std::string{"expected an integer, got "} + i->type_name());
   auto range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
   if (i->is_number_unsigned()) {
     auto v = i->get<uint64_t>();
     if (v > hi)
-      return bad_field(x, field, std::to_string(v) + " is out of range "
-                                   + range);
+      return bad_field(x, field,
+                       std::to_string(v) + " is out of range " + range);
     out = static_cast<T>(v);
   } else {
     auto v = i->get<int64_t>();
     if (v < lo || (v >= 0 && static_cast<uint64_t>(v) > hi))
-      return bad_field(x, field, std::to_string(v) + " is out of range "
-                                   + range);
+      return bad_field(x, field,
+                       std::to_string(v) + " is out of range " + range);
     out = static_cast<T>(v);
   }
   return {};
@@ -216,8 +218,8 @@ caf::error get_string(const frame& x, const json& j, const char* field,
   if (i == j.end())
     return required ? bad_field(x, field, "missing") : caf::error{};
   if (!i->is_string())
-    return bad_field(x, field, std::string{"expected a string, got "}
-                                 + i->type_name());
+    return bad_field(x, field,
+                     std::string{"expected a string, got "} + i->type_name());
   out = i->get<std::string>();
   return {};
 }
@@ -231,14 +233,14 @@ caf::error get_strings(const frame& x, const json& j, const char* field,
   if (i == j.end())
     return required ? bad_field(x, field, "missing") : caf::error{};
   if (!i->is_array())
-    return bad_field(x, field, std::string{"expected an array, got "}
-                                 + i->type_name());
+    return bad_field(x, field,
+                     std::string{"expected an array, got "} + i->type_name());
   out.reserve(i->size());
   for (auto& item : *i) {
     auto where = "item " + std::to_string(out.size()) + ": ";
     if (!item.is_string())
-      return bad_field(x, field, where + "expected a string, got "
-                                   + item.type_name());
+      return bad_field(x, field,
+                       where + "expected a string, got " + item.type_name());
     auto text = item.get<std::string>();
     if (auto why = check(text); !why.empty())
       return bad_field(x, field, where + why);
@@ -269,17 +271,18 @@ caf::error get_bool(const frame& x, const json& j, const char* field,
   if (i == j.end())
     return {};
   if (!i->is_boolean())
-    return bad_field(x, field, std::string{"expected a boolean, got "}
-                                 + i->type_name());
+    return bad_field(x, field,
+                     std::string{"expected a boolean, got "} + i->type_name());
   out = i->get<bool>();
   return {};
 }
 
 caf::error require_empty(const frame& x) {
   if (!x.body.empty())
-    return make_error(ec::malformed_body,
-                      std::string{to_string(x.type)} + " body must be empty, got "
-                        + std::to_string(x.body.size()) + " bytes");
+    return make_error(ec::malformed_body, std::string{to_string(x.type)}
+                                            + " body must be empty, got "
+                                            + std::to_string(x.body.size())
+                                            + " bytes");
   return {};
 }
 
@@ -300,8 +303,8 @@ caf::expected<message> decode_object(const frame& x, F fill) {
 void write_log_time(char* body, int64_t ns) {
   auto t = static_cast<uint64_t>(ns);
   for (size_t i = 0; i < log_at_header_size; ++i)
-    body[i] = static_cast<char>((t >> (8 * (log_at_header_size - 1 - i)))
-                                & 0xFF);
+    body[i]
+      = static_cast<char>((t >> (8 * (log_at_header_size - 1 - i))) & 0xFF);
 }
 
 int64_t read_log_time(const char* body) {
@@ -339,56 +342,55 @@ caf::expected<message> decode(const frame& x) {
         return get_int(x, j, "heartbeat_ms", m.heartbeat_ms);
       });
     case frame_type::register_:
-      return decode_object<register_request>(
-        x, [&](const json& j, register_request& m) {
-          return get_int(x, j, "id", m.id);
-        });
+      return decode_object<register_request>(x, [&](const json& j,
+                                                    register_request& m) {
+        return get_int(x, j, "id", m.id);
+      });
     case frame_type::registered:
       return decode_object<registered>(x, [&](const json& j, registered& m) {
         return get_strings(x, j, "env", m.env, true);
       });
     case frame_type::state:
-      return decode_object<state_update>(
-        x, [&](const json& j, state_update& m) {
-          std::string name;
-          if (auto err = get_string(x, j, "state", name))
-            return err;
-          if (!from_string(name, m.state))
-            return bad_field(x, "state", "unknown state '" + name + "'");
-          if (auto err = get_strings(x, j, "env", m.env, false,
-                                     check_variable))
-            return err;
-          if (auto err = get_string(x, j, "job_result", m.job_result, false))
-            return err;
-          if (j.count("job_status") > 0)
-            return get_int(x, j, "job_status", m.job_status);
-          return caf::error{};
-        });
+      return decode_object<state_update>(x, [&](const json& j,
+                                                state_update& m) {
+        std::string name;
+        if (auto err = get_string(x, j, "state", name))
+          return err;
+        if (!from_string(name, m.state))
+          return bad_field(x, "state", "unknown state '" + name + "'");
+        if (auto err = get_strings(x, j, "env", m.env, false, check_variable))
+          return err;
+        if (auto err = get_string(x, j, "job_result", m.job_result, false))
+          return err;
+        if (j.count("job_status") > 0)
+          return get_int(x, j, "job_status", m.job_status);
+        return caf::error{};
+      });
     case frame_type::settings:
-      return decode_object<settings_report>(
-        x, [&](const json& j, settings_report& m) {
-          if (auto err = get_bool(x, j, "always", m.settings.always))
-            return err;
-          auto i = j.find("soft_fail");
-          if (i == j.end() || i->is_boolean()) {
-            m.settings.soft_fail_any = i != j.end() && i->get<bool>();
-            return caf::error{};
-          }
-          if (!i->is_array())
-            return bad_field(x, "soft_fail",
-                             std::string{"expected a boolean or an array of "
-                                         "exit statuses, got "}
-                               + i->type_name());
-          for (auto& item : *i) {
-            if (!item.is_number_integer() || item.get<int64_t>() < 1
-                || item.get<int64_t>() > 255)
-              return bad_field(x, "soft_fail",
-                               "expected exit statuses from 1 to 255, got "
-                                 + item.dump());
-            m.settings.soft_fail.push_back(item.get<int32_t>());
-          }
+      return decode_object<settings_report>(x, [&](const json& j,
+                                                   settings_report& m) {
+        if (auto err = get_bool(x, j, "always", m.settings.always))
+          return err;
+        auto i = j.find("soft_fail");
+        if (i == j.end() || i->is_boolean()) {
+          m.settings.soft_fail_any = i != j.end() && i->get<bool>();
           return caf::error{};
-        });
+        }
+        if (!i->is_array())
+          return bad_field(x, "soft_fail",
+                           std::string{"expected a boolean or an array of "
+                                       "exit statuses, got "}
+                             + i->type_name());
+        for (auto& item : *i) {
+          if (!item.is_number_integer() || item.get<int64_t>() < 1
+              || item.get<int64_t>() > 255)
+            return bad_field(x, "soft_fail",
+                             "expected exit statuses from 1 to 255, got "
+                               + item.dump());
+          m.settings.soft_fail.push_back(item.get<int32_t>());
+        }
+        return caf::error{};
+      });
     case frame_type::log_at: {
       if (x.body.size() <= log_at_header_size)
         return make_error(ec::malformed_body,
@@ -413,26 +415,24 @@ caf::expected<message> decode(const frame& x) {
         return err;
       return message{heartbeat{}};
     case frame_type::exit:
-      return decode_object<exit_report>(
-        x, [&](const json& j, exit_report& m) {
-          if (auto err = get_int(x, j, "status", m.status))
-            return err;
-          if (auto err = get_bool(x, j, "timed_out", m.timed_out))
-            return err;
-          return get_strings(x, j, "outputs", m.outputs, false,
-                             check_variable);
-        });
+      return decode_object<exit_report>(x, [&](const json& j, exit_report& m) {
+        if (auto err = get_int(x, j, "status", m.status))
+          return err;
+        if (auto err = get_bool(x, j, "timed_out", m.timed_out))
+          return err;
+        return get_strings(x, j, "outputs", m.outputs, false, check_variable);
+      });
     case frame_type::exit_ack:
       if (auto err = require_empty(x))
         return err;
       return message{exit_ack{}};
     case frame_type::error:
-      return decode_object<error_report>(
-        x, [&](const json& j, error_report& m) {
-          if (auto err = get_string(x, j, "code", m.code))
-            return err;
-          return get_string(x, j, "message", m.message);
-        });
+      return decode_object<error_report>(x, [&](const json& j,
+                                                error_report& m) {
+        if (auto err = get_string(x, j, "code", m.code))
+          return err;
+        return get_string(x, j, "message", m.message);
+      });
     case frame_type::status:
       if (auto err = require_empty(x))
         return err;
@@ -456,8 +456,8 @@ namespace {
 // Reads the 32-bit big-endian body length at the start of a header.
 uint64_t body_length(const char* header) {
   auto p = reinterpret_cast<const unsigned char*>(header);
-  return (uint64_t{p[0]} << 24) | (uint64_t{p[1]} << 16)
-         | (uint64_t{p[2]} << 8) | uint64_t{p[3]};
+  return (uint64_t{p[0]} << 24) | (uint64_t{p[1]} << 16) | (uint64_t{p[2]} << 8)
+         | uint64_t{p[3]};
 }
 
 } // namespace
@@ -486,17 +486,16 @@ size_t frame_decoder::length_of(const char* header) {
 caf::error frame_decoder::check_header(const char* header) const {
   auto type = static_cast<uint8_t>(header[4]);
   if (!is_frame_type(type))
-    return make_error(ec::unknown_frame_type,
-                      "unknown frame type " + std::to_string(type)
-                        + " (expected 1 to "
-                        + std::to_string(static_cast<int>(last_frame_type))
-                        + ")");
+    return make_error(
+      ec::unknown_frame_type,
+      "unknown frame type " + std::to_string(type) + " (expected 1 to "
+        + std::to_string(static_cast<int>(last_frame_type)) + ")");
   auto len = body_length(header);
   if (len > max_frame_size_)
-    return make_error(ec::frame_too_large,
-                      "frame of " + std::to_string(len)
-                        + " bytes exceeds the maximum of "
-                        + std::to_string(max_frame_size_) + " bytes");
+    return make_error(ec::frame_too_large, "frame of " + std::to_string(len)
+                                             + " bytes exceeds the maximum of "
+                                             + std::to_string(max_frame_size_)
+                                             + " bytes");
   return {};
 }
 

@@ -122,9 +122,7 @@ struct state_update {
 
   state_update(run_state state, std::vector<std::string> env,
                std::string job_result, int32_t job_status)
-    : state(state),
-      env(std::move(env)),
-      job_result(std::move(job_result)),
+    : state(state), env(std::move(env)), job_result(std::move(job_result)),
       job_status(job_status) {
     // nop
   }
@@ -183,8 +181,7 @@ struct exit_report {
     // nop
   }
 
-  exit_report(int32_t status, bool timed_out,
-              std::vector<std::string> outputs)
+  exit_report(int32_t status, bool timed_out, std::vector<std::string> outputs)
     : status(status), timed_out(timed_out), outputs(std::move(outputs)) {
     // nop
   }
@@ -224,11 +221,11 @@ struct status_report {
 };
 
 /// Any decoded message.
-using message = std::variant<hello, welcome, register_request, registered,
-                             state_update, log_data, credit, heartbeat,
-                             exit_report, exit_ack, error_report,
-                             status_request, status_report, settings_report,
-                             log_at>;
+using message
+  = std::variant<hello, welcome, register_request, registered, state_update,
+                 log_data, credit, heartbeat, exit_report, exit_ack,
+                 error_report, status_request, status_report, settings_report,
+                 log_at>;
 
 /// Encodes a message as a frame. Never throws: text that is not valid UTF-8
 /// is carried with U+FFFD in place of the invalid bytes (log bytes are raw

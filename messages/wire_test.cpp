@@ -30,8 +30,8 @@ testing::AssertionResult
 has_error(const caf::error& err, ec code,
           std::initializer_list<std::string_view> parts = {}) {
   if (!err)
-    return testing::AssertionFailure() << "no error, expected "
-                                       << to_string(code);
+    return testing::AssertionFailure()
+           << "no error, expected " << to_string(code);
   auto text = render(err);
   if (code_of(err) != code)
     return testing::AssertionFailure()
@@ -136,8 +136,8 @@ std::string stream_of(const std::vector<frame>& frames) {
 // Feeds `bytes` in pieces whose sizes `next_size` picks, taking every frame
 // as soon as it is complete.
 template <class F>
-std::vector<frame> split_decode(frame_decoder& dec, const std::string& bytes,
-                                F next_size) {
+std::vector<frame>
+split_decode(frame_decoder& dec, const std::string& bytes, F next_size) {
   std::vector<frame> result;
   size_t pos = 0;
   while (pos < bytes.size()) {
@@ -238,9 +238,9 @@ TEST(wire, round_trip_register) {
 }
 
 TEST(wire, round_trip_registered) {
-  std::vector<std::string> env{"PATH=/usr/bin:/bin", "EMPTY=", "=", "",
-                               "UNICODE=\xc3\xa9\xe2\x82\xac",
-                               "QUOTES=\"a\" 'b' \\n"};
+  std::vector<std::string> env{
+    "PATH=/usr/bin:/bin",  "EMPTY=", "=", "", "UNICODE=\xc3\xa9\xe2\x82\xac",
+    "QUOTES=\"a\" 'b' \\n"};
   registered out;
   ASSERT_NO_FATAL_FAILURE(round_trip(registered{env}, out));
   EXPECT_EQ(out.env, env);
@@ -252,16 +252,14 @@ TEST(wire, round_trip_registered) {
 TEST(wire, round_trip_state) {
   for (auto s : {run_state::wait, run_state::start, run_state::interrupt,
                  run_state::shutdown}) {
-    state_update out{s == run_state::wait ? run_state::start
-                                          : run_state::wait};
+    state_update out{s == run_state::wait ? run_state::start : run_state::wait};
     ASSERT_NO_FATAL_FAILURE(round_trip(state_update{s}, out));
     EXPECT_EQ(out.state, s) << to_string(s);
   }
 }
 
 TEST(wire, round_trip_state_with_the_job_so_far) {
-  state_update in{run_state::start, {"VERSION=1.2", "NOTES=a\nb"}, "failed",
-                  3};
+  state_update in{run_state::start, {"VERSION=1.2", "NOTES=a\nb"}, "failed", 3};
   state_update out;
   ASSERT_NO_FATAL_FAILURE(round_trip(in, out));
   EXPECT_EQ(out.state, run_state::start);
@@ -269,8 +267,7 @@ TEST(wire, round_trip_state_with_the_job_so_far) {
   EXPECT_EQ(out.job_result, "failed");
   EXPECT_EQ(out.job_status, 3);
   // A state without the job so far, as version 1 knows it, and a skip.
-  EXPECT_EQ(encode(state_update{run_state::skip}).body,
-            R"({"state":"skip"})");
+  EXPECT_EQ(encode(state_update{run_state::skip}).body, R"({"state":"skip"})");
 }
 
 TEST(wire, round_trip_settings) {
@@ -285,19 +282,16 @@ TEST(wire, round_trip_settings) {
 }
 
 TEST(wire, bad_settings_are_refused) {
-  EXPECT_TRUE(has_error(decode_error(frame_type::settings,
-                                     R"({"always":"yes"})"),
-                        ec::bad_field,
-                        {"field 'always' of settings: expected a boolean, "
-                         "got string"}));
-  EXPECT_TRUE(has_error(decode_error(frame_type::settings,
-                                     R"({"soft_fail":[1,256]})"),
-                        ec::bad_field,
-                        {"expected exit statuses from 1 to 255, got 256"}));
-  EXPECT_TRUE(has_error(decode_error(frame_type::settings,
-                                     R"({"soft_fail":"1"})"),
-                        ec::bad_field,
-                        {"expected a boolean or an array of exit statuses"}));
+  EXPECT_TRUE(has_error(
+    decode_error(frame_type::settings, R"({"always":"yes"})"), ec::bad_field,
+    {"field 'always' of settings: expected a boolean, "
+     "got string"}));
+  EXPECT_TRUE(has_error(
+    decode_error(frame_type::settings, R"({"soft_fail":[1,256]})"),
+    ec::bad_field, {"expected exit statuses from 1 to 255, got 256"}));
+  EXPECT_TRUE(has_error(
+    decode_error(frame_type::settings, R"({"soft_fail":"1"})"), ec::bad_field,
+    {"expected a boolean or an array of exit statuses"}));
 }
 
 TEST(wire, round_trip_log_at) {
@@ -367,8 +361,8 @@ TEST(wire, round_trip_log_max_size_random) {
 }
 
 TEST(wire, round_trip_credit) {
-  for (auto n : {uint64_t{0}, uint64_t{1}, uint64_t{65536},
-                 uint64_t{1} << 32, std::numeric_limits<uint64_t>::max()}) {
+  for (auto n : {uint64_t{0}, uint64_t{1}, uint64_t{65536}, uint64_t{1} << 32,
+                 std::numeric_limits<uint64_t>::max()}) {
     credit out{42};
     ASSERT_NO_FATAL_FAILURE(round_trip(credit{n}, out));
     EXPECT_EQ(out.bytes, n);
@@ -382,9 +376,9 @@ TEST(wire, round_trip_heartbeat) {
 }
 
 TEST(wire, round_trip_exit) {
-  for (auto status : {0, 1, 2, 127, 255, -1, -7,
-                      std::numeric_limits<int32_t>::min(),
-                      std::numeric_limits<int32_t>::max()}) {
+  for (auto status :
+       {0, 1, 2, 127, 255, -1, -7, std::numeric_limits<int32_t>::min(),
+        std::numeric_limits<int32_t>::max()}) {
     exit_report out{99};
     ASSERT_NO_FATAL_FAILURE(round_trip(exit_report{status}, out));
     EXPECT_EQ(out.status, status);
@@ -430,8 +424,7 @@ TEST(wire, split_random_sizes) {
   std::mt19937 rng{42};
   for (int round = 0; round < 200; ++round) {
     // Small pieces in some rounds, large ones in others.
-    std::uniform_int_distribution<size_t> size{0, round % 2 == 0 ? 16u
-                                                                  : 4096u};
+    std::uniform_int_distribution<size_t> size{0, round % 2 == 0 ? 16u : 4096u};
     frame_decoder dec;
     auto got = split_decode(dec, bytes, [&] { return size(rng); });
     ASSERT_NO_FATAL_FAILURE(expect_same_frames(got, frames))
@@ -494,8 +487,9 @@ TEST(wire, frame_over_max_size_fails_at_header) {
   dec.feed(&h[header_size - 1], 1);
   EXPECT_FALSE(dec.next(f));
   EXPECT_TRUE(has_error(dec.error(), ec::frame_too_large,
-                        {"65", "64", "frame of 65 bytes exceeds the maximum "
-                                     "of 64 bytes"}));
+                        {"65", "64",
+                         "frame of 65 bytes exceeds the maximum "
+                         "of 64 bytes"}));
   EXPECT_TRUE(has_error(dec.finish(), ec::frame_too_large));
 }
 
@@ -504,8 +498,8 @@ TEST(wire, frame_length_all_ones_fails) {
   feed(dec, header(0xFFFFFFFF, 6));
   frame f;
   EXPECT_FALSE(dec.next(f));
-  EXPECT_TRUE(has_error(dec.error(), ec::frame_too_large,
-                        {"4294967295", "64"}));
+  EXPECT_TRUE(
+    has_error(dec.error(), ec::frame_too_large, {"4294967295", "64"}));
 }
 
 TEST(wire, default_max_size) {
@@ -809,10 +803,17 @@ TEST(wire, decode_empty_body_types) {
 
 TEST(wire, decode_garbage_never_throws) {
   std::mt19937 rng{99};
-  std::vector<std::string> bodies{
-    "", "\0"s, "\xff\xfe\xfd", "{\"", "{\"id\":", "{\"id\":1e999}",
-    "{\"id\":99999999999999999999999}", "[[[[[[[[[[", "\"\\ud800\"",
-    "{\"env\":[\"\\u0000\"]}", random_bytes(rng, 1000)};
+  std::vector<std::string> bodies{"",
+                                  "\0"s,
+                                  "\xff\xfe\xfd",
+                                  "{\"",
+                                  "{\"id\":",
+                                  "{\"id\":1e999}",
+                                  "{\"id\":99999999999999999999999}",
+                                  "[[[[[[[[[[",
+                                  "\"\\ud800\"",
+                                  "{\"env\":[\"\\u0000\"]}",
+                                  random_bytes(rng, 1000)};
   for (auto& body : bodies) {
     for (uint8_t t = 0; t <= 16; ++t) {
       EXPECT_NO_THROW(
@@ -833,13 +834,20 @@ TEST(wire, garbage_streams) {
   std::uniform_int_distribution<size_t> noise_len{0, 200};
   // Text that looks like message bodies, to reach past the JSON parser.
   const std::vector<std::string> bodies{
-    R"({"version":1,"peer":"p"})",       R"({"version":1,"heartbeat_ms":9})",
-    R"({"id":-1})",                      R"({"id":"1"})",
-    R"({"env":["A=1",2]})",              R"({"env":[]})",
-    R"({"state":"start"})",              R"({"state":"nope"})",
-    R"({"bytes":18446744073709551615})", R"({"status":-2147483649})",
-    R"({"code":"c","message":"m"})",     R"([[[[[1]]]]])",
-    "",                                  "x",
+    R"({"version":1,"peer":"p"})",
+    R"({"version":1,"heartbeat_ms":9})",
+    R"({"id":-1})",
+    R"({"id":"1"})",
+    R"({"env":["A=1",2]})",
+    R"({"env":[]})",
+    R"({"state":"start"})",
+    R"({"state":"nope"})",
+    R"({"bytes":18446744073709551615})",
+    R"({"status":-2147483649})",
+    R"({"code":"c","message":"m"})",
+    R"([[[[[1]]]]])",
+    "",
+    "x",
   };
   std::uniform_int_distribution<size_t> pick{0, bodies.size() - 1};
   auto random_type = [&] { return static_cast<uint8_t>(type(rng)); };
@@ -850,9 +858,7 @@ TEST(wire, garbage_streams) {
     auto parts = 1 + coin(rng);
     for (int i = 0; i < parts; ++i) {
       switch (coin(rng)) {
-        case 0:
-          bytes += random_bytes(rng, noise_len(rng));
-          break;
+        case 0: bytes += random_bytes(rng, noise_len(rng)); break;
         case 1: {
           auto& body = bodies[pick(rng)];
           bytes += header(static_cast<uint32_t>(body.size()), random_type());
@@ -949,9 +955,8 @@ TEST(wire, consume_matches_feed_and_next_in_any_split) {
     size_t pos = 0;
     while (pos < stream.size()) {
       auto n = std::min<size_t>(stream.size() - pos, rng() % 7000);
-      ASSERT_TRUE(dec.consume(stream.data() + pos, n, [&](frame&& f) {
-        got.push_back(std::move(f));
-      }));
+      ASSERT_TRUE(dec.consume(stream.data() + pos, n,
+                              [&](frame&& f) { got.push_back(std::move(f)); }));
       pos += n;
     }
     ASSERT_EQ(got.size(), expected.size());
@@ -986,7 +991,7 @@ TEST(wire, consume_stays_failed) {
   EXPECT_FALSE(dec.consume(header(65, 6).data(), 5, [](frame&&) {}));
   auto good = stream_of({encode(heartbeat{})});
   int frames = 0;
-  EXPECT_FALSE(dec.consume(good.data(), good.size(),
-                           [&](frame&&) { ++frames; }));
+  EXPECT_FALSE(
+    dec.consume(good.data(), good.size(), [&](frame&&) { ++frames; }));
   EXPECT_EQ(frames, 0);
 }

@@ -136,8 +136,8 @@ caf::expected<child_process> child_process::start(const command_spec& spec) {
       ::close(slave_fd);
       return sys_error("cannot name the pty", err);
     }
-    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, name,
-                                     O_RDWR, 0);
+    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, name, O_RDWR,
+                                     0);
     posix_spawn_file_actions_adddup2(&setup.actions, STDIN_FILENO,
                                      STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&setup.actions, STDIN_FILENO,

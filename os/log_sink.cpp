@@ -36,9 +36,9 @@ public:
       if (n < 0) {
         if (errno == EINTR)
           continue;
-        failed_ = make_error(ec::log_sink_failed,
-                             "cannot write the job log to " + name_ + ": "
-                               + std::strerror(errno));
+        failed_ = make_error(ec::log_sink_failed, "cannot write the job log to "
+                                                    + name_ + ": "
+                                                    + std::strerror(errno));
         return failed_;
       }
       data += n;

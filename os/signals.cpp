@@ -24,8 +24,7 @@ void block_signals(const std::vector<int>& signals) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-void watch_signals(std::vector<int> signals,
-                   std::function<void(int)> handler) {
+void watch_signals(std::vector<int> signals, std::function<void(int)> handler) {
   // Detached: it blocks in sigwait until the process ends.
   std::thread{[set = make_set(signals), handler = std::move(handler)] {
     for (;;) {

@@ -45,9 +45,9 @@ bool fill_address(const std::string& path, sockaddr_un& addr) {
 
 caf::error too_long(const std::string& path) {
   return make_error(ec::socket_error,
-                    "socket path '" + path + "' is too long: "
-                      + std::to_string(path.size()) + " bytes, at most "
-                      + std::to_string(max_socket_path())
+                    "socket path '" + path
+                      + "' is too long: " + std::to_string(path.size())
+                      + " bytes, at most " + std::to_string(max_socket_path())
                       + " fit in sun_path; use a shorter job context "
                         "directory or --socket");
 }
@@ -105,8 +105,8 @@ caf::expected<int> connect_unix_wait(const std::string& path,
     return !done_marker.empty() && ::stat(done_marker.c_str(), &st) == 0;
   };
   auto over = [&] {
-    return make_error(ec::job_over, "the job is over: the agent left '"
-                                      + done_marker + "'");
+    return make_error(ec::job_over,
+                      "the job is over: the agent left '" + done_marker + "'");
   };
   if (job_is_over())
     return over();
@@ -155,10 +155,10 @@ caf::expected<int> connect_unix_wait(const std::string& path,
       deadline - clock::now());
     if (left.count() <= 0) {
       stop_watching();
-      return make_error(ec::socket_error,
-                        "no agent listening at '" + path + "' after "
-                          + std::to_string(timeout.count()) + " ms: "
-                          + std::strerror(-fd));
+      return make_error(ec::socket_error, "no agent listening at '" + path
+                                            + "' after "
+                                            + std::to_string(timeout.count())
+                                            + " ms: " + std::strerror(-fd));
     }
     if (watch >= 0) {
       // Woken by any change in the directory; at most 1 s between tries in
@@ -203,12 +203,10 @@ caf::expected<int> listen_unix(const std::string& path, int backlog) {
     if (fd >= 0) {
       ::close(fd);
       return make_error(ec::socket_error,
-                        "another agent is already listening on '" + path
-                          + "'");
+                        "another agent is already listening on '" + path + "'");
     }
     if (fd != -ECONNREFUSED)
-      return sys_error("cannot check the existing socket '" + path + "'",
-                       -fd);
+      return sys_error("cannot check the existing socket '" + path + "'", -fd);
     // Stale: left behind by an agent that died. The rename replaces it.
   }
   sockaddr_un addr;
@@ -225,8 +223,7 @@ caf::expected<int> listen_unix(const std::string& path, int backlog) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     auto err = errno;
     ::close(fd);
-    return sys_error("cannot create the socket '" + path + "' in '" + dir
-                       + "'",
+    return sys_error("cannot create the socket '" + path + "' in '" + dir + "'",
                      err);
   }
   if (::chmod(tmp.c_str(), 0777) != 0)

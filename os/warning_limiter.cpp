@@ -8,8 +8,7 @@ namespace baton {
 
 warning_limiter::warning_limiter(size_t burst, clock::duration interval,
                                  output out)
-  : burst_(burst),
-    interval_(interval),
+  : burst_(burst), interval_(interval),
     out_(out ? std::move(out)
              : [](const std::string& line) { spdlog::warn("{}", line); }) {
   // Nothing else: a kind's interval starts with its first warning.

@@ -22,7 +22,8 @@ const warning_limiter::kind timeouts{"sessions",
 class warning_limiter_test : public ::testing::Test {
 protected:
   warning_limiter_test()
-    : limiter{3, 10s, [this](const std::string& line) { lines.push_back(line); }} {
+    : limiter{3, 10s,
+              [this](const std::string& line) { lines.push_back(line); }} {
     // Nothing else.
   }
 

@@ -45,8 +45,7 @@ caf::error write_result_file(const std::string& path,
   {
     std::ofstream out{tmp, std::ios::trunc};
     if (!out)
-      return make_error(ec::system_error, "cannot write the result file '"
-                                            + tmp
+      return make_error(ec::system_error, "cannot write the result file '" + tmp
                                             + "': " + std::strerror(errno));
     out << to_json(result).dump(2) << '\n';
     if (!out.flush())
@@ -102,9 +101,8 @@ int run_agent(const agent_options& options) {
   socket_broker_config bc;
   bc.session.lost_timeout = options.lost_timeout;
   bc.session.handshake_timeout = options.handshake_timeout;
-  bc.session.heartbeat_interval
-    = std::min<caf::timespan>(defaults::heartbeat_interval,
-                              options.lost_timeout / 4);
+  bc.session.heartbeat_interval = std::min<caf::timespan>(
+    defaults::heartbeat_interval, options.lost_timeout / 4);
   bc.session.peer_warnings = std::make_shared<warning_limiter>();
   // Every container receives the environment in one frame.
   auto env_frame = wire::encode(wire::registered{rc.env});
@@ -181,9 +179,8 @@ int run_agent(const agent_options& options) {
   auto aggregator_hdl = sys.spawn<caf::detached>(log_aggregator, sink,
                                                  std::move(lc));
   auto runner_hdl = sys.spawn(runner, rc, aggregator_hdl);
-  auto broker_hdl = sys.middleman().spawn_broker(socket_broker, *fd, rpc_fd,
-                                                 runner_hdl, aggregator_hdl,
-                                                 bc);
+  auto broker_hdl = sys.middleman().spawn_broker(
+    socket_broker, *fd, rpc_fd, runner_hdl, aggregator_hdl, bc);
   auto watcher_hdl = sys.spawn(cancellation_watcher, runner_hdl,
                                options.cancel_grace_period);
   watch_signals({SIGTERM, SIGINT}, [watcher_hdl](int signo) {

@@ -26,8 +26,7 @@ cancellation_watcher_actor::behavior_type cancellation_watcher(
         self->delayed_send(self, st.grace_period, atom::grace::value);
         return;
       }
-      spdlog::info("{}: received {} again, terminating the job", st.name,
-                   name);
+      spdlog::info("{}: received {} again, terminating the job", st.name, name);
       self->send(st.runner, atom::terminate::value,
                  std::string{"received a second signal ("} + name + ")");
     },

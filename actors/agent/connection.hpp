@@ -49,12 +49,9 @@ inline std::string_view counted_as(ec code) {
     case ec::unexpected_message:
       return "connections refused for unexpected messages";
     case ec::unrecognized_container:
-    case ec::duplicate_container:
-      return "registrations refused";
-    case ec::truncated_frame:
-      return "connections closed inside a frame";
-    default:
-      return "connections refused for malformed frames";
+    case ec::duplicate_container: return "registrations refused";
+    case ec::truncated_frame: return "connections closed inside a frame";
+    default: return "connections refused for malformed frames";
   }
 }
 

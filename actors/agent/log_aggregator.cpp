@@ -69,8 +69,8 @@ caf::error unrecognized(int32_t id) {
 // reply is the bytes received, which the session grants back whatever was
 // held or replaced.
 template <class Append>
-caf::result<uint64_t> write_log(aggregator_ptr self, int32_t id,
-                                Append append) {
+caf::result<uint64_t>
+write_log(aggregator_ptr self, int32_t id, Append append) {
   if (!valid(self, id))
     return unrecognized(id);
   auto& st = self->state;

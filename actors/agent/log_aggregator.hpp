@@ -53,8 +53,7 @@ struct log_aggregator_state {
 /// which the writer reports to the runner. Every occurrence of a secret
 /// becomes "[REDACTED]" (beyond the reference, which logs raw bytes); with
 /// timestamped lines, each line then starts with the time it was read.
-log_aggregator_actor::behavior_type
-log_aggregator(
+log_aggregator_actor::behavior_type log_aggregator(
   log_aggregator_actor::stateful_pointer<log_aggregator_state> self,
   log_sink_ptr sink, log_aggregator_config config);
 

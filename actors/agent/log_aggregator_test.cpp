@@ -29,7 +29,8 @@ TEST_F(log_aggregator_test, writes_every_byte_in_order_and_counts_them) {
     for (auto& c : chunk)
       c = static_cast<char>(rng());
     expected += chunk;
-    auto written = request<uint64_t>(agg, atom::log::value, int32_t{1}, int64_t{0}, chunk);
+    auto written = request<uint64_t>(agg, atom::log::value, int32_t{1},
+                                     int64_t{0}, chunk);
     EXPECT_EQ(written->get(), chunk.size());
   }
   EXPECT_EQ(sink->data(), expected);
@@ -64,7 +65,7 @@ TEST_F(log_aggregator_test, a_failing_sink_refuses_with_the_reason) {
                                 "space left (10 bytes)");
   // Later writes fail too; what was written stays.
   rep = request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
-                         std::string{"x"});
+                          std::string{"x"});
   EXPECT_EQ(code_of(rep->error), ec::log_sink_failed);
   EXPECT_EQ(sink->data(), "12345");
 }
@@ -79,8 +80,8 @@ TEST(log_sink, a_file_sink_names_a_file_it_cannot_open) {
 
 TEST_F(log_aggregator_test, secrets_are_redacted_across_chunks_and_at_eof) {
   auto sink = std::make_shared<memory_sink>();
-  auto agg = spawn(log_aggregator, sink, log_aggregator_config{2, {"ghp_0123456789"},
-                                         {}, false});
+  auto agg = spawn(log_aggregator, sink,
+                   log_aggregator_config{2, {"ghp_0123456789"}, {}, false});
   request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                     std::string{"token ghp_01234"});
   // Held back: it may be the start of the secret.
@@ -96,11 +97,12 @@ TEST_F(log_aggregator_test, secrets_are_redacted_across_chunks_and_at_eof) {
   EXPECT_EQ(bytes->get()[0], sink->data().size());
 }
 
-TEST_F(log_aggregator_test, secrets_passed_on_by_a_step_are_redacted_from_then_on) {
+TEST_F(log_aggregator_test,
+       secrets_passed_on_by_a_step_are_redacted_from_then_on) {
   auto sink = std::make_shared<memory_sink>();
-  auto agg = spawn(log_aggregator, sink, log_aggregator_config{2, {},
-                                         split_patterns(default_redacted_vars),
-                                         false});
+  auto agg = spawn(
+    log_aggregator, sink,
+    log_aggregator_config{2, {}, split_patterns(default_redacted_vars), false});
   request<uint64_t>(agg, atom::log::value, int32_t{0}, int64_t{0},
                     std::string{"pushed abcdef-123456\n"});
   // Step 0 passes on a token and a version: the token's value is a secret,
@@ -119,8 +121,8 @@ TEST_F(log_aggregator_test, secrets_passed_on_by_a_step_are_redacted_from_then_o
 
 TEST_F(log_aggregator_test, timestamped_lines_carry_the_time_they_were_read) {
   auto sink = std::make_shared<memory_sink>();
-  auto agg = spawn(log_aggregator, sink, log_aggregator_config{2, {"s3cr3t-value"}, {},
-                                         true});
+  auto agg = spawn(log_aggregator, sink,
+                   log_aggregator_config{2, {"s3cr3t-value"}, {}, true});
   int64_t t1 = 1'000'000'000;
   int64_t t2 = 2'000'000'000;
   // A line split across chunks gets one stamp; a secret split across them

@@ -109,8 +109,10 @@ std::string reference_text(const caf::error& err, int64_t id) {
 }
 
 // What the warnings of peers that are no container count toward.
-constexpr std::string_view bad_requests = "connections refused for bad requests";
-constexpr std::string_view bad_calls = "connections refused for malformed calls";
+constexpr std::string_view bad_requests
+  = "connections refused for bad requests";
+constexpr std::string_view bad_calls
+  = "connections refused for malformed calls";
 constexpr std::string_view no_registration
   = "connections closed for not registering in time";
 
@@ -292,32 +294,33 @@ void report_exit(rpc_ptr self, uint64_t seq, int32_t status) {
   auto& st = self->state;
   constexpr auto method = rpc::exit_method;
   self->request(st.aggregator, caf::infinite, atom::eof::value, st.id)
-    .then([=](atom::ok) {
-      auto& st = self->state;
-      self
-        ->request(st.runner, caf::infinite, atom::exit::value, st.id,
-                  step_exit{status, false, {}})
-        .then(
-          [=](atom::ok) {
-            auto& st = self->state;
-            if (st.phase != rpc_phase::exiting)
-              return;
-            st.phase = rpc_phase::exited;
-            reply_empty(self, method, seq);
-            // The peer closes once it has the reply; one that does not is
-            // closed after the handshake timeout.
-            st.next_check = self->clock().now() + st.config.handshake_timeout;
-            self->delayed_send(self, st.config.handshake_timeout,
-                               atom::tick::value);
-          },
-          [=](caf::error& err) {
-            if (self->state.phase != rpc_phase::exiting)
-              return;
-            reply_error(self, method, seq, render(err));
-            fail(self, render(err));
-          });
-    },
-          [=](caf::error& err) { job_log_failed(self, method, seq, err); });
+    .then(
+      [=](atom::ok) {
+        auto& st = self->state;
+        self
+          ->request(st.runner, caf::infinite, atom::exit::value, st.id,
+                    step_exit{status, false, {}})
+          .then(
+            [=](atom::ok) {
+              auto& st = self->state;
+              if (st.phase != rpc_phase::exiting)
+                return;
+              st.phase = rpc_phase::exited;
+              reply_empty(self, method, seq);
+              // The peer closes once it has the reply; one that does not is
+              // closed after the handshake timeout.
+              st.next_check = self->clock().now() + st.config.handshake_timeout;
+              self->delayed_send(self, st.config.handshake_timeout,
+                                 atom::tick::value);
+            },
+            [=](caf::error& err) {
+              if (self->state.phase != rpc_phase::exiting)
+                return;
+              reply_error(self, method, seq, render(err));
+              fail(self, render(err));
+            });
+      },
+      [=](caf::error& err) { job_log_failed(self, method, seq, err); });
 }
 
 void on_exit(rpc_ptr self, const rpc::call& call, const rpc::exit_code& x) {
@@ -410,8 +413,7 @@ void on_preamble(rpc_ptr self, std::string& bytes) {
   st.preamble += bytes;
   auto result = rpc::parse_connect(st.preamble);
   switch (result.status) {
-    case rpc::preamble_status::need_more:
-      return;
+    case rpc::preamble_status::need_more: return;
     case rpc::preamble_status::rejected:
       connection::warn(self, bad_requests,
                        "refusing the connection: " + render(result.error));
@@ -420,8 +422,7 @@ void on_preamble(rpc_ptr self, std::string& bytes) {
       return connection::finish(self, render(result.error));
     case rpc::preamble_status::failed:
       return fail(self, render(result.error), bad_requests);
-    case rpc::preamble_status::ok:
-      break;
+    case rpc::preamble_status::ok: break;
   }
   st.phase = rpc_phase::unbound;
   send_bytes(self, std::string{rpc::connected_response});
@@ -468,9 +469,8 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
       else if (auto err = st.codec.finish(); err && why.empty())
         connection::warn(self, "connections closed inside a call",
                          "connection closed: " + render(err));
-      connection::finish(self, why.empty()
-                                 ? "connection closed before its exit status"
-                                 : why);
+      connection::finish(
+        self, why.empty() ? "connection closed before its exit status" : why);
     },
     [=](atom::state, const turn& now) { take_turn(self, now.state); },
     [=](atom::tick) {
@@ -490,10 +490,8 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
             connection::finish(self, "exit acknowledged");
           }
           return;
-        case rpc_phase::bound:
-          break;
-        default:
-          return;
+        case rpc_phase::bound: break;
+        default: return;
       }
       if (now < st.next_check)
         return;

@@ -72,9 +72,9 @@ protected:
     runner_config rc;
     rc.containers = containers;
     rc.env = std::move(env);
-    aggregator = spawn(log_aggregator, sink,
-                       log_aggregator_config{rc.containers, std::move(secrets),
-                                             {}, false});
+    aggregator = spawn(
+      log_aggregator, sink,
+      log_aggregator_config{rc.containers, std::move(secrets), {}, false});
     the_runner = spawn(runner, rc, aggregator);
   }
 
@@ -93,8 +93,7 @@ protected:
     conn c;
     c.peer = spawn(fake_rpc_peer);
     caf::io::connection_handle hdl;
-    c.session = spawn(rpc_session, hdl, c.peer, the_runner, aggregator,
-                      config);
+    c.session = spawn(rpc_session, hdl, c.peer, the_runner, aggregator, config);
     run();
     return c;
   }
@@ -294,7 +293,8 @@ TEST_F(rpc_session_test, other_methods_and_services_get_gos_errors) {
   EXPECT_FALSE(closed(c));
 }
 
-TEST_F(rpc_session_test, a_body_of_the_wrong_type_is_refused_and_the_connection_goes_on) {
+TEST_F(rpc_session_test,
+       a_body_of_the_wrong_type_is_refused_and_the_connection_goes_on) {
   auto c = connected();
   call(c, rpc::register_method, gob::string_type(), gob::value::string("0"));
   auto x = reply(c);

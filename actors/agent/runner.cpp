@@ -38,8 +38,7 @@ bool runner_state::finished(const container_record& c) const {
   switch (c.state) {
     case container_state::exited:
     case container_state::lost:
-    case container_state::skipped:
-      return true;
+    case container_state::skipped: return true;
     case container_state::not_yet_connected:
       // Awaited, as it may be an always-step, unless the job gave up on it:
       // past the start timeout, once terminated (the grace period bounds an
@@ -47,8 +46,7 @@ bool runner_state::finished(const container_record& c) const {
       // registered (nothing ran, nothing is left to clean up).
       return start_timed_out || phase == job_phase::terminated
              || (phase == job_phase::interrupted && !started);
-    case container_state::connected:
-      return false;
+    case container_state::connected: return false;
   }
   return true;
 }
@@ -82,10 +80,10 @@ turn runner_state::turn_of(size_t id) const {
   if (result.state != run_state::start)
     return result;
   auto& c = containers[id];
-  result.env.assign(outputs.begin()
-                      + static_cast<ptrdiff_t>(
-                        std::min(c.outputs_seen, outputs.size())),
-                    outputs.end());
+  result.env.assign(
+    outputs.begin()
+      + static_cast<ptrdiff_t>(std::min(c.outputs_seen, outputs.size())),
+    outputs.end());
   result.job_result = result_so_far();
   result.job_status = status_so_far();
   return result;
@@ -100,14 +98,11 @@ int32_t runner_state::wait_status() const {
         if (c.exit_status != 0 && !c.soft_failed)
           return c.exit_status;
         break;
-      case container_state::skipped:
-        break;
-      case container_state::lost:
-        return defaults::lost_status;
+      case container_state::skipped: break;
+      case container_state::lost: return defaults::lost_status;
       case container_state::not_yet_connected:
         return defaults::not_connected_status;
-      case container_state::connected:
-        return defaults::unreported_status;
+      case container_state::connected: return defaults::unreported_status;
     }
   }
   return 0;
@@ -139,7 +134,7 @@ job_result runner_state::snapshot() const {
   result.done = done;
   result.reason = done ? reason : "running";
   if (done)
-    result.result = interrupted         ? "cancelled"
+    result.result = interrupted          ? "cancelled"
                     : result.status != 0 ? "failed"
                                          : "passed";
   result.containers.reserve(containers.size());
@@ -195,8 +190,7 @@ void check_done(runner_ptr self) {
   if (st.reason.empty())
     st.reason = "every container exited";
   auto result = st.snapshot();
-  spdlog::info("runner: job done with status {}: {}", result.status,
-               st.reason);
+  spdlog::info("runner: job done with status {}: {}", result.status, st.reason);
   for (auto& rp : st.waiting)
     rp.deliver(result);
   st.waiting.clear();
@@ -365,9 +359,9 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       auto index = static_cast<size_t>(id);
       auto& c = st.containers[index];
       if (c.state != container_state::not_yet_connected)
-        return make_error(ec::duplicate_container,
-                          "client id " + std::to_string(id)
-                            + " already registered");
+        return make_error(ec::duplicate_container, "client id "
+                                                     + std::to_string(id)
+                                                     + " already registered");
       c.state = container_state::connected;
       c.protocol = reg.protocol;
       c.configured = reg.configured;
@@ -398,8 +392,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       if (c.state != container_state::connected || c.configured)
         return make_error(ec::unexpected_message,
                           "container " + std::to_string(id)
-                            + " sent its settings while "
-                            + to_string(c.state)
+                            + " sent its settings while " + to_string(c.state)
                             + (c.configured ? " and configured" : ""));
       c.configured = true;
       c.settings = settings;

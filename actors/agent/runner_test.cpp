@@ -160,7 +160,8 @@ TEST_F(runner_test, a_lost_client_terminates_the_job) {
   EXPECT_EQ(result.containers[1].state, container_state::skipped);
 }
 
-TEST_F(runner_test, a_container_lost_after_an_interrupt_lets_the_others_finish) {
+TEST_F(runner_test,
+       a_container_lost_after_an_interrupt_lets_the_others_finish) {
   auto r = make_runner(2);
   auto done = request<job_result>(r, atom::done::value);
   auto [s0, r0] = connect(r, 0);
@@ -440,7 +441,8 @@ TEST(runner_config, validate_names_the_bad_value) {
 
 // -- job steps ----------------------------------------------------------------
 
-TEST_F(runner_test, a_failure_skips_the_steps_after_it_but_runs_an_always_step) {
+TEST_F(runner_test,
+       a_failure_skips_the_steps_after_it_but_runs_an_always_step) {
   auto r = make_runner(4);
   auto done = request<job_result>(r, atom::done::value);
   connect(r, 0);
@@ -538,7 +540,8 @@ TEST_F(runner_test, the_start_timeout_fails_the_job_but_runs_an_always_step) {
             "timed out waiting 1m0s for all containers to connect");
 }
 
-TEST_F(runner_test, an_interrupt_waits_for_a_late_always_step_within_the_grace) {
+TEST_F(runner_test,
+       an_interrupt_waits_for_a_late_always_step_within_the_grace) {
   auto r = make_runner(2);
   auto watcher = spawn(cancellation_watcher, r, caf::timespan{15s});
   auto done = request<job_result>(r, atom::done::value);
@@ -720,8 +723,8 @@ TEST_F(runner_test, a_turn_waits_for_the_settings_that_follow_a_registration) {
   auto s1 = spawn(fake_session);
   registration reg{1, dialect::baton};
   reg.configured = false;
-  auto rep = request<std::vector<std::string>, turn>(
-    r, atom::register_::value, reg, container_actor{s1});
+  auto rep = request<std::vector<std::string>, turn>(r, atom::register_::value,
+                                                     reg, container_actor{s1});
   exit(r, 0, 1);
   // The job failed, and container 1 may yet say it is an always-step.
   EXPECT_EQ(std::get<1>(*rep->value).state, run_state::wait);
@@ -738,10 +741,9 @@ TEST_F(runner_test, a_turn_waits_for_the_settings_that_follow_a_registration) {
 TEST_F(runner_test, a_redacted_output_stays_out_of_later_steps_logs) {
   auto sink = std::make_shared<memory_sink>();
   auto r = make_runner(2);
-  auto agg = spawn(log_aggregator, sink,
-                   log_aggregator_config{2, {},
-                                         split_patterns(default_redacted_vars),
-                                         false});
+  auto agg = spawn(
+    log_aggregator, sink,
+    log_aggregator_config{2, {}, split_patterns(default_redacted_vars), false});
   connect(r, 0);
   auto [s1, r1] = connect(r, 1);
   // As a session does on an exit: the outputs to the aggregator first.

@@ -34,10 +34,10 @@ caf::error session_config::validate() const {
                       "handshake timeout must be positive, got "
                         + format_duration(handshake_timeout));
   if (log_window < min_log_window)
-    return make_error(ec::invalid_argument,
-                      "log window must be at least "
-                        + std::to_string(min_log_window) + " bytes, got "
-                        + std::to_string(log_window));
+    return make_error(ec::invalid_argument, "log window must be at least "
+                                              + std::to_string(min_log_window)
+                                              + " bytes, got "
+                                              + std::to_string(log_window));
   return {};
 }
 
@@ -80,7 +80,6 @@ void send_turn(session_ptr self, turn x) {
   send_frame(self, msg);
 }
 
-
 // Refuses something: tells the peer why, logs it, closes the connection.
 void fail(session_ptr self, const caf::error& err) {
   auto& st = self->state;
@@ -110,13 +109,12 @@ void on_hello(session_ptr self, const wire::hello& msg) {
   auto& st = self->state;
   if (msg.version < defaults::min_protocol_version
       || msg.version > defaults::protocol_version) {
-    fail(self, make_error(ec::protocol_mismatch,
-                          "protocol version mismatch: the agent speaks "
-                            + std::to_string(defaults::min_protocol_version)
-                            + " to "
-                            + std::to_string(defaults::protocol_version)
-                            + ", the peer speaks "
-                            + std::to_string(msg.version)));
+    fail(self,
+         make_error(ec::protocol_mismatch,
+                    "protocol version mismatch: the agent speaks "
+                      + std::to_string(defaults::min_protocol_version) + " to "
+                      + std::to_string(defaults::protocol_version)
+                      + ", the peer speaks " + std::to_string(msg.version)));
     return;
   }
   st.version = msg.version;
@@ -125,8 +123,8 @@ void on_hello(session_ptr self, const wire::hello& msg) {
     st.config.heartbeat_interval);
   // At least 1 ms: 0 would mean "never" to the peer.
   auto heartbeat_ms = std::max<int64_t>(ms.count(), 1);
-  send_frame(self, wire::welcome{st.version,
-                                 static_cast<uint32_t>(heartbeat_ms)});
+  send_frame(self,
+             wire::welcome{st.version, static_cast<uint32_t>(heartbeat_ms)});
 }
 
 void on_register(session_ptr self, const wire::register_request& msg) {
@@ -233,29 +231,30 @@ void on_exit(session_ptr self, const wire::exit_report& msg) {
   // next container, this container's output is already in the job log.
   step_exit x{msg.status, msg.timed_out, msg.outputs};
   self->request(st.aggregator, caf::infinite, atom::eof::value, st.id)
-    .then([=](atom::ok) {
-      auto& st = self->state;
-      self->request(st.runner, caf::infinite, atom::exit::value, st.id, x)
-        .then(
-          [=](atom::ok) {
-            if (self->state.phase != session_phase::exiting)
-              return;
-            auto& st = self->state;
-            st.phase = session_phase::exited;
-            send_frame(self, wire::exit_ack{});
-            // The peer closes once it has the acknowledgement; one that
-            // does not is closed after the handshake timeout rather than
-            // holding a connection slot until the agent exits.
-            st.next_check = self->clock().now() + st.config.handshake_timeout;
-            self->delayed_send(self, st.config.handshake_timeout,
-                               atom::tick::value);
-          },
-          [=](caf::error& err) {
-            if (self->state.phase == session_phase::exiting)
-              fail(self, err);
-          });
-    },
-          [=](caf::error& err) { job_log_failed(self, err); });
+    .then(
+      [=](atom::ok) {
+        auto& st = self->state;
+        self->request(st.runner, caf::infinite, atom::exit::value, st.id, x)
+          .then(
+            [=](atom::ok) {
+              if (self->state.phase != session_phase::exiting)
+                return;
+              auto& st = self->state;
+              st.phase = session_phase::exited;
+              send_frame(self, wire::exit_ack{});
+              // The peer closes once it has the acknowledgement; one that
+              // does not is closed after the handshake timeout rather than
+              // holding a connection slot until the agent exits.
+              st.next_check = self->clock().now() + st.config.handshake_timeout;
+              self->delayed_send(self, st.config.handshake_timeout,
+                                 atom::tick::value);
+            },
+            [=](caf::error& err) {
+              if (self->state.phase == session_phase::exiting)
+                fail(self, err);
+            });
+      },
+      [=](caf::error& err) { job_log_failed(self, err); });
 }
 
 // Answers `baton status`: the runner's snapshot with the log bytes, then
@@ -265,11 +264,10 @@ void on_status(session_ptr self) {
   st.phase = session_phase::querying;
   self->request(st.runner, caf::infinite, atom::status::value)
     .then([=](job_result& result) {
-      self
-        ->request(self->state.aggregator, caf::infinite, atom::status::value)
+      self->request(self->state.aggregator, caf::infinite, atom::status::value)
         .then([=](std::vector<uint64_t>& bytes) mutable {
-          for (size_t id = 0; id < bytes.size() && id < result.containers.size();
-               ++id)
+          for (size_t id = 0;
+               id < bytes.size() && id < result.containers.size(); ++id)
             result.containers[id].log_bytes = bytes[id];
           send_frame(self, wire::status_report{to_json(result).dump()});
           self->send(self->state.peer, atom::close::value, self->state.hdl);
@@ -341,8 +339,8 @@ void dispatch(session_ptr self, wire::frame& frm) {
       connection::warn(self, "connections closed on the peer's error report",
                        "peer reports " + report.code + ": " + report.message);
       self->send(st.peer, atom::close::value, st.hdl);
-      return connection::finish(self, "peer reported an error: "
-                                        + report.message);
+      return connection::finish(self,
+                                "peer reported an error: " + report.message);
     }
     default:
       // Frames only the agent sends.
@@ -401,9 +399,8 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
           || st.phase == session_phase::exiting)
         spdlog::warn("{}: connection closed before the exit status: {}",
                      st.label, why.empty() ? "closed by the peer" : why);
-      connection::finish(self, why.empty()
-                                 ? "connection closed before its exit status"
-                                 : why);
+      connection::finish(
+        self, why.empty() ? "connection closed before its exit status" : why);
     },
     [=](atom::state, turn& now) {
       auto& st = self->state;
@@ -415,10 +412,10 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
       auto& st = self->state;
       if (st.phase == session_phase::handshake
           || st.phase == session_phase::unbound) {
-        fail(self, make_error(ec::handshake_timeout,
-                              "no registration within "
-                                + format_duration(
-                                  st.config.handshake_timeout)));
+        fail(self,
+             make_error(ec::handshake_timeout,
+                        "no registration within "
+                          + format_duration(st.config.handshake_timeout)));
         return;
       }
       // Ticks of the handshake deadline, the heartbeat check and the

@@ -4,10 +4,10 @@
 #include "messages/defaults.hpp"
 #include "os/warning_limiter.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/io/connection_handle.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/timespan.hpp>
-#include <caf/actor_clock.hpp>
 
 #include <cstdint>
 #include <memory>

@@ -249,9 +249,9 @@ TEST_F(session_test, exit_is_acknowledged_after_the_log_is_written) {
 TEST_F(session_test, frames_that_arrive_together_keep_their_order) {
   auto c0 = bound(0);
   auto c1 = bound(1);
-  send_together(c0, {wire::log_data{"a"}, wire::log_at{1, "b"},
-                     wire::heartbeat{}, wire::log_data{"c"},
-                     wire::exit_report{0}});
+  send_together(c0,
+                {wire::log_data{"a"}, wire::log_at{1, "b"}, wire::heartbeat{},
+                 wire::log_data{"c"}, wire::exit_report{0}});
   EXPECT_EQ(sink->data(), "abc");
   EXPECT_EQ(written_of<wire::exit_ack>(c0).size(), 1u);
   EXPECT_EQ(state_of<session_state>(c0.session).credit, 4096u - 3);
@@ -436,7 +436,8 @@ TEST_F(session_test, a_skip_reaches_version_1_as_a_shutdown) {
 }
 
 TEST_F(session_test, timed_log_frames_carry_their_time_to_the_job_log) {
-  aggregator = spawn(log_aggregator, sink, log_aggregator_config{2, {}, {}, true});
+  aggregator = spawn(log_aggregator, sink,
+                     log_aggregator_config{2, {}, {}, true});
   auto c = bound(0);
   send(c, wire::log_at{1'000'000'000, "first\nsecond"});
   send(c, wire::log_at{2'000'000'000, " line\n"});
@@ -446,12 +447,13 @@ TEST_F(session_test, timed_log_frames_carry_their_time_to_the_job_log) {
 }
 
 TEST_F(session_test, outputs_reach_later_containers_and_redaction) {
-  aggregator = spawn(log_aggregator, sink, log_aggregator_config{2, {},
-                                           split_patterns("*_TOKEN"), false});
+  aggregator
+    = spawn(log_aggregator, sink,
+            log_aggregator_config{2, {}, split_patterns("*_TOKEN"), false});
   auto c0 = bound(0);
   auto c1 = bound(1);
-  send(c0, wire::exit_report{0, false,
-                             {"VERSION=1.2.3", "DEPLOY_TOKEN=tok-123456"}});
+  send(c0, wire::exit_report{
+             0, false, {"VERSION=1.2.3", "DEPLOY_TOKEN=tok-123456"}});
   // Container 1 registered earlier: the outputs come with its start.
   auto starts = written_of<wire::state_update>(c1);
   ASSERT_EQ(starts.size(), 2u);
@@ -507,7 +509,8 @@ TEST_F(session_test, a_close_while_registering_leaves_no_ghost) {
 
 TEST_F(session_test, a_failed_job_log_closes_the_connection_with_the_reason) {
   sink = std::make_shared<memory_sink>(3);
-  aggregator = spawn(log_aggregator, sink, log_aggregator_config{2, {}, {}, false});
+  aggregator = spawn(log_aggregator, sink,
+                     log_aggregator_config{2, {}, {}, false});
   auto c = bound(0);
   send(c, wire::log_data{"too long"});
   EXPECT_EQ(error_code(c), "log_sink_failed");
@@ -602,7 +605,8 @@ private:
 
 } // namespace
 
-TEST_F(session_test, a_flood_of_peer_warnings_is_summed_up_but_job_ones_are_not) {
+TEST_F(session_test,
+       a_flood_of_peer_warnings_is_summed_up_but_job_ones_are_not) {
   captured_log log;
   config.peer_warnings = std::make_shared<warning_limiter>(1, 10s);
   // Six peers that never register: one warning, five held back.

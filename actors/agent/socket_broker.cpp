@@ -46,8 +46,7 @@ void write_frame(socket_broker_ptr self, caf::io::connection_handle hdl,
 // What the broker's warnings about peers count toward.
 constexpr std::string_view malformed_frames
   = "connections refused for malformed frames";
-constexpr std::string_view inside_a_frame
-  = "connections closed inside a frame";
+constexpr std::string_view inside_a_frame = "connections closed inside a frame";
 constexpr std::string_view over_the_limit
   = "connections refused beyond the connection limit";
 
@@ -83,8 +82,8 @@ void drop(socket_broker_ptr self, caf::io::connection_handle hdl,
 void refuse(socket_broker_ptr self, caf::io::connection_handle hdl, bool rpc,
             const std::string& why) {
   if (rpc) {
-    auto text
-      = rpc::http_response("503 Service Unavailable", why + "\n", false);
+    auto text = rpc::http_response("503 Service Unavailable", why + "\n",
+                                   false);
     auto& buf = self->wr_buf(hdl);
     buf.insert(buf.end(), text.begin(), text.end());
     self->flush(hdl);
@@ -118,8 +117,9 @@ socket_broker_state::connection* owned_by_sender(socket_broker_ptr self,
   auto sender = self->current_sender();
   if (i != st.connections.end() && sender != nullptr) {
     auto& conn = i->second;
-    auto owner = conn.rpc ? caf::actor_cast<caf::strong_actor_ptr>(conn.rpc)
-                          : caf::actor_cast<caf::strong_actor_ptr>(conn.session);
+    auto owner = conn.rpc
+                   ? caf::actor_cast<caf::strong_actor_ptr>(conn.rpc)
+                   : caf::actor_cast<caf::strong_actor_ptr>(conn.session);
     if (owner == sender)
       return &conn;
   }
@@ -137,8 +137,7 @@ std::string describe_peer(caf::io::connection_handle hdl) {
                    &len)
       != 0)
     return "an unknown peer";
-  return "pid " + std::to_string(cred.pid) + " uid "
-         + std::to_string(cred.uid);
+  return "pid " + std::to_string(cred.pid) + " uid " + std::to_string(cred.uid);
 }
 
 } // namespace
@@ -174,8 +173,7 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
         return;
       }
       spdlog::debug("{}: {} connection {} from {}", st.name,
-                    rpc ? "buildkite" : "baton", hdl.id(),
-                    describe_peer(hdl));
+                    rpc ? "buildkite" : "baton", hdl.id(), describe_peer(hdl));
       socket_broker_state::connection conn{
         wire::frame_decoder{st.config.max_frame_size}, {}, {}};
       if (rpc)
@@ -201,9 +199,10 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       // The frames of one read go to the session as one message, so a
       // stream of log frames costs one message (and one write) per read.
       std::vector<wire::frame> frames;
-      auto ok = conn.decoder.consume(
-        msg.buf.data(), msg.buf.size(),
-        [&](wire::frame&& frm) { frames.push_back(std::move(frm)); });
+      auto ok = conn.decoder.consume(msg.buf.data(), msg.buf.size(),
+                                     [&](wire::frame&& frm) {
+                                       frames.push_back(std::move(frm));
+                                     });
       if (frames.size() == 1)
         self->send(conn.session, std::move(frames.front()));
       else if (!frames.empty())

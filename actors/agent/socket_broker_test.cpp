@@ -74,8 +74,8 @@ public:
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
       pollfd pfd{fd_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count()))
-                                 <= 0) {
+      if (left.count() <= 0
+          || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
         ADD_FAILURE() << "no message within 10 s";
         return std::nullopt;
       }
@@ -272,9 +272,11 @@ protected:
     caf::scoped_actor self{sys};
     std::pair<uint64_t, uint64_t> result;
     self->request(broker, 10s, atom::status::value)
-      .receive([&](uint64_t connections, uint64_t bytes,
-                   uint64_t) { result = {connections, bytes}; },
-               [](caf::error& err) { ADD_FAILURE() << render(err); });
+      .receive(
+        [&](uint64_t connections, uint64_t bytes, uint64_t) {
+          result = {connections, bytes};
+        },
+        [](caf::error& err) { ADD_FAILURE() << render(err); });
     return result;
   }
 
@@ -402,8 +404,7 @@ TEST_F(socket_broker_test, waiting_connections_hold_small_buffers) {
   std::vector<std::unique_ptr<client>> clients;
   for (uint64_t id = 1; id <= waiting; ++id) {
     clients.push_back(std::make_unique<client>(path));
-    ASSERT_EQ(clients.back()->join(static_cast<int32_t>(id)),
-              run_state::wait);
+    ASSERT_EQ(clients.back()->join(static_cast<int32_t>(id)), run_state::wait);
   }
   EXPECT_EQ(buffers(), std::make_pair(waiting, waiting * small));
   // Container 0 streams; the others keep waiting on small buffers.

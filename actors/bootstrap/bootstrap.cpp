@@ -196,8 +196,7 @@ void start_command(bootstrap_ptr self, const wire::state_update& now) {
   // Before the job's variables go in: the environment is the command's
   // alone, and nothing on the way to the exit report reads it.
   if (!st.settings_error.empty()) {
-    fail_without_running(self,
-                         st.settings_error + "; the command does not run",
+    fail_without_running(self, st.settings_error + "; the command does not run",
                          defaults::invalid_settings_status);
     return;
   }
@@ -287,8 +286,7 @@ void on_state(bootstrap_ptr self, const wire::state_update& now) {
       else if (state == run_state::shutdown)
         cancel(self, "the job is shut down");
       return;
-    default:
-      return;
+    default: return;
   }
 }
 
@@ -367,11 +365,8 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
           cancel(self, "lost the connection to the agent (" + reason + ")");
           maybe_report(self);
           return;
-        case bootstrap_phase::reporting:
-          finish(self, *st.exit_status);
-          return;
-        case bootstrap_phase::done:
-          return;
+        case bootstrap_phase::reporting: finish(self, *st.exit_status); return;
+        case bootstrap_phase::done: return;
         default:
           spdlog::error("{}: lost the connection to the agent before "
                         "starting: {}",

@@ -46,8 +46,7 @@ int run_bootstrap(const bootstrap_options& options) {
   }
   if (!fd) {
     spdlog::error("cannot connect to the agent within {}: {}",
-                  format_duration(options.connect_timeout),
-                  render(fd.error()));
+                  format_duration(options.connect_timeout), render(fd.error()));
     return defaults::not_started_status;
   }
   std::promise<int> done;

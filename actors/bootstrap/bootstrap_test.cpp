@@ -247,8 +247,8 @@ TEST_F(bootstrap_test, a_command_that_exits_in_time_is_not_killed) {
 
 TEST_F(bootstrap_test, the_cancel_signal_comes_from_the_job_environment) {
   from_agent(wire::welcome{defaults::protocol_version, 1000});
-  from_agent(wire::registered{{"BUILDKITE_CANCEL_SIGNAL=SIGINT",
-                               "BUILDKITE_CANCEL_SIGNAL_TIMEOUT=2s"}});
+  from_agent(wire::registered{
+    {"BUILDKITE_CANCEL_SIGNAL=SIGINT", "BUILDKITE_CANCEL_SIGNAL_TIMEOUT=2s"}});
   from_agent(wire::credit{4096});
   from_agent(wire::state_update{run_state::start});
   from_agent(wire::state_update{run_state::shutdown});
@@ -272,7 +272,8 @@ TEST_F(bootstrap_test, losing_the_agent_while_running_cancels_the_command) {
 // The agent killed between the command's exit and its Exit frame's
 // acknowledgement: the status was sent, nobody answers; the bootstrap ends
 // with the command's status and signals nothing.
-TEST_F(bootstrap_test, losing_the_agent_after_the_exit_report_keeps_the_status) {
+TEST_F(bootstrap_test,
+       losing_the_agent_after_the_exit_report_keeps_the_status) {
   registered(run_state::start);
   caf::anon_send(self, atom::exit::value, int32_t{3});
   caf::anon_send(self, atom::eof::value);
@@ -287,7 +288,8 @@ TEST_F(bootstrap_test, losing_the_agent_after_the_exit_report_keeps_the_status) 
 
 // Gone while the exited command's last output still drains: the output is
 // not waited for, and no Exit frame goes to a closed connection.
-TEST_F(bootstrap_test, losing_the_agent_while_the_output_drains_keeps_the_status) {
+TEST_F(bootstrap_test,
+       losing_the_agent_while_the_output_drains_keeps_the_status) {
   registered(run_state::start);
   caf::anon_send(self, atom::exit::value, int32_t{4});
   run();
@@ -355,8 +357,8 @@ TEST_F(bootstrap_test, nothing_to_run_fails_before_the_turn) {
   caf::io::connection_handle hdl;
   auto b = spawn(bootstrap, hdl, peer2, runner, config);
   run();
-  caf::anon_send(b, wire::encode(wire::welcome{defaults::protocol_version,
-                                              1000}));
+  caf::anon_send(b,
+                 wire::encode(wire::welcome{defaults::protocol_version, 1000}));
   caf::anon_send(b, wire::encode(wire::registered{{}}));
   run();
   auto& frames = state_of<fake_peer_state>(peer2).frames;
@@ -386,9 +388,8 @@ TEST_F(bootstrap_test, its_start_brings_the_job_so_far) {
   from_agent(wire::registered{{"JOB=1"}});
   from_agent(wire::credit{4096});
   // Outputs of earlier steps; a protected name stays the container's.
-  from_agent(wire::state_update{run_state::start,
-                                {"VERSION=1.2.3", "PATH=/evil", "JOB=2"},
-                                "failed", 3});
+  from_agent(wire::state_update{
+    run_state::start, {"VERSION=1.2.3", "PATH=/evil", "JOB=2"}, "failed", 3});
   auto env = command_env();
   EXPECT_EQ(env["VERSION"], "1.2.3");
   EXPECT_EQ(env["JOB"], "2");
@@ -459,7 +460,8 @@ TEST_F(bootstrap_test, a_step_within_its_timeout_is_not_touched) {
   EXPECT_FALSE(exits[0].timed_out);
 }
 
-TEST_F(bootstrap_test, what_the_command_writes_to_baton_env_goes_with_its_exit) {
+TEST_F(bootstrap_test,
+       what_the_command_writes_to_baton_env_goes_with_its_exit) {
   registered(run_state::start);
   auto path = command_env()["BATON_ENV"];
   std::ofstream{path} << "VERSION=1.2.3\nNOTES<<EOF\na\nb\nEOF\n";

@@ -16,9 +16,9 @@ bool is_open(client_broker_ptr self, caf::io::connection_handle hdl) {
 
 } // namespace
 
-client_broker_impl::behavior_type
-client_broker(client_broker_ptr self, int fd, command_runner_ptr runner,
-              bootstrap_config config) {
+client_broker_impl::behavior_type client_broker(client_broker_ptr self, int fd,
+                                                command_runner_ptr runner,
+                                                bootstrap_config config) {
   auto hdl = self->add_scribe(fd);
   self->configure_read(hdl,
                        caf::io::receive_policy::at_most(bootstrap_read_size));

@@ -25,8 +25,8 @@ using client_broker_ptr
 /// Spawns with `middleman().spawn_broker(client_broker, fd, runner,
 /// config)`, where `fd` is connected to the agent. Spawns the bootstrap
 /// actor for that connection and quits when it does.
-client_broker_impl::behavior_type
-client_broker(client_broker_ptr self, int fd, command_runner_ptr runner,
-              bootstrap_config config);
+client_broker_impl::behavior_type client_broker(client_broker_ptr self, int fd,
+                                                command_runner_ptr runner,
+                                                bootstrap_config config);
 
 } // namespace baton

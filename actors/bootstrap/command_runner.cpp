@@ -9,8 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -158,8 +158,7 @@ void pump_output(credit_gate& gate, int fd, int tee, size_t max,
 class process_runner : public command_runner {
 public:
   process_runner(int tee_fd, size_t chunk_size)
-    : gate_(std::make_shared<credit_gate>()),
-      tee_fd_(tee_fd),
+    : gate_(std::make_shared<credit_gate>()), tee_fd_(tee_fd),
       chunk_size_(chunk_size) {
     // nop
   }

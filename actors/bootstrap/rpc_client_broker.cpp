@@ -104,8 +104,8 @@ void on_frame(broker_ptr self, const wire::frame& frm) {
         write_bytes(self, std::string{rpc::connect_request});
       } else if constexpr (std::is_same_v<type, wire::register_request>) {
         st.id = x.id;
-        call(self, call_kind::register_, rpc::register_method,
-             gob::int_type(), gob::value::integer(x.id));
+        call(self, call_kind::register_, rpc::register_method, gob::int_type(),
+             gob::value::integer(x.id));
       } else if constexpr (std::is_same_v<type, wire::exit_report>) {
         // The reference knows no timeouts or outputs: the status is all.
         st.exit_status = x.status;
@@ -166,16 +166,14 @@ void on_reply(broker_ptr self, rpc::reply& rep) {
       if (err) {
         to_bootstrap(self, wire::error_report{"register", render(err)});
         return disconnect(self, "the runner refused to register container "
-                                  + std::to_string(st.id) + ": "
-                                  + render(err));
+                                  + std::to_string(st.id) + ": " + render(err));
       }
       to_bootstrap(self, wire::registered{std::move(response.env)});
       to_bootstrap(self, wire::credit{defaults::log_window});
       st.registered = true;
       return poll_status(self);
     }
-    case call_kind::status:
-      return on_status_reply(self, rep);
+    case call_kind::status: return on_status_reply(self, rep);
     case call_kind::write_logs:
       if (!error.empty())
         spdlog::warn("{}: the runner refused log bytes: {}", st.name, error);
@@ -190,8 +188,7 @@ void on_reply(broker_ptr self, rpc::reply& rep) {
       return maybe_send_exit(self);
     case call_kind::exit:
       if (!error.empty())
-        return disconnect(self, "the runner refused the exit status: "
-                                  + error);
+        return disconnect(self, "the runner refused the exit status: " + error);
       return to_bootstrap(self, wire::exit_ack{});
   }
 }
@@ -202,12 +199,9 @@ void on_data(broker_ptr self, const char* data, size_t size) {
     st.preamble.append(data, size);
     auto answer = rpc::check_connected(st.preamble);
     switch (answer.status) {
-      case rpc::preamble_status::need_more:
-        return;
-      case rpc::preamble_status::ok:
-        break;
-      default:
-        return disconnect(self, render(answer.error));
+      case rpc::preamble_status::need_more: return;
+      case rpc::preamble_status::ok: break;
+      default: return disconnect(self, render(answer.error));
     }
     st.connecting = false;
     // Only now may gob bytes flow: the Go server drops what comes with the
@@ -232,8 +226,8 @@ void on_data(broker_ptr self, const char* data, size_t size) {
 } // namespace
 
 rpc_client_broker_impl::behavior_type
-rpc_client_broker(rpc_client_broker_ptr self, int fd,
-                  command_runner_ptr runner, bootstrap_config config) {
+rpc_client_broker(rpc_client_broker_ptr self, int fd, command_runner_ptr runner,
+                  bootstrap_config config) {
   auto& st = self->state;
   st.hdl = self->add_scribe(fd);
   self->configure_read(st.hdl,

@@ -65,7 +65,7 @@ using rpc_client_broker_ptr
 /// config)`, where `fd` is connected to a stock runner's buildkite.sock.
 /// Spawns the bootstrap actor for that connection and quits when it does.
 rpc_client_broker_impl::behavior_type
-rpc_client_broker(rpc_client_broker_ptr self, int fd,
-                  command_runner_ptr runner, bootstrap_config config);
+rpc_client_broker(rpc_client_broker_ptr self, int fd, command_runner_ptr runner,
+                  bootstrap_config config);
 
 } // namespace baton

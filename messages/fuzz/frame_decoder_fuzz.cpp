@@ -47,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::abort();
     }
   }
-  if (static_cast<bool>(by_feed.error()) != static_cast<bool>(by_consume.error()))
+  if (static_cast<bool>(by_feed.error())
+      != static_cast<bool>(by_consume.error()))
     std::abort();
   static_cast<void>(by_feed.finish());
   return 0;

@@ -65,8 +65,8 @@ decoded decode(std::string_view bytes, size_t max, bool split, uint8_t seed) {
 
 // Renders what a codec yields, headers and bodies, for comparison.
 template <class Codec, class Item>
-std::string run_codec(std::string_view bytes, size_t max, bool split,
-                      uint8_t seed) {
+std::string
+run_codec(std::string_view bytes, size_t max, bool split, uint8_t seed) {
   Codec codec{max};
   splitter sizes{seed};
   std::string result;

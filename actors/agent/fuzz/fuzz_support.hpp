@@ -7,9 +7,9 @@
 #include "actors/agent/log_aggregator.hpp"
 #include "actors/agent/runner.hpp"
 #include "actors/agent/session.hpp"
+#include "messages/atoms.hpp"
 #include "os/log_sink.hpp"
 #include "os/warning_limiter.hpp"
-#include "messages/atoms.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -121,10 +121,9 @@ struct job {
     rc.containers = 2;
     rc.env = {"A=1"};
     rc.start_timeout = std::chrono::minutes{5};
-    aggregator = w.sys.spawn(log_aggregator, sink,
-                             log_aggregator_config{rc.containers,
-                                                   {"s3cr3t-value"}, {},
-                                                   false});
+    aggregator = w.sys.spawn(
+      log_aggregator, sink,
+      log_aggregator_config{rc.containers, {"s3cr3t-value"}, {}, false});
     runner = w.sys.spawn(baton::runner, rc, aggregator);
     config.log_window = 4096;
     // Peers' warnings take the agent's path (held back after the first

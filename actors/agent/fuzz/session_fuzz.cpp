@@ -46,9 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto peer = w.sys.spawn(null_peer);
   std::vector<session_actor> sessions;
   for (int i = 0; i < 2; ++i)
-    sessions.push_back(w.sys.spawn(session, caf::io::connection_handle{},
-                                   peer, job.runner, job.aggregator,
-                                   job.config));
+    sessions.push_back(w.sys.spawn(session, caf::io::connection_handle{}, peer,
+                                   job.runner, job.aggregator, job.config));
   w.run();
   // Input: records of [op][len][body...]. Bit 0 of op picks the session.
   // With bit 6 set the record is a close (bit 1 clear) or a time step of
