@@ -186,10 +186,8 @@ using bootstrap_actor = caf::typed_actor<
   caf::reacts_to<atom::signal, int>,
   // Time to send a heartbeat (sent to itself).
   caf::reacts_to<atom::tick>,
-  // A cancel or drain deadline passed (sent to itself): 1 = send SIGKILL,
-  // 2 = give up on the command, 3 = stop waiting for its output, 4 = the
-  // step's BATON_TIMEOUT.
-  caf::reacts_to<atom::grace, int32_t>>;
+  // One of the command's deadlines passed (sent to itself).
+  caf::reacts_to<atom::grace, deadline>>;
 
 /// Bridges the bootstrap's connection to the agent: splits bytes into
 /// frames for the bootstrap actor and writes its frames out.

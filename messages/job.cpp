@@ -34,6 +34,16 @@ const char* to_string(dialect x) {
   return "invalid";
 }
 
+const char* to_string(deadline x) {
+  switch (x) {
+    case deadline::cancel_signal: return "cancel_signal";
+    case deadline::cleanup: return "cleanup";
+    case deadline::output_drain: return "output_drain";
+    case deadline::step_timeout: return "step_timeout";
+  }
+  return "invalid";
+}
+
 bool from_string(const std::string& str, run_state& x) {
   for (auto s : {run_state::wait, run_state::start, run_state::interrupt,
                  run_state::shutdown, run_state::skip}) {

@@ -37,6 +37,21 @@ enum class container_state : uint8_t {
   skipped,
 };
 
+/// A deadline of the bootstrap's command, each a delayed message the
+/// bootstrap sends itself.
+enum class deadline : uint8_t {
+  /// The cancel signal timed out: send SIGKILL.
+  cancel_signal,
+  /// Even SIGKILL did not end the command within the cleanup timeout: give
+  /// up on it.
+  cleanup,
+  /// The command exited but something still holds its output open: stop
+  /// waiting for it.
+  output_drain,
+  /// The step ran past its BATON_TIMEOUT.
+  step_timeout,
+};
+
 /// The protocol a container speaks with the agent.
 enum class dialect : uint8_t {
   /// baton's own framed protocol on baton.sock.
@@ -50,6 +65,8 @@ const char* to_string(run_state x);
 const char* to_string(container_state x);
 
 const char* to_string(dialect x);
+
+const char* to_string(deadline x);
 
 /// Parses the names `to_string` produces; false if `str` is none of them.
 bool from_string(const std::string& str, run_state& x);

@@ -150,7 +150,7 @@ void cancel(bootstrap_ptr self, const std::string& why) {
                strsignal(st.cancel.signal));
   st.runner->signal(st.cancel.signal);
   self->delayed_send(self, st.cancel.signal_timeout, atom::grace::value,
-                     int32_t{1});
+                     deadline::cancel_signal);
 }
 
 // Creates the command's private $BATON_ENV file; empty if it cannot.
@@ -239,7 +239,8 @@ void start_command(bootstrap_ptr self, const wire::state_update& now) {
   st.runner->grant(st.credit - reserve);
   st.credit = reserve;
   if (st.step.timeout.count() > 0)
-    self->delayed_send(self, st.step.timeout, atom::grace::value, int32_t{4});
+    self->delayed_send(self, st.step.timeout, atom::grace::value,
+                       deadline::step_timeout);
 }
 
 void on_registered(bootstrap_ptr self, wire::registered& msg) {
@@ -392,7 +393,7 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
       spdlog::info("{}: the command exited with status {}", st.name, status);
       if (!st.output_done)
         self->delayed_send(self, defaults::output_drain_timeout,
-                           atom::grace::value, int32_t{3});
+                           atom::grace::value, deadline::output_drain);
       maybe_report(self);
     },
     [=](atom::signal, int signo) {
@@ -408,10 +409,10 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
       send_frame(self, wire::heartbeat{});
       self->delayed_send(self, st.heartbeat_interval, atom::tick::value);
     },
-    [=](atom::grace, int32_t stage) {
+    [=](atom::grace, deadline which) {
       auto& st = self->state;
-      switch (stage) {
-        case 1: // The cancel signal timed out.
+      switch (which) {
+        case deadline::cancel_signal:
           if (st.exit_status)
             return;
           spdlog::warn("{}: the command outlived its cancel signal timeout "
@@ -419,9 +420,9 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
                        st.name, format_duration(st.cancel.signal_timeout));
           st.runner->signal(SIGKILL);
           self->delayed_send(self, st.cancel.cleanup_timeout,
-                             atom::grace::value, int32_t{2});
+                             atom::grace::value, deadline::cleanup);
           return;
-        case 2: // Even SIGKILL did not end it.
+        case deadline::cleanup:
           if (st.exit_status)
             return;
           spdlog::error("{}: the command did not exit within the cleanup "
@@ -432,7 +433,7 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
           st.output_done = true;
           maybe_report(self);
           return;
-        case 4: // The step ran past its BATON_TIMEOUT.
+        case deadline::step_timeout:
           if (st.exit_status || st.phase != bootstrap_phase::running)
             return;
           st.timed_out = true;
@@ -443,7 +444,7 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
                            + format_duration(st.cancel.signal_timeout));
           cancel(self, "the step timed out");
           return;
-        default: // The output did not end after the command exited.
+        case deadline::output_drain:
           if (st.output_done)
             return;
           spdlog::warn("{}: the command exited but something still holds "
