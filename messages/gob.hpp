@@ -282,11 +282,6 @@ public:
   /// and the encoder unchanged.
   caf::error encode(std::string& out, const type_ptr& t, const value& v);
 
-  /// Gives `t` the id `id` instead of the next free one (for tests that
-  /// reproduce a transcript). False if `t` is basic or already has an id,
-  /// or `id` is reserved or taken.
-  bool assign_id(const type_ptr& t, int64_t id);
-
   /// The id of `t` on this stream: builtin, assigned, or 0 if none yet.
   int64_t id_of(const type_ptr& t) const;
 
@@ -296,6 +291,16 @@ public:
   bool has_sent(const type_ptr& t) const;
 
 private:
+  // Only tests choose ids (users of the codec let it number types as Go
+  // does), so they reach `assign_id` through `test_access`, defined in
+  // messages/gob_test_access.hpp, and this header does not offer it.
+  friend struct test_access;
+
+  /// Gives `t` the id `id` instead of the next free one (for tests that
+  /// reproduce a transcript). False if `t` is basic or already has an id,
+  /// or `id` is reserved or taken.
+  bool assign_id(const type_ptr& t, int64_t id);
+
   struct entry {
     type_ptr keep; // Holds the type so its address stays unique.
     int64_t id = 0;
@@ -362,7 +367,7 @@ public:
   /// GobEncoder types, recursive types and duplicate field names.
   caf::expected<type_ptr> type_of(int64_t id);
 
-  /// A type as a stream defined it (internal, defined in gob.cpp).
+  /// A type as a stream defined it (internal, defined in gob_decoder.cpp).
   struct wire_type;
 
 private:

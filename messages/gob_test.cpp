@@ -1,6 +1,7 @@
 #include "messages/gob.hpp"
 
 #include "messages/error.hpp"
+#include "messages/gob_test_access.hpp"
 #include "messages/rpc.hpp"
 
 #include <gtest/gtest.h>
@@ -25,6 +26,7 @@ void PrintTo(const value& x, std::ostream* os) {
 } // namespace baton::gob
 
 using namespace baton;
+using gob::test_access;
 using gob::value;
 
 namespace {
@@ -420,7 +422,7 @@ std::string reencode(std::string_view bytes) {
     // Types defined so far keep their ids; assign_id skips known ones.
     for (int64_t id = gob::first_user_id; id < 200; ++id)
       if (auto t = dec.type_of(id))
-        enc.assign_id(*t, id);
+        test_access::assign_id(enc, *t, id);
     auto t = dec.type_of(dec.last_type_id());
     if (!t) {
       ADD_FAILURE() << render(t.error());
@@ -439,11 +441,11 @@ std::string reencode(std::string_view bytes) {
 rpc::server_codec transcript_server() {
   rpc::server_codec result;
   auto& enc = result.encoder();
-  EXPECT_TRUE(enc.assign_id(rpc::response_type(), 66));
-  EXPECT_TRUE(enc.assign_id(rpc::register_response_type(), 67));
-  EXPECT_TRUE(enc.assign_id(rpc::string_slice_type(), 68));
-  EXPECT_TRUE(enc.assign_id(rpc::empty_type(), 70));
-  EXPECT_TRUE(enc.assign_id(rpc::invalid_request_type(), 72));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::response_type(), 66));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::register_response_type(), 67));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::string_slice_type(), 68));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::empty_type(), 70));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::invalid_request_type(), 72));
   return result;
 }
 
@@ -451,9 +453,9 @@ rpc::server_codec transcript_server() {
 rpc::client_codec transcript_client() {
   rpc::client_codec result;
   auto& enc = result.encoder();
-  EXPECT_TRUE(enc.assign_id(rpc::request_type(), 65));
-  EXPECT_TRUE(enc.assign_id(rpc::logs_type(), 69));
-  EXPECT_TRUE(enc.assign_id(rpc::exit_code_type(), 71));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::request_type(), 65));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::logs_type(), 69));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::exit_code_type(), 71));
   return result;
 }
 
@@ -979,7 +981,7 @@ TEST(gob_values, maps_and_arrays_match_go) {
                            "map[string]int");
   // Go numbered the map 68 in that process.
   gob::encoder enc;
-  ASSERT_TRUE(enc.assign_id(map_t, 68));
+  ASSERT_TRUE(test_access::assign_id(enc, map_t, 68));
   std::string out;
   ASSERT_FALSE(enc.encode(
     out, map_t, value::map({{value::string("a"), value::integer(1)}})));
@@ -988,7 +990,7 @@ TEST(gob_values, maps_and_arrays_match_go) {
   // A top-level array is unnamed in Go (a field's type gets a name).
   auto array_t = gob::array_of(gob::int_type(), 3, "");
   gob::encoder enc2;
-  ASSERT_TRUE(enc2.assign_id(array_t, 71));
+  ASSERT_TRUE(test_access::assign_id(enc2, array_t, 71));
   out.clear();
   ASSERT_FALSE(enc2.encode(
     out, array_t,
@@ -1172,7 +1174,7 @@ TEST(gob_encoder, omits_zero_fields_but_sends_present_structs) {
                              {"M", value::map({})},
                              {"Z", value{}}});
   gob::encoder enc;
-  ASSERT_TRUE(enc.assign_id(t, 65));
+  ASSERT_TRUE(test_access::assign_id(enc, t, 65));
   std::string out;
   ASSERT_FALSE(enc.encode(out, t, v));
   // The value message is last: In (field 6) and M (field 7) only.
@@ -1232,14 +1234,14 @@ TEST(gob_encoder, refuses_a_value_that_does_not_fit_and_changes_nothing) {
 
 TEST(gob_encoder, assign_id_refuses_reserved_taken_and_basic) {
   gob::encoder enc;
-  EXPECT_FALSE(enc.assign_id(gob::int_type(), 70));
-  EXPECT_FALSE(enc.assign_id(rpc::empty_type(), 64));
-  EXPECT_TRUE(enc.assign_id(rpc::empty_type(), 66));
-  EXPECT_FALSE(enc.assign_id(rpc::empty_type(), 67));
-  EXPECT_FALSE(enc.assign_id(rpc::logs_type(), 66));
+  EXPECT_FALSE(test_access::assign_id(enc, gob::int_type(), 70));
+  EXPECT_FALSE(test_access::assign_id(enc, rpc::empty_type(), 64));
+  EXPECT_TRUE(test_access::assign_id(enc, rpc::empty_type(), 66));
+  EXPECT_FALSE(test_access::assign_id(enc, rpc::empty_type(), 67));
+  EXPECT_FALSE(test_access::assign_id(enc, rpc::logs_type(), 66));
   // Auto numbering skips taken ids.
   std::string out;
-  ASSERT_TRUE(enc.assign_id(rpc::logs_type(), 65));
+  ASSERT_TRUE(test_access::assign_id(enc, rpc::logs_type(), 65));
   ASSERT_FALSE(enc.encode(out, rpc::exit_code_type(), value{}));
   EXPECT_EQ(enc.id_of(rpc::exit_code_type()), 67);
 }
