@@ -362,15 +362,19 @@ public:
     return last_type_id_;
   }
 
+  /// A type as a stream defined it (internal, defined in gob_decoder.cpp).
+  struct wire_type;
+
+private:
+  // Only tests and fuzz targets re-encode what was decoded, through
+  // `test_access` (messages/gob_test_access.hpp).
+  friend struct test_access;
+
   /// The encodable description of type `id` as this stream defined it, to
   /// re-encode what was decoded. Fails for undefined ids, interface and
   /// GobEncoder types, recursive types and duplicate field names.
   caf::expected<type_ptr> type_of(int64_t id);
 
-  /// A type as a stream defined it (internal, defined in gob_decoder.cpp).
-  struct wire_type;
-
-private:
   caf::error parse(const unsigned char* data, size_t size, value& out,
                    bool& is_value);
 

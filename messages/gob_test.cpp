@@ -421,9 +421,9 @@ std::string reencode(std::string_view bytes) {
   while (dec.next(x)) {
     // Types defined so far keep their ids; assign_id skips known ones.
     for (int64_t id = gob::first_user_id; id < 200; ++id)
-      if (auto t = dec.type_of(id))
+      if (auto t = test_access::type_of(dec, id))
         test_access::assign_id(enc, *t, id);
-    auto t = dec.type_of(dec.last_type_id());
+    auto t = test_access::type_of(dec, dec.last_type_id());
     if (!t) {
       ADD_FAILURE() << render(t.error());
       return {};
@@ -1074,7 +1074,7 @@ TEST(gob_values, interface_values_of_known_types_decode) {
   value x;
   ASSERT_TRUE(dec.next(x));
   ASSERT_TRUE(dec.next(x));
-  auto t = dec.type_of(dec.last_type_id());
+  auto t = test_access::type_of(dec, dec.last_type_id());
   EXPECT_TRUE(
     has_error(t ? caf::error{} : t.error(), ec::bad_field, {"interface"}));
 }
@@ -1137,7 +1137,7 @@ TEST(gob_encoder, numbers_types_from_65_in_first_use_order) {
   ASSERT_TRUE(dec.next(x));
   ASSERT_TRUE(dec.next(x));
   EXPECT_EQ(dec.last_type_id(), 66);
-  auto t = dec.type_of(67);
+  auto t = test_access::type_of(dec, 67);
   ASSERT_TRUE(t);
   EXPECT_EQ((*t)->name, "[]string");
   EXPECT_EQ((*t)->elem, gob::string_type());
@@ -1450,7 +1450,7 @@ TEST(gob_errors, too_deep_nesting) {
   feed(dec, nested(3));
   value x;
   ASSERT_TRUE(dec.next(x));
-  auto t = dec.type_of(65);
+  auto t = test_access::type_of(dec, 65);
   EXPECT_TRUE(
     has_error(t ? caf::error{} : t.error(), ec::bad_field, {"recursive"}));
 }
@@ -1602,7 +1602,7 @@ TEST(gob_errors, items_or_keys_of_an_undefined_type) {
 
 TEST(gob_errors, type_of_refuses_what_cannot_be_encoded) {
   auto error_of = [](gob::decoder& dec, int64_t id) {
-    auto t = dec.type_of(id);
+    auto t = test_access::type_of(dec, id);
     return t ? caf::error{} : t.error();
   };
   gob::decoder dec;
