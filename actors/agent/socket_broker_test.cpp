@@ -6,6 +6,7 @@
 
 #include "actors/agent/log_aggregator.hpp"
 #include "actors/agent/runner.hpp"
+#include "actors/test_socket.hpp"
 #include "messages/error.hpp"
 #include "os/unix_socket.hpp"
 
@@ -34,84 +35,18 @@ using namespace baton;
 
 namespace {
 
-/// A blocking client speaking the wire protocol, with deadlines.
-class client {
+/// A connection to the Unix socket at `path`.
+int connect_to(const std::string& path) {
+  auto fd = connect_unix(path);
+  EXPECT_TRUE(fd) << render(fd.error());
+  return fd ? *fd : -1;
+}
+
+/// A container's end of baton.sock.
+class client : public baton::testing::frame_socket {
 public:
-  explicit client(const std::string& path) {
-    auto fd = connect_unix(path);
-    EXPECT_TRUE(fd) << render(fd.error());
-    fd_ = fd ? *fd : -1;
-  }
-
-  ~client() {
-    close();
-  }
-
-  void close() {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = -1;
-  }
-
-  void send_raw(const std::string& bytes) {
-    ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()),
-              static_cast<ssize_t>(bytes.size()));
-  }
-
-  void send(const wire::message& msg) {
-    std::vector<char> buf;
-    wire::append(buf, wire::encode(msg));
-    send_raw(std::string{buf.begin(), buf.end()});
-  }
-
-  /// The next message, or nothing at end of stream or after 10 s.
-  std::optional<wire::message> receive() {
-    wire::frame frm;
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!decoder_.next(frm)) {
-      if (decoder_.error() || eof_)
-        return std::nullopt;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-      pollfd pfd{fd_, POLLIN, 0};
-      if (left.count() <= 0
-          || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
-        ADD_FAILURE() << "no message within 10 s";
-        return std::nullopt;
-      }
-      char buf[4096];
-      auto n = ::read(fd_, buf, sizeof(buf));
-      if (n <= 0)
-        eof_ = true;
-      else
-        decoder_.feed(buf, static_cast<size_t>(n));
-    }
-    auto msg = wire::decode(frm);
-    EXPECT_TRUE(msg) << render(msg.error());
-    return msg ? std::optional<wire::message>{std::move(*msg)} : std::nullopt;
-  }
-
-  /// The next message, which must be a T.
-  template <class T>
-  T expect() {
-    auto msg = receive();
-    if (!msg) {
-      ADD_FAILURE() << "expected a message, got none";
-      return T{};
-    }
-    if (!std::holds_alternative<T>(*msg)) {
-      ADD_FAILURE() << "expected " << wire::to_string(T::type) << ", got "
-                    << wire::to_string(wire::type_of(*msg));
-      return T{};
-    }
-    return std::get<T>(*msg);
-  }
-
-  /// Reads until end of stream; true if it came within 10 s.
-  bool expect_eof() {
-    while (receive())
-      ; // Drop what is still in flight.
-    return eof_;
+  explicit client(const std::string& path) : frame_socket(connect_to(path)) {
+    // Nothing else.
   }
 
   /// Handshake, registration and settings; returns the pushed state.
@@ -124,41 +59,24 @@ public:
     send(wire::settings_report{});
     return expect<wire::state_update>().state;
   }
-
-private:
-  int fd_ = -1;
-  bool eof_ = false;
-  wire::frame_decoder decoder_;
 };
 
-/// A blocking client of the reference's RPC dialect, with deadlines.
-class rpc_client {
+/// A stock client's end of buildkite.sock, connected.
+class rpc_client : public baton::testing::test_socket {
 public:
-  explicit rpc_client(const std::string& path) {
-    auto fd = connect_unix(path);
-    EXPECT_TRUE(fd) << render(fd.error());
-    fd_ = fd ? *fd : -1;
-    send_raw(std::string{rpc::connect_request});
-    auto answer = read_until([this] {
-      return rpc::check_connected(preamble_).status
-             != rpc::preamble_status::need_more;
-    });
-    EXPECT_TRUE(answer);
-    auto result = rpc::check_connected(preamble_);
-    EXPECT_EQ(result.status, rpc::preamble_status::ok) << preamble_;
-    codec_.feed(preamble_.data() + result.consumed,
-                preamble_.size() - result.consumed);
-    connected_ = true;
-  }
-
-  ~rpc_client() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-
-  void send_raw(const std::string& bytes) {
-    ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()),
-              static_cast<ssize_t>(bytes.size()));
+  explicit rpc_client(const std::string& path) : test_socket(connect_to(path)) {
+    send_raw(rpc::connect_request);
+    std::string preamble;
+    EXPECT_TRUE(read_until(
+      [&] {
+        return rpc::check_connected(preamble).status
+               != rpc::preamble_status::need_more;
+      },
+      [&](const char* data, size_t size) { preamble.append(data, size); }));
+    auto result = rpc::check_connected(preamble);
+    EXPECT_EQ(result.status, rpc::preamble_status::ok) << preamble;
+    codec_.feed(preamble.data() + result.consumed,
+                preamble.size() - result.consumed);
   }
 
   /// Calls `method` and waits for its reply.
@@ -169,7 +87,10 @@ public:
     EXPECT_FALSE(codec_.append_call(out, method, seq, type, arg));
     send_raw(out);
     rpc::reply rep;
-    EXPECT_TRUE(read_until([&] { return codec_.next(rep); }))
+    EXPECT_TRUE(read_until([&] { return codec_.next(rep); },
+                           [&](const char* data, size_t size) {
+                             codec_.feed(data, size);
+                           }))
       << "no reply to " << method;
     EXPECT_EQ(rep.header.seq, seq);
     return rep;
@@ -180,32 +101,6 @@ public:
   }
 
 private:
-  // Reads until `done` holds; false on end of stream or after 10 s.
-  template <class Predicate>
-  bool read_until(Predicate done) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-      pollfd pfd{fd_, POLLIN, 0};
-      if (left.count() <= 0
-          || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
-        return false;
-      char buf[4096];
-      auto n = ::read(fd_, buf, sizeof(buf));
-      if (n <= 0)
-        return false;
-      if (connected_)
-        codec_.feed(buf, static_cast<size_t>(n));
-      else
-        preamble_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string preamble_;
   rpc::client_codec codec_;
   uint64_t seq_ = 0;
 };
