@@ -1,12 +1,16 @@
 #pragma once
 
-// Blocking peers on real sockets for the brokers' tests: the test thread
-// plays a container, a stock client, the agent or a stock runner, while the
-// broker runs in a real actor system. Every read has a deadline.
+// Blocking peers on real sockets for the brokers' tests, and the actor
+// system the brokers run in. The test thread plays a container, a stock
+// client, the agent or a stock runner; every read has a deadline.
 
+#include "messages/atoms.hpp"
 #include "messages/error.hpp"
 #include "messages/rpc.hpp"
 #include "messages/wire.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 
 #include <gtest/gtest.h>
 
@@ -22,6 +26,17 @@
 #include <unistd.h>
 
 namespace baton::testing {
+
+/// An actor system for brokers on real sockets: the middleman, two
+/// scheduler threads, baton's message types, CAF's own log off.
+struct broker_config : caf::actor_system_config {
+  broker_config() {
+    load<caf::io::middleman>();
+    set("scheduler.max-threads", 2);
+    set("logger.verbosity", caf::atom("quiet"));
+    baton::add_message_types(*this);
+  }
+};
 
 /// How long a test waits for any one thing from the other end.
 constexpr auto read_deadline = std::chrono::seconds{10};

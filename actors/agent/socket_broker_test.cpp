@@ -105,15 +105,6 @@ private:
   uint64_t seq_ = 0;
 };
 
-struct broker_config : caf::actor_system_config {
-  broker_config() {
-    load<caf::io::middleman>();
-    set("scheduler.max-threads", 2);
-    set("logger.verbosity", caf::atom("quiet"));
-    baton::add_message_types(*this);
-  }
-};
-
 class socket_broker_test : public ::testing::Test {
 protected:
   socket_broker_test() {
@@ -223,7 +214,7 @@ protected:
     return result;
   }
 
-  broker_config cfg;
+  baton::testing::broker_config cfg;
   caf::actor_system sys{cfg};
   std::string dir;
   std::string path;

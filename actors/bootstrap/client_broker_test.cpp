@@ -84,15 +84,6 @@ private:
   std::future<bootstrap_actor> started_future_ = started_.get_future();
 };
 
-struct broker_config : caf::actor_system_config {
-  broker_config() {
-    load<caf::io::middleman>();
-    set("scheduler.max-threads", 2);
-    set("logger.verbosity", caf::atom("quiet"));
-    baton::add_message_types(*this);
-  }
-};
-
 class client_broker_test : public ::testing::Test {
 protected:
   client_broker_test() {
@@ -123,7 +114,7 @@ protected:
     return done_future.get();
   }
 
-  broker_config cfg;
+  baton::testing::broker_config cfg;
   caf::actor_system sys{cfg};
   int bootstrap_fd = -1;
   int agent_fd = -1;
