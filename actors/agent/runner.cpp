@@ -45,7 +45,7 @@ bool runner_state::finished(const container_record& c) const {
       // interrupt), or when an interrupt came before any container
       // registered (nothing ran, nothing is left to clean up).
       return start_timed_out || phase == job_phase::terminated
-             || (phase == job_phase::interrupted && !started);
+             || (phase == job_phase::interrupted && !any_registered);
     case container_state::connected: return false;
   }
   return true;
@@ -120,21 +120,21 @@ int32_t runner_state::status_so_far() const {
 }
 
 const char* runner_state::result_so_far() const {
-  if (interrupted)
+  if (was_interrupted)
     return "cancelled";
-  return failed ? "failed" : "passed";
+  return a_step_failed ? "failed" : "passed";
 }
 
 job_result runner_state::snapshot() const {
   job_result result;
   result.status = wait_status();
-  result.started = started;
-  result.interrupted = interrupted;
-  result.terminated = terminated;
+  result.started = any_registered;
+  result.interrupted = was_interrupted;
+  result.terminated = steps_stopped;
   result.done = done;
   result.reason = done ? reason : "running";
   if (done)
-    result.result = interrupted          ? "cancelled"
+    result.result = was_interrupted      ? "cancelled"
                     : result.status != 0 ? "failed"
                                          : "passed";
   result.containers.reserve(containers.size());
@@ -207,7 +207,7 @@ void terminate(runner_ptr self, std::string reason) {
   if (st.phase == job_phase::terminated)
     return;
   st.phase = job_phase::terminated;
-  st.terminated = true;
+  st.steps_stopped = true;
   if (st.reason.empty())
     st.reason = std::move(reason);
   spdlog::info("runner: job terminated: {}", st.reason);
@@ -249,10 +249,9 @@ bool always_step_left(const runner_state& st) {
 
 // Moves the job on after any event: gives the turn to the next container
 // that may run, skips those that may not, and tells every container whose
-// state changed. `all`: the phase changed, so any container's state may
-// have; else only those this call starts or skips. `quiet`: a container
-// not to push to (it is being answered instead).
-void settle(runner_ptr self, bool all, size_t quiet = none) {
+// run state is not the one it was told last. `quiet`: a container not to
+// push to (it is being answered instead).
+void settle(runner_ptr self, size_t quiet = none) {
   auto& st = self->state;
   auto n = st.containers.size();
   if (st.phase == job_phase::failing && !always_step_left(st)) {
@@ -265,7 +264,6 @@ void settle(runner_ptr self, bool all, size_t quiet = none) {
     }
     return terminate(self, st.reason);
   }
-  std::vector<size_t> touched;
   if (st.phase != job_phase::terminated) {
     while (st.first_open < n && st.finished(st.containers[st.first_open]))
       ++st.first_open;
@@ -282,23 +280,14 @@ void settle(runner_ptr self, bool all, size_t quiet = none) {
       if (may_start) {
         c.started = true;
         c.started_in = st.phase;
-        touched.push_back(id);
         break;
       }
-      if (st.phase == job_phase::failing) {
+      if (st.phase == job_phase::failing)
         skip(self, id);
-        touched.push_back(id);
-      }
       // Interrupted: it is told to interrupt and reports on its own.
     }
   }
-  if (all) {
-    push_all(self, quiet);
-  } else {
-    for (auto id : touched)
-      if (id != quiet)
-        push(self, id);
-  }
+  push_all(self, quiet);
   check_done(self);
 }
 
@@ -306,16 +295,15 @@ void settle(runner_ptr self, bool all, size_t quiet = none) {
 // always-steps still run.
 void fail(runner_ptr self, std::string reason) {
   auto& st = self->state;
-  auto first = !st.failed;
-  st.failed = true;
+  st.a_step_failed = true;
   if (st.reason.empty())
     st.reason = std::move(reason);
   if (st.phase == job_phase::running) {
     st.phase = job_phase::failing;
-    st.terminated = true;
+    st.steps_stopped = true;
     spdlog::info("runner: job failed: {}", st.reason);
   }
-  settle(self, first);
+  settle(self);
 }
 
 caf::error check_id(const runner_state& st, int32_t id) {
@@ -369,11 +357,11 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       c.outputs_seen = st.outputs.size();
       self->monitor(session);
       ++st.registered;
-      st.started = true;
+      st.any_registered = true;
       spdlog::info("runner: container {} registered ({} of {}, {} protocol)",
                    id, st.registered, st.containers.size(),
                    to_string(reg.protocol));
-      settle(self, false, index);
+      settle(self, index);
       // Answered here rather than pushed.
       c.session = std::move(session);
       auto now = st.turn_of(index);
@@ -397,7 +385,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       c.configured = true;
       c.settings = settings;
       // In the interrupted phase its settings decide its state at once.
-      settle(self, st.phase == job_phase::interrupted, index);
+      settle(self, index);
       auto now = st.turn_of(index);
       c.pushed = now.state;
       return now;
@@ -449,7 +437,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
                      + std::to_string(x.status)
                      + (x.timed_out ? " (timed out)" : ""));
       else
-        settle(self, false);
+        settle(self);
       return atom::ok::value;
     },
     [=](atom::lost, int32_t id, const std::string& why) {
@@ -473,11 +461,11 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
           || st.phase == job_phase::terminated)
         return;
       st.phase = job_phase::interrupted;
-      st.interrupted = true;
+      st.was_interrupted = true;
       if (st.reason.empty())
         st.reason = "job interrupted";
       spdlog::info("runner: job interrupted");
-      settle(self, true);
+      settle(self);
     },
     [=](atom::terminate, std::string& reason) {
       terminate(self, std::move(reason));

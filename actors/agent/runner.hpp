@@ -82,13 +82,17 @@ struct runner_state {
   std::vector<container_record> containers;
   job_phase phase = job_phase::running;
   uint32_t registered = 0;
-  bool started = false;
+  /// A container registered (reported as `started`).
+  bool any_registered = false;
   /// A step failed hard (whatever the phase then).
-  bool failed = false;
-  bool interrupted = false;
-  /// The job was stopped for the steps that are not always-steps: by a
-  /// failure before any interrupt, or by a terminate.
-  bool terminated = false;
+  bool a_step_failed = false;
+  /// The job was interrupted, whatever came after (reported as
+  /// `interrupted`; the phase may have moved on to terminated).
+  bool was_interrupted = false;
+  /// The steps that are not always-steps were stopped: by a hard failure
+  /// before any interrupt, or by a terminate (reported as `terminated`;
+  /// the phase may still be failing, while always-steps run).
+  bool steps_stopped = false;
   /// The start timeout passed: containers not connected by then are given
   /// up on.
   bool start_timed_out = false;
