@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace baton {
@@ -166,6 +167,11 @@ using socket_broker_impl = caf::io::typed_broker<
   caf::reacts_to<caf::io::acceptor_closed_msg>>;
 
 using socket_broker_actor = socket_broker_impl::actor_hdl;
+
+/// Why every session's connection closes when the socket broker stops: the
+/// job is over, so a session still bound then (its exit being acknowledged,
+/// or a skipped container's) is no news and not warned about.
+constexpr std::string_view agent_stopping = "the agent is shutting down";
 
 /// The bootstrap's state machine: registers, waits for its turn, runs the
 /// command and streams its output, reports the exit status.

@@ -463,7 +463,8 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
       auto& st = self->state;
       if (st.phase == rpc_phase::closed)
         return;
-      if (st.phase == rpc_phase::bound || st.phase == rpc_phase::exiting)
+      if ((st.phase == rpc_phase::bound || st.phase == rpc_phase::exiting)
+          && why != agent_stopping)
         spdlog::warn("{}: connection closed before the exit status: {}",
                      st.label, why.empty() ? "closed by the peer" : why);
       else if (auto err = st.codec.finish(); err && why.empty())

@@ -395,8 +395,9 @@ session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
       auto& st = self->state;
       if (st.phase == session_phase::closed)
         return;
-      if (st.phase == session_phase::bound
-          || st.phase == session_phase::exiting)
+      if ((st.phase == session_phase::bound
+           || st.phase == session_phase::exiting)
+          && why != agent_stopping)
         spdlog::warn("{}: connection closed before the exit status: {}",
                      st.label, why.empty() ? "closed by the peer" : why);
       connection::finish(

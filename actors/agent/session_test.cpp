@@ -645,3 +645,22 @@ TEST_F(session_test,
             1u)
     << log.text();
 }
+
+// The job is over when the agent stops: a session still bound then (its
+// exit being acknowledged, a skipped container's) is no news.
+TEST_F(session_test, the_agent_stopping_is_not_warned_about) {
+  captured_log log;
+  auto c0 = bound(0);
+  auto c1 = bound(1);
+  send(c0, wire::exit_report{0});
+  caf::anon_send(c0.session, atom::closed::value, std::string{agent_stopping});
+  run();
+  EXPECT_EQ(log.text(), "");
+  // A peer that goes away on its own is still worth a warning.
+  caf::anon_send(c1.session, atom::closed::value, std::string{});
+  run();
+  EXPECT_EQ(log.count("(container 1): connection closed before the exit "
+                      "status: closed by the peer"),
+            1u)
+    << log.text();
+}

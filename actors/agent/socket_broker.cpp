@@ -266,7 +266,7 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
     },
     [=](atom::stop) {
       for (auto& kvp : self->state.connections)
-        notify_closed(self, kvp.second, "the agent is shutting down");
+        notify_closed(self, kvp.second, std::string{agent_stopping});
       self->state.connections.clear();
       self->state.read_buffer_bytes = 0;
       self->close_all();
