@@ -4,73 +4,99 @@
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
 
-#include <map>
+#include <algorithm>
+#include <functional>
+#include <iostream>
+#include <optional>
 
 namespace baton {
 
 namespace {
 
+/// An option's value and where it came from, for error messages.
+struct option_value {
+  std::string text;
+  /// "--name", the environment variable, or "the default".
+  std::string source;
+  /// Neither given on the command line nor set in the environment.
+  bool defaulted = false;
+};
+
+/// Stores an option's value into the options struct of its subcommand, or
+/// says why it cannot. Setters run in the order of the specs, so a default
+/// may derive from an option listed above (a socket from the directory).
+template <class Options>
+using setter = std::function<caf::error(Options&, const option_value&)>;
+
+template <class Options>
 struct option_spec {
   const char* name;
+  /// What the value is, in the help; null for a flag.
   const char* metavar;
   const char* env;
   /// Empty: no default; `required` says whether it must be given.
   std::string fallback;
   bool required;
   const char* help;
+  setter<Options> set;
 };
 
-/// Where a value came from, for error messages.
-struct option_value {
-  std::string text;
-  std::string source;
-};
-
-struct parsed_args {
-  std::map<std::string, option_value> values;
-  std::vector<std::string> positional;
-  std::vector<std::string> command;
+/// A subcommand's command line: its options, the one argument it may take
+/// and the command after `--`.
+template <class Options>
+struct command_line {
+  const char* name;
+  std::vector<option_spec<Options>> options;
+  /// The argument it needs ("a pod spec file"), stored in `argument`;
+  /// null if it takes none.
+  const char* needs = nullptr;
+  std::string Options::*argument = nullptr;
+  /// Where the command after `--` goes; null if it takes none.
+  std::vector<std::string> Options::*command = nullptr;
 };
 
 caf::error invalid(const std::string& text) {
   return make_error(ec::invalid_argument, text);
 }
 
-caf::expected<parsed_args>
-parse(const char* command, const std::vector<option_spec>& specs,
-      const std::vector<std::string>& args, const env_map& env,
-      bool allow_command, size_t max_positional) {
-  parsed_args result;
-  auto find = [&](const std::string& name) -> const option_spec* {
-    for (auto& spec : specs)
-      if (name == spec.name)
-        return &spec;
-    return nullptr;
-  };
+caf::error bad_value(const option_value& value, const std::string& expected) {
+  return invalid("invalid value '" + value.text + "' for " + value.source
+                 + ": expected " + expected);
+}
+
+template <class Options>
+caf::expected<Options> parse(const command_line<Options>& line,
+                             const std::vector<std::string>& args,
+                             const env_map& env) {
+  std::string command = line.name;
+  auto see_help = " (see baton " + command + " --help)";
+  std::vector<std::optional<option_value>> given(line.options.size());
+  std::vector<std::string> positional;
+  Options result;
   for (size_t i = 0; i < args.size(); ++i) {
     auto& arg = args[i];
     if (arg == "--") {
-      if (!allow_command)
-        return invalid(std::string{"baton "} + command
-                       + " takes no command after --");
-      result.command.assign(args.begin() + static_cast<ptrdiff_t>(i) + 1,
-                            args.end());
+      if (line.command == nullptr)
+        return invalid("baton " + command + " takes no command after --");
+      result.*line.command = {args.begin() + static_cast<ptrdiff_t>(i) + 1,
+                              args.end()};
       break;
     }
     if (arg.compare(0, 2, "--") != 0 || arg.size() == 2) {
-      if (result.positional.size() >= max_positional)
+      if (line.needs == nullptr || !positional.empty())
         return invalid("unexpected argument '" + arg + "' for baton " + command
-                       + " (see baton " + command + " --help)");
-      result.positional.push_back(arg);
+                       + see_help);
+      positional.push_back(arg);
       continue;
     }
     auto eq = arg.find('=');
     auto name = arg.substr(2, eq == std::string::npos ? std::string::npos
                                                       : eq - 2);
-    auto spec = find(name);
-    if (spec == nullptr)
+    auto spec = std::find_if(line.options.begin(), line.options.end(),
+                             [&](auto& x) { return name == x.name; });
+    if (spec == line.options.end())
       return invalid("unknown option '--" + name + "' for baton " + command
-                     + " (see baton " + command + " --help)");
+                     + see_help);
     std::string value;
     if (eq != std::string::npos) {
       value = arg.substr(eq + 1);
@@ -82,31 +108,35 @@ parse(const char* command, const std::vector<option_spec>& specs,
                        + ")");
       value = args[++i];
     }
-    result.values[name] = {value, "--" + name};
+    given[static_cast<size_t>(spec - line.options.begin())]
+      = option_value{value, "--" + name};
   }
-  for (auto& spec : specs) {
-    if (result.values.count(spec.name) > 0)
-      continue;
-    if (spec.env != nullptr) {
-      auto i = env.find(spec.env);
-      if (i != env.end() && !i->second.empty()) {
-        result.values[spec.name] = {i->second, spec.env};
-        continue;
-      }
+  for (size_t i = 0; i < line.options.size(); ++i) {
+    auto& spec = line.options[i];
+    if (!given[i] && spec.env != nullptr) {
+      auto var = env.find(spec.env);
+      if (var != env.end() && !var->second.empty())
+        given[i] = option_value{var->second, spec.env};
     }
-    if (spec.required)
-      return invalid(std::string{"baton "} + command + " needs --" + spec.name
+    if (!given[i] && spec.required)
+      return invalid("baton " + command + " needs --" + spec.name
                      + (spec.env != nullptr
                           ? std::string{" (or "} + spec.env + ")"
                           : std::string{}));
-    result.values[spec.name] = {spec.fallback, "the default"};
+  }
+  for (size_t i = 0; i < line.options.size(); ++i) {
+    auto& spec = line.options[i];
+    auto value = given[i] ? *given[i]
+                          : option_value{spec.fallback, "the default", true};
+    if (auto err = spec.set(result, value))
+      return err;
+  }
+  if (line.needs != nullptr) {
+    if (positional.empty())
+      return invalid("baton " + command + " needs " + line.needs + see_help);
+    result.*line.argument = positional[0];
   }
   return result;
-}
-
-caf::error bad_value(const option_value& value, const std::string& expected) {
-  return invalid("invalid value '" + value.text + "' for " + value.source
-                 + ": expected " + expected);
 }
 
 caf::expected<uint64_t> get_uint(const option_value& value, uint64_t min,
@@ -122,23 +152,86 @@ caf::expected<uint64_t> get_uint(const option_value& value, uint64_t min,
   return n;
 }
 
-caf::expected<bool> get_bool(const option_value& value) {
-  if (value.text == "true" || value.text == "1")
-    return true;
-  if (value.text == "false" || value.text == "0" || value.text.empty())
-    return false;
-  return bad_value(value, "true or false");
+// -- setters ------------------------------------------------------------------
+
+/// The value as it is.
+template <class Options>
+setter<Options> text(std::string Options::*field) {
+  return [=](Options& out, const option_value& value) {
+    out.*field = value.text;
+    return caf::error{};
+  };
 }
 
-caf::expected<caf::timespan> get_duration(const option_value& value) {
-  auto d = parse_duration(value.text);
-  if (!d)
-    return bad_value(value, "a duration such as 150ms, 30s, 5m or 1h30m");
-  return d;
+/// The value if one was given; the field's own default otherwise (the
+/// help's default only describes it: "stdout").
+template <class Options>
+setter<Options> text_if_given(std::string Options::*field) {
+  return [=](Options& out, const option_value& value) {
+    if (!value.defaulted)
+      out.*field = value.text;
+    return caf::error{};
+  };
 }
 
+/// A whole number in [min, max].
+template <class Options, class T>
+setter<Options> whole(T Options::*field, uint64_t min, uint64_t max) {
+  return [=](Options& out, const option_value& value) -> caf::error {
+    auto n = get_uint(value, min, max);
+    if (!n)
+      return std::move(n.error());
+    out.*field = static_cast<T>(*n);
+    return {};
+  };
+}
+
+/// `true`/`1` or `false`/`0`; a flag given is `true`.
+template <class Options>
+setter<Options> boolean(bool Options::*field) {
+  return [=](Options& out, const option_value& value) -> caf::error {
+    if (value.text == "true" || value.text == "1")
+      out.*field = true;
+    else if (value.text == "false" || value.text == "0" || value.text.empty())
+      out.*field = false;
+    else
+      return bad_value(value, "true or false");
+    return {};
+  };
+}
+
+/// A duration such as 30s; `positive` refuses 0.
+template <class Options>
+setter<Options> duration(caf::timespan Options::*field, bool positive = false) {
+  return [=](Options& out, const option_value& value) -> caf::error {
+    auto d = parse_duration(value.text);
+    if (!d)
+      return bad_value(value, "a duration such as 150ms, 30s, 5m or 1h30m");
+    if (positive && d->count() == 0)
+      return bad_value(value, "a positive duration");
+    out.*field = *d;
+    return {};
+  };
+}
+
+// The help's note for a socket `name` in the job context directory.
+std::string default_socket_note(const char* name) {
+  return std::string{"<job context dir>/"} + name;
+}
+
+/// The socket: the value if given, else `name` in the job context
+/// directory (an option listed above it).
+template <class Options>
+setter<Options> socket_in(std::string Options::*dir, const char* name) {
+  return [=](Options& out, const option_value& value) {
+    out.socket = value.defaulted ? out.*dir + "/" + name : value.text;
+    return caf::error{};
+  };
+}
+
+template <class Options>
 std::string help_text(const char* usage, const char* summary,
-                      const std::vector<option_spec>& specs) {
+                      const std::vector<option_spec<Options>>& specs) {
   std::string out = std::string{"Usage: "} + usage + "\n\n" + summary
                     + "\n\nOptions:\n";
   for (auto& spec : specs) {
@@ -167,134 +260,267 @@ std::string help_text(const char* usage, const char* summary,
   return out;
 }
 
-// The help's note for a socket `name` in the job context directory.
-std::string default_socket_note(const char* name) {
-  return std::string{"<job context dir>/"} + name;
+// -- the subcommands' command lines ------------------------------------------
+
+const command_line<agent_options>& agent_line() {
+  using o = agent_options;
+  static const command_line<o> line{
+    "agent",
+    {
+      {"containers", "N", "BUILDKITE_CONTAINER_COUNT", "", true,
+       "number of bootstrap containers (ids 0..N-1)",
+       whole(&o::containers, 1, 100000)},
+      {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
+       defaults::job_context_dir, false,
+       "the volume shared by every container of the pod",
+       text(&o::job_context_dir)},
+      {"socket", "PATH", "BATON_SOCKET",
+       default_socket_note(defaults::socket_name), false, "where to listen",
+       socket_in(&o::job_context_dir, defaults::socket_name)},
+      {"rpc-socket", "PATH", "BATON_RPC_SOCKET",
+       default_socket_note(defaults::rpc_socket_name), false,
+       "where to serve the reference's RPC dialect to stock Buildkite "
+       "clients; 'none' disables it",
+       [](o& out, const option_value& value) -> caf::error {
+         if (value.text == "none")
+           return {};
+         out.rpc_socket = value.defaulted ? out.job_context_dir + "/"
+                                              + defaults::rpc_socket_name
+                                          : value.text;
+         if (out.rpc_socket == out.socket)
+           return bad_value(value,
+                            "another path than --socket (" + out.socket + ")");
+         return {};
+       }},
+      {"env-file", "FILE", nullptr, "", false,
+       "KEY=VALUE lines added over the agent's own environment to make the "
+       "job environment",
+       text(&o::env_file)},
+      {"log-file", "FILE", nullptr, "stdout", false, "where the job log goes",
+       text_if_given(&o::log_file)},
+      {"result-file", "FILE", nullptr, "", false,
+       "write the job result as JSON here when the job ends",
+       text(&o::result_file)},
+      {"start-timeout", "D", "BUILDKITE_KUBERNETES_CONTAINER_START_TIMEOUT",
+       format_duration(defaults::start_timeout), false,
+       "how long every container has to connect; 0 disables",
+       duration(&o::start_timeout)},
+      {"lost-timeout", "D", nullptr, format_duration(defaults::lost_timeout),
+       false, "heartbeat silence before a container counts as lost",
+       duration(&o::lost_timeout, true)},
+      {"cancel-grace-period", "D", "BUILDKITE_CANCEL_GRACE_PERIOD",
+       format_duration(defaults::cancel_grace_period), false,
+       "after an interrupt, how long containers get to exit before the job "
+       "is terminated",
+       duration(&o::cancel_grace_period)},
+      {"handshake-timeout", "D", nullptr,
+       format_duration(defaults::handshake_timeout), false,
+       "how long a new connection has to say hello and register, and an "
+       "exited one to close",
+       duration(&o::handshake_timeout, true)},
+      {"timestamp-lines", nullptr, "BUILDKITE_TIMESTAMP_LINES", "false", false,
+       "start every job-log line with the time (RFC 3339, UTC, "
+       "milliseconds) it was read from its command",
+       boolean(&o::timestamp_lines)},
+    }};
+  return line;
 }
 
-const std::vector<option_spec>& agent_specs() {
-  static const std::vector<option_spec> specs = {
-    {"containers", "N", "BUILDKITE_CONTAINER_COUNT", "", true,
-     "number of bootstrap containers (ids 0..N-1)"},
-    {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
-     defaults::job_context_dir, false,
-     "the volume shared by every container of the pod"},
-    {"socket", "PATH", "BATON_SOCKET",
-     default_socket_note(defaults::socket_name), false, "where to listen"},
-    {"rpc-socket", "PATH", "BATON_RPC_SOCKET",
-     default_socket_note(defaults::rpc_socket_name), false,
-     "where to serve the reference's RPC dialect to stock Buildkite "
-     "clients; 'none' disables it"},
-    {"env-file", "FILE", nullptr, "", false,
-     "KEY=VALUE lines added over the agent's own environment to make the "
-     "job environment"},
-    {"log-file", "FILE", nullptr, "stdout", false, "where the job log goes"},
-    {"result-file", "FILE", nullptr, "", false,
-     "write the job result as JSON here when the job ends"},
-    {"start-timeout", "D", "BUILDKITE_KUBERNETES_CONTAINER_START_TIMEOUT",
-     format_duration(defaults::start_timeout), false,
-     "how long every container has to connect; 0 disables"},
-    {"lost-timeout", "D", nullptr, format_duration(defaults::lost_timeout),
-     false, "heartbeat silence before a container counts as lost"},
-    {"cancel-grace-period", "D", "BUILDKITE_CANCEL_GRACE_PERIOD",
-     format_duration(defaults::cancel_grace_period), false,
-     "after an interrupt, how long containers get to exit before the job is "
-     "terminated"},
-    {"handshake-timeout", "D", nullptr,
-     format_duration(defaults::handshake_timeout), false,
-     "how long a new connection has to say hello and register, and an "
-     "exited one to close"},
-    {"timestamp-lines", nullptr, "BUILDKITE_TIMESTAMP_LINES", "false", false,
-     "start every job-log line with the time (RFC 3339, UTC, milliseconds) "
-     "it was read from its command"},
-  };
-  return specs;
+const command_line<bootstrap_options>& bootstrap_line() {
+  using o = bootstrap_options;
+  static const command_line<o> line{
+    "bootstrap",
+    {
+      {"container-id", "N", "BUILDKITE_CONTAINER_ID", "", true,
+       "this container's id (0 is the checkout container)",
+       whole(&o::container_id, 0, 99999)},
+      {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
+       defaults::job_context_dir, false,
+       "the volume shared by every container of the pod",
+       text(&o::job_context_dir)},
+      {"protocol", "NAME", "BATON_PROTOCOL", to_string(dialect::baton), false,
+       "baton (baton's own protocol) or buildkite (the reference's RPC "
+       "dialect, to join a stock Buildkite runner)",
+       [](o& out, const option_value& value) -> caf::error {
+         if (!from_string(value.text, out.protocol))
+           return bad_value(value, "baton or buildkite");
+         return {};
+       }},
+      {"socket", "PATH", "BATON_SOCKET",
+       default_socket_note(defaults::socket_name) + ", or "
+         + defaults::rpc_socket_name + " with --protocol buildkite",
+       false, "the agent's socket",
+       [](o& out, const option_value& value) {
+         auto name = out.protocol == dialect::buildkite
+                       ? defaults::rpc_socket_name
+                       : defaults::socket_name;
+         out.socket = value.defaulted ? out.job_context_dir + "/" + name
+                                      : value.text;
+         return caf::error{};
+       }},
+      {"connect-timeout", "D",
+       "BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_TIMEOUT",
+       format_duration(defaults::connect_timeout), false,
+       "give up connecting to the agent after this long",
+       duration(&o::connect_timeout)},
+    },
+    nullptr,
+    nullptr,
+    &o::command};
+  return line;
 }
 
-const std::vector<option_spec>& bootstrap_specs() {
-  static const std::vector<option_spec> specs = {
-    {"container-id", "N", "BUILDKITE_CONTAINER_ID", "", true,
-     "this container's id (0 is the checkout container)"},
-    {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
-     defaults::job_context_dir, false,
-     "the volume shared by every container of the pod"},
-    {"protocol", "NAME", "BATON_PROTOCOL", to_string(dialect::baton), false,
-     "baton (baton's own protocol) or buildkite (the reference's RPC "
-     "dialect, to join a stock Buildkite runner)"},
-    {"socket", "PATH", "BATON_SOCKET",
-     default_socket_note(defaults::socket_name) + ", or "
-       + defaults::rpc_socket_name + " with --protocol buildkite",
-     false, "the agent's socket"},
-    {"connect-timeout", "D",
-     "BUILDKITE_KUBERNETES_BOOTSTRAP_CONNECTION_TIMEOUT",
-     format_duration(defaults::connect_timeout), false,
-     "give up connecting to the agent after this long"},
-  };
-  return specs;
+const command_line<pod_options>& pod_line() {
+  using o = pod_options;
+  static const command_line<o> line{
+    "pod",
+    {
+      {"seed", "N", nullptr, "", false,
+       "seed of the start order (default: a random order)",
+       [](o& out, const option_value& value) -> caf::error {
+         if (value.text.empty())
+           return {};
+         auto seed = get_uint(value, 0, UINT64_MAX / 2);
+         if (!seed)
+           return std::move(seed.error());
+         out.seed = *seed;
+         return {};
+       }},
+      {"log-file", "FILE", nullptr, "stdout", false,
+       "passed to the agent: where the job log goes",
+       text_if_given(&o::log_file)},
+      {"result-file", "FILE", nullptr, "", false,
+       "passed to the agent: where the job result goes", text(&o::result_file)},
+      {"keep", nullptr, nullptr, "", false,
+       "keep the job context directory (it is printed) instead of removing "
+       "it",
+       boolean(&o::keep)},
+      {"verbose", nullptr, nullptr, "false", false,
+       "show the nodes' info lines too, not only the job log and warnings "
+       "(or set BATON_LOG_LEVEL)",
+       boolean(&o::verbose)},
+    },
+    "a pod spec file",
+    &o::spec_file};
+  return line;
 }
 
-const std::vector<option_spec>& pod_specs() {
-  static const std::vector<option_spec> specs = {
-    {"seed", "N", nullptr, "", false,
-     "seed of the start order (default: a random order)"},
-    {"log-file", "FILE", nullptr, "stdout", false,
-     "passed to the agent: where the job log goes"},
-    {"result-file", "FILE", nullptr, "", false,
-     "passed to the agent: where the job result goes"},
-    {"keep", nullptr, nullptr, "", false,
-     "keep the job context directory (it is printed) instead of removing it"},
-    {"verbose", nullptr, nullptr, "false", false,
-     "show the nodes' info lines too, not only the job log and warnings "
-     "(or set BATON_LOG_LEVEL)"},
-  };
-  return specs;
+const command_line<install_options>& install_line() {
+  using o = install_options;
+  static const command_line<o> line{
+    "install",
+    {
+      {"from", "DIR", nullptr, "", false,
+       "the bundle to copy (default: the one this baton runs from)",
+       text(&o::from)},
+    },
+    "a directory",
+    &o::dir};
+  return line;
 }
 
-const std::vector<option_spec>& install_specs() {
-  static const std::vector<option_spec> specs = {
-    {"from", "DIR", nullptr, "", false,
-     "the bundle to copy (default: the one this baton runs from)"},
-  };
-  return specs;
+const command_line<manifest_options>& manifest_line() {
+  using o = manifest_options;
+  static const command_line<o> line{
+    "manifest",
+    {
+      {"agent-image", "IMAGE", "BATON_AGENT_IMAGE",
+       std::string{"baton:"} + BATON_VERSION, false,
+       "image of the init and agent containers: the bundle "
+       "(deploy/Containerfile)",
+       [](o& out, const option_value& value) -> caf::error {
+         if (value.text.empty())
+           return bad_value(value, "an image reference");
+         out.agent_image = value.text;
+         return {};
+       }},
+      {"name", "NAME", nullptr, "<the spec file's name>", false,
+       "the pod's (or the Job's) name", text_if_given(&o::name)},
+      {"kind", "KIND", nullptr, "pod", false,
+       "pod, or job for a batch/v1 Job around the pod (backoffLimit 0)",
+       [](o& out, const option_value& value) -> caf::error {
+         if (value.text != "pod" && value.text != "job")
+           return bad_value(value, "pod or job");
+         out.kind.job = value.text == "job";
+         return {};
+       }},
+      {"ttl-seconds-after-finished", "N", nullptr, "", false,
+       "with --kind job: how long Kubernetes keeps the finished Job",
+       [](o& out, const option_value& value) -> caf::error {
+         if (value.text.empty())
+           return {};
+         if (!out.kind.job)
+           return invalid("--ttl-seconds-after-finished needs --kind job");
+         auto seconds = get_uint(value, 0, 31'536'000);
+         if (!seconds)
+           return std::move(seconds.error());
+         out.kind.ttl_seconds_after_finished = static_cast<int64_t>(*seconds);
+         return {};
+       }},
+    },
+    "a pod spec file",
+    &o::spec_file};
+  return line;
 }
 
-const std::vector<option_spec>& manifest_specs() {
-  static const std::vector<option_spec> specs = {
-    {"agent-image", "IMAGE", "BATON_AGENT_IMAGE",
-     std::string{"baton:"} + BATON_VERSION, false,
-     "image of the init and agent containers: the bundle "
-     "(deploy/Containerfile)"},
-    {"name", "NAME", nullptr, "<the spec file's name>", false,
-     "the pod's (or the Job's) name"},
-    {"kind", "KIND", nullptr, "pod", false,
-     "pod, or job for a batch/v1 Job around the pod (backoffLimit 0)"},
-    {"ttl-seconds-after-finished", "N", nullptr, "", false,
-     "with --kind job: how long Kubernetes keeps the finished Job"},
-  };
-  return specs;
+const command_line<status_options>& status_line() {
+  using o = status_options;
+  static const command_line<o> line{
+    "status",
+    {
+      {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
+       defaults::job_context_dir, false,
+       "the volume shared by every container of the pod",
+       // The directory only places the default socket.
+       [](o& out, const option_value& value) {
+         out.socket = value.text + "/" + defaults::socket_name;
+         return caf::error{};
+       }},
+      {"socket", "PATH", "BATON_SOCKET",
+       default_socket_note(defaults::socket_name), false, "the agent's socket",
+       text_if_given(&o::socket)},
+      {"json", nullptr, nullptr, "false", false,
+       "print the JSON document of the result file instead of a table",
+       boolean(&o::json)},
+      {"timeout", "D", nullptr, "5s", false, "how long to wait for the agent",
+       duration(&o::timeout)},
+    }};
+  return line;
 }
 
-const std::vector<option_spec>& status_specs() {
-  static const std::vector<option_spec> specs = {
-    {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
-     defaults::job_context_dir, false,
-     "the volume shared by every container of the pod"},
-    {"socket", "PATH", "BATON_SOCKET",
-     default_socket_note(defaults::socket_name), false, "the agent's socket"},
-    {"json", nullptr, nullptr, "false", false,
-     "print the JSON document of the result file instead of a table"},
-    {"timeout", "D", nullptr, "5s", false, "how long to wait for the agent"},
-  };
-  return specs;
+/// A subcommand's main: its help if asked, else its options parsed and
+/// run; 2 on bad arguments.
+template <class Options, const command_line<Options>& (*Line)(),
+          std::string (*Help)(), int (*Run)(const Options&)>
+int main_of(const std::vector<std::string>& args, const env_map& env) {
+  if (wants_help(args)) {
+    std::cout << Help();
+    return 0;
+  }
+  auto options = parse(Line(), args, env);
+  if (!options) {
+    std::cerr << "baton: " << render(options.error()) << '\n';
+    return 2;
+  }
+  return Run(*options);
 }
 
-// The socket path: --socket, else `name` in the job context directory.
-std::string socket_path(const option_value& socket,
-                        const std::string& context_dir,
-                        const char* name = defaults::socket_name) {
-  if (socket.source != "the default")
-    return socket.text;
-  return context_dir + "/" + name;
+/// A subcommand's options, for the check against the README.
+template <class Options, const command_line<Options>& (*Line)()>
+std::vector<option_doc> options_of() {
+  std::vector<option_doc> result;
+  for (auto& spec : Line().options)
+    result.push_back({spec.name, spec.env == nullptr ? "" : spec.env});
+  return result;
+}
+
+std::vector<option_doc> no_options() {
+  return {};
+}
+
+int print_version(const std::vector<std::string>&, const env_map&) {
+  std::cout << "baton " << BATON_VERSION << '\n';
+  return 0;
 }
 
 } // namespace
@@ -311,195 +537,90 @@ bool wants_help(const std::vector<std::string>& args) {
 
 caf::expected<agent_options>
 parse_agent_options(const std::vector<std::string>& args, const env_map& env) {
-  auto parsed = parse("agent", agent_specs(), args, env, false, 0);
-  if (!parsed)
-    return std::move(parsed.error());
-  auto& v = parsed->values;
-  agent_options result;
-  auto containers = get_uint(v["containers"], 1, 100000);
-  if (!containers)
-    return std::move(containers.error());
-  result.containers = static_cast<uint32_t>(*containers);
-  result.job_context_dir = v["job-context-dir"].text;
-  result.socket = socket_path(v["socket"], result.job_context_dir);
-  if (v["rpc-socket"].text != "none")
-    result.rpc_socket = socket_path(v["rpc-socket"], result.job_context_dir,
-                                    defaults::rpc_socket_name);
-  if (result.rpc_socket == result.socket)
-    return bad_value(v["rpc-socket"],
-                     "another path than --socket (" + result.socket + ")");
-  result.env_file = v["env-file"].text;
-  if (v["log-file"].source != "the default")
-    result.log_file = v["log-file"].text;
-  result.result_file = v["result-file"].text;
-  for (auto [name, out] :
-       {std::pair{"start-timeout", &result.start_timeout},
-        std::pair{"lost-timeout", &result.lost_timeout},
-        std::pair{"cancel-grace-period", &result.cancel_grace_period},
-        std::pair{"handshake-timeout", &result.handshake_timeout}}) {
-    auto d = get_duration(v[name]);
-    if (!d)
-      return std::move(d.error());
-    *out = *d;
-  }
-  if (result.lost_timeout.count() == 0)
-    return bad_value(v["lost-timeout"], "a positive duration");
-  if (result.handshake_timeout.count() == 0)
-    return bad_value(v["handshake-timeout"], "a positive duration");
-  auto flag = get_bool(v["timestamp-lines"]);
-  if (!flag)
-    return std::move(flag.error());
-  result.timestamp_lines = *flag;
-  return result;
+  return parse(agent_line(), args, env);
 }
 
 caf::expected<bootstrap_options>
 parse_bootstrap_options(const std::vector<std::string>& args,
                         const env_map& env) {
-  auto parsed = parse("bootstrap", bootstrap_specs(), args, env, true, 0);
-  if (!parsed)
-    return std::move(parsed.error());
-  auto& v = parsed->values;
-  bootstrap_options result;
-  auto id = get_uint(v["container-id"], 0, 99999);
-  if (!id)
-    return std::move(id.error());
-  result.container_id = static_cast<int32_t>(*id);
-  result.job_context_dir = v["job-context-dir"].text;
-  auto& protocol = v["protocol"];
-  if (!from_string(protocol.text, result.protocol))
-    return bad_value(protocol, "baton or buildkite");
-  result.socket = socket_path(v["socket"], result.job_context_dir,
-                              result.protocol == dialect::buildkite
-                                ? defaults::rpc_socket_name
-                                : defaults::socket_name);
-  auto timeout = get_duration(v["connect-timeout"]);
-  if (!timeout)
-    return std::move(timeout.error());
-  result.connect_timeout = *timeout;
-  result.command = std::move(parsed->command);
-  return result;
+  return parse(bootstrap_line(), args, env);
 }
 
 caf::expected<pod_options>
 parse_pod_options(const std::vector<std::string>& args, const env_map& env) {
-  auto parsed = parse("pod", pod_specs(), args, env, false, 1);
-  if (!parsed)
-    return std::move(parsed.error());
-  if (parsed->positional.empty())
-    return invalid("baton pod needs a pod spec file (see baton pod --help)");
-  auto& v = parsed->values;
-  pod_options result;
-  result.spec_file = parsed->positional[0];
-  if (!v["seed"].text.empty()) {
-    auto seed = get_uint(v["seed"], 0, UINT64_MAX / 2);
-    if (!seed)
-      return std::move(seed.error());
-    result.seed = *seed;
-  }
-  if (v["log-file"].source != "the default")
-    result.log_file = v["log-file"].text;
-  result.result_file = v["result-file"].text;
-  auto keep = get_bool(v["keep"]);
-  if (!keep)
-    return std::move(keep.error());
-  result.keep = *keep;
-  auto verbose = get_bool(v["verbose"]);
-  if (!verbose)
-    return std::move(verbose.error());
-  result.verbose = *verbose;
-  return result;
+  return parse(pod_line(), args, env);
 }
 
 caf::expected<install_options>
 parse_install_options(const std::vector<std::string>& args,
                       const env_map& env) {
-  auto parsed = parse("install", install_specs(), args, env, false, 1);
-  if (!parsed)
-    return std::move(parsed.error());
-  if (parsed->positional.empty())
-    return invalid(
-      "baton install needs a directory (see baton install --help)");
-  install_options result;
-  result.dir = parsed->positional[0];
-  result.from = parsed->values["from"].text;
-  return result;
+  return parse(install_line(), args, env);
 }
 
 caf::expected<manifest_options>
 parse_manifest_options(const std::vector<std::string>& args,
                        const env_map& env) {
-  auto parsed = parse("manifest", manifest_specs(), args, env, false, 1);
-  if (!parsed)
-    return std::move(parsed.error());
-  if (parsed->positional.empty())
-    return invalid(
-      "baton manifest needs a pod spec file (see baton manifest --help)");
-  auto& v = parsed->values;
-  manifest_options result;
-  result.spec_file = parsed->positional[0];
-  if (v["agent-image"].text.empty())
-    return bad_value(v["agent-image"], "an image reference");
-  result.agent_image = v["agent-image"].text;
-  if (v["name"].source != "the default")
-    result.name = v["name"].text;
-  auto& kind = v["kind"];
-  if (kind.text != "pod" && kind.text != "job")
-    return bad_value(kind, "pod or job");
-  result.kind.job = kind.text == "job";
-  auto& ttl = v["ttl-seconds-after-finished"];
-  if (!ttl.text.empty()) {
-    if (!result.kind.job)
-      return invalid("--ttl-seconds-after-finished needs --kind job");
-    auto seconds = get_uint(ttl, 0, 31'536'000);
-    if (!seconds)
-      return std::move(seconds.error());
-    result.kind.ttl_seconds_after_finished = static_cast<int64_t>(*seconds);
-  }
-  return result;
+  return parse(manifest_line(), args, env);
 }
 
 caf::expected<status_options>
 parse_status_options(const std::vector<std::string>& args, const env_map& env) {
-  auto parsed = parse("status", status_specs(), args, env, false, 0);
-  if (!parsed)
-    return std::move(parsed.error());
-  auto& v = parsed->values;
-  status_options result;
-  result.socket = socket_path(v["socket"], v["job-context-dir"].text);
-  auto json = get_bool(v["json"]);
-  if (!json)
-    return std::move(json.error());
-  result.json = *json;
-  auto timeout = get_duration(v["timeout"]);
-  if (!timeout)
-    return std::move(timeout.error());
-  result.timeout = *timeout;
-  return result;
+  return parse(status_line(), args, env);
+}
+
+const std::vector<subcommand>& subcommands() {
+  using agent = agent_options;
+  using bootstrap = bootstrap_options;
+  using pod = pod_options;
+  using status = status_options;
+  using manifest = manifest_options;
+  using install = install_options;
+  static const std::vector<subcommand> table = {
+    {"agent",
+     "the coordinator, in the agent container: hands out the job\n"
+     "environment, orders the containers, writes the job log",
+     main_of<agent, agent_line, agent_help, run_agent>,
+     options_of<agent, agent_line>},
+    {"bootstrap",
+     "in each checkout and command container: registers, waits its\n"
+     "turn, runs the command and streams its output",
+     main_of<bootstrap, bootstrap_line, bootstrap_help, run_bootstrap>,
+     options_of<bootstrap, bootstrap_line>},
+    {"pod",
+     "runs a whole pod from a JSON spec on this machine, without\n"
+     "Kubernetes",
+     main_of<pod, pod_line, pod_help, run_pod>, options_of<pod, pod_line>},
+    {"status", "shows each container's state, exit status and log bytes",
+     main_of<status, status_line, status_help, run_status>,
+     options_of<status, status_line>},
+    {"manifest", "renders a pod spec as a Kubernetes Pod manifest",
+     main_of<manifest, manifest_line, manifest_help, run_manifest>,
+     options_of<manifest, manifest_line>},
+    {"install", "copies the bundle this baton runs from into a directory",
+     main_of<install, install_line, install_help, run_install>,
+     options_of<install, install_line>},
+    {"version", "prints the version", print_version, no_options},
+  };
+  return table;
 }
 
 std::string main_help() {
-  return "Usage: baton <command> [OPTIONS]\n\n"
-         "baton coordinates the containers of one CI job running as a "
-         "Kubernetes pod.\n\n"
-         "Commands:\n"
-         "  agent       the coordinator, in the agent container: hands out "
-         "the job\n"
-         "              environment, orders the containers, writes the job "
-         "log\n"
-         "  bootstrap   in each checkout and command container: registers, "
-         "waits its\n"
-         "              turn, runs the command and streams its output\n"
-         "  pod         runs a whole pod from a JSON spec on this machine, "
-         "without\n"
-         "              Kubernetes\n"
-         "  status      shows each container's state, exit status and log "
-         "bytes\n"
-         "  manifest    renders a pod spec as a Kubernetes Pod manifest\n"
-         "  install     copies the bundle this baton runs from into a "
-         "directory\n"
-         "  version     prints the version\n\n"
-         "Run 'baton <command> --help' for the options of a command.\n";
+  std::string out = "Usage: baton <command> [OPTIONS]\n\n"
+                    "baton coordinates the containers of one CI job running "
+                    "as a Kubernetes pod.\n\n"
+                    "Commands:\n";
+  for (auto& cmd : subcommands()) {
+    std::string left = std::string{"  "} + cmd.name;
+    left.resize(14, ' ');
+    // Continuation lines of the summary line up under its first.
+    std::string summary = cmd.summary;
+    for (auto i = summary.find('\n'); i != std::string::npos;
+         i = summary.find('\n', i + 15))
+      summary.insert(i + 1, std::string(14, ' '));
+    out += left + summary + "\n";
+  }
+  out += "\nRun 'baton <command> --help' for the options of a command.\n";
+  return out;
 }
 
 std::string agent_help() {
@@ -511,7 +632,7 @@ std::string agent_help() {
     "the job's status (255 for\na lost or never-connected container). "
     "SIGTERM or SIGINT interrupts the job;\na second one, or the end of the "
     "grace period, terminates it.",
-    agent_specs());
+    agent_line().options);
 }
 
 std::string bootstrap_help() {
@@ -528,7 +649,7 @@ std::string bootstrap_help() {
     "BATON_ENV (a file whose KEY=VALUE\nlines later steps receive), "
     "BATON_JOB_RESULT and BATON_JOB_STATUS. Exits 1 if the\ncommand never "
     "ran or was skipped, 2 if the settings are invalid.",
-    bootstrap_specs());
+    bootstrap_line().options);
 }
 
 std::string pod_help() {
@@ -543,14 +664,14 @@ std::string pod_help() {
     "\"env\": {...},\n\"workingDir\": \"...\", \"softFail\": [1, 3], "
     "\"always\": false, \"timeout\": \"10m\"}, ...]}\nBy default only the "
     "job log and warnings show; --verbose shows the nodes' info lines.",
-    pod_specs());
+    pod_line().options);
 }
 
 std::string status_help() {
   return help_text("baton status [OPTIONS]",
                    "Asks the agent for the job's status: each container's "
                    "state, protocol,\nexit status and bytes logged so far.",
-                   status_specs());
+                   status_line().options);
 }
 
 std::string install_help() {
@@ -561,7 +682,7 @@ std::string install_help() {
     "Needs no shell and\nno libc in the image: run it through the bundle's "
     "loader,\n  /baton/lib/ld-linux-x86-64.so.2 /baton/bin/baton install "
     "/workspace\nAn existing DIR/baton is replaced whole.",
-    install_specs());
+    install_line().options);
 }
 
 std::string manifest_help() {
@@ -576,7 +697,7 @@ std::string manifest_help() {
     "and\nBATON_TIMEOUT; the spec's timestampLines the agent's "
     "BUILDKITE_TIMESTAMP_LINES, its\ntimeout the activeDeadlineSeconds. "
     "--kind job renders a batch/v1 Job around the pod.",
-    manifest_specs());
+    manifest_line().options);
 }
 
 } // namespace baton

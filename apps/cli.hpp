@@ -18,6 +18,29 @@
 
 namespace baton {
 
+/// An option as the README documents it.
+struct option_doc {
+  std::string name;
+  /// Its environment variable; empty if it has none.
+  std::string env;
+};
+
+/// A subcommand of `baton`. One table of them drives dispatch and the
+/// main help.
+struct subcommand {
+  const char* name;
+  /// Its lines in `baton --help`, '\n' between them.
+  const char* summary;
+  /// Prints its help if `args` (after its name) ask for it, else parses
+  /// them (falling back on `env`) and runs it; 2 on bad arguments.
+  int (*main)(const std::vector<std::string>& args, const env_map& env);
+  /// Its options, in the order its help lists them.
+  std::vector<option_doc> (*options)();
+};
+
+/// Every subcommand, in the order of `baton --help`.
+const std::vector<subcommand>& subcommands();
+
 /// True if `args` ask for help (`-h` or `--help` before any `--`).
 bool wants_help(const std::vector<std::string>& args);
 

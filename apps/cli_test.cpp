@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -439,4 +442,82 @@ TEST(cli, pod_is_quiet_unless_verbose) {
   opts = parse_pod_options({"pod.json", "--verbose"}, {});
   ASSERT_TRUE(opts);
   EXPECT_TRUE(opts->verbose);
+}
+
+// -- the README ---------------------------------------------------------------
+
+namespace {
+
+/// The options of each `### \`baton NAME` section's table in the README:
+/// name to environment variable ("" for none).
+std::map<std::string, std::map<std::string, std::string>> readme_options() {
+  std::ifstream in{README_FILE};
+  EXPECT_TRUE(in) << "cannot read " << README_FILE;
+  std::map<std::string, std::map<std::string, std::string>> result;
+  std::string section;
+  bool env_column = false;
+  const std::regex heading{"^### `baton ([a-z]+)"};
+  const std::regex option{"`--([a-z][a-z-]*)"};
+  const std::regex variable{"`([A-Z][A-Z0-9_]*)`"};
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, heading)) {
+      section = m[1];
+      continue;
+    }
+    if (line.rfind("## ", 0) == 0) {
+      section.clear();
+      continue;
+    }
+    if (section.empty() || line.rfind("| ", 0) != 0)
+      continue;
+    if (line.rfind("| option |", 0) == 0) {
+      env_column = line.find("| env var |") != std::string::npos;
+      continue;
+    }
+    // The first cell names the options, the second their variable.
+    auto second = line.find(" | ", 2);
+    if (second == std::string::npos)
+      continue;
+    auto first_cell = line.substr(0, second);
+    auto rest = line.substr(second + 3);
+    auto env_cell = rest.substr(0, rest.find(" |"));
+    std::string env;
+    if (env_column && std::regex_search(env_cell, m, variable))
+      env = m[1];
+    for (auto i = std::sregex_iterator(first_cell.begin(), first_cell.end(),
+                                       option);
+         i != std::sregex_iterator{}; ++i)
+      result[section][(*i)[1]] = env;
+  }
+  return result;
+}
+
+} // namespace
+
+TEST(cli, the_readme_documents_every_option_of_every_subcommand) {
+  auto readme = readme_options();
+  for (auto& cmd : subcommands()) {
+    auto options = cmd.options();
+    if (options.empty())
+      continue;
+    auto& documented = readme[cmd.name];
+    std::map<std::string, std::string> actual;
+    for (auto& x : options)
+      actual[x.name] = x.env;
+    EXPECT_EQ(documented, actual) << "the README's table for baton " << cmd.name
+                                  << " differs from its --help";
+  }
+}
+
+TEST(cli, the_main_help_lists_every_subcommand) {
+  auto help = main_help();
+  for (auto& cmd : subcommands())
+    EXPECT_TRUE(contains(help, std::string{"\n  "} + cmd.name + " "))
+      << cmd.name << " missing from:\n"
+      << help;
+  EXPECT_TRUE(contains(help, "  agent       the coordinator, in the agent "
+                             "container: hands out the job\n              "
+                             "environment, orders the containers"))
+    << help;
 }
