@@ -196,8 +196,12 @@ void check_done(runner_ptr self) {
   st.waiting.clear();
 }
 
+// Pushes to every container whose run state changed, and notes the phase
+// they were all told about.
 void push_all(runner_ptr self, size_t quiet) {
-  for (size_t id = 0; id < self->state.containers.size(); ++id)
+  auto& st = self->state;
+  st.told_phase = st.phase;
+  for (size_t id = 0; id < st.containers.size(); ++id)
     if (id != quiet)
       push(self, id);
 }
@@ -249,8 +253,10 @@ bool always_step_left(const runner_state& st) {
 
 // Moves the job on after any event: gives the turn to the next container
 // that may run, skips those that may not, and tells every container whose
-// run state is not the one it was told last. `quiet`: a container not to
-// push to (it is being answered instead).
+// run state is not the one it was told last. That can be any container
+// once the phase changed; else only one this call starts or skips (a
+// container's run state depends on the phase and its own record). `quiet`:
+// a container not to push to (it is being answered instead).
 void settle(runner_ptr self, size_t quiet = none) {
   auto& st = self->state;
   auto n = st.containers.size();
@@ -264,6 +270,7 @@ void settle(runner_ptr self, size_t quiet = none) {
     }
     return terminate(self, st.reason);
   }
+  std::vector<size_t> touched;
   if (st.phase != job_phase::terminated) {
     while (st.first_open < n && st.finished(st.containers[st.first_open]))
       ++st.first_open;
@@ -280,14 +287,23 @@ void settle(runner_ptr self, size_t quiet = none) {
       if (may_start) {
         c.started = true;
         c.started_in = st.phase;
+        touched.push_back(id);
         break;
       }
-      if (st.phase == job_phase::failing)
+      if (st.phase == job_phase::failing) {
         skip(self, id);
+        touched.push_back(id);
+      }
       // Interrupted: it is told to interrupt and reports on its own.
     }
   }
-  push_all(self, quiet);
+  if (st.phase != st.told_phase) {
+    push_all(self, quiet);
+  } else {
+    for (auto id : touched)
+      if (id != quiet)
+        push(self, id);
+  }
   check_done(self);
 }
 

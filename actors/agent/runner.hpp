@@ -81,6 +81,9 @@ struct runner_state {
   log_aggregator_actor aggregator;
   std::vector<container_record> containers;
   job_phase phase = job_phase::running;
+  /// The phase as of the last push to every container: after a change,
+  /// any container's run state may differ from what it was told.
+  job_phase told_phase = job_phase::running;
   uint32_t registered = 0;
   /// A container registered (reported as `started`).
   bool any_registered = false;
