@@ -64,6 +64,15 @@ void warning_limiter::summarize(const key& k, const window& w,
        + format_duration(std::chrono::duration_cast<caf::timespan>(span)));
 }
 
+void warn_through(warning_limiter* limiter, const warning_limiter::kind& k,
+                  const std::string& line,
+                  warning_limiter::clock::time_point now) {
+  if (limiter != nullptr)
+    limiter->warn(k, line, now);
+  else
+    spdlog::warn("{}", line);
+}
+
 std::string with_thousands(uint64_t n) {
   auto digits = std::to_string(n);
   std::string out;

@@ -82,6 +82,12 @@ private:
   std::map<key, window> windows_;
 };
 
+/// Warns through `limiter`, or prints at once where there is none (tests
+/// that do not ask for one).
+void warn_through(warning_limiter* limiter, const warning_limiter::kind& k,
+                  const std::string& line,
+                  warning_limiter::clock::time_point now);
+
 /// `n` with a comma between each group of three digits: "1,204".
 std::string with_thousands(uint64_t n);
 

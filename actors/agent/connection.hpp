@@ -66,11 +66,11 @@ void warn(Self self, std::string_view counted, const std::string& text) {
   auto line = st.label + ": " + text;
   auto a_container = st.phase == phase::bound || st.phase == phase::exiting
                      || st.phase == phase::exited;
-  if (a_container || !st.config.peer_warnings)
+  if (a_container)
     spdlog::warn("{}", line);
   else
-    st.config.peer_warnings->warn({st.name, counted}, line,
-                                  self->clock().now());
+    warn_through(st.config.peer_warnings.get(), {st.name, counted}, line,
+                 self->clock().now());
 }
 
 /// Reads in large pieces only while the container streams: from its turn

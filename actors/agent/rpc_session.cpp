@@ -113,8 +113,6 @@ constexpr std::string_view bad_requests
   = "connections refused for bad requests";
 constexpr std::string_view bad_calls
   = "connections refused for malformed calls";
-constexpr std::string_view no_registration
-  = "connections closed for not registering in time";
 
 // Closes the connection, with the reason in the agent's log (net/rpc has no
 // way to tell the peer). `counted` names the kind of a peer's warning.
@@ -484,7 +482,7 @@ rpc_session(rpc_ptr self, caf::io::connection_handle hdl, rpc_peer_actor peer,
           return fail(self,
                       "no registration within "
                         + format_duration(st.config.handshake_timeout),
-                      no_registration);
+                      connection::counted_as(ec::handshake_timeout));
         case rpc_phase::exited:
           if (now >= st.next_check) {
             self->send(st.peer, atom::close::value, st.hdl);

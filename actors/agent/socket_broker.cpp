@@ -1,5 +1,6 @@
 #include "actors/agent/socket_broker.hpp"
 
+#include "actors/agent/connection.hpp"
 #include "actors/agent/rpc_session.hpp"
 #include "messages/error.hpp"
 #include "messages/rpc.hpp"
@@ -43,10 +44,8 @@ void write_frame(socket_broker_ptr self, caf::io::connection_handle hdl,
   self->flush(hdl);
 }
 
-// What the broker's warnings about peers count toward.
-constexpr std::string_view malformed_frames
-  = "connections refused for malformed frames";
-constexpr std::string_view inside_a_frame = "connections closed inside a frame";
+// What refusals for the connection limit count toward; the decoder's
+// errors count as a session's of the same code would.
 constexpr std::string_view over_the_limit
   = "connections refused beyond the connection limit";
 
@@ -56,11 +55,8 @@ constexpr std::string_view over_the_limit
 void warn_peer(socket_broker_ptr self, std::string_view counted,
                const std::string& text) {
   auto& st = self->state;
-  auto line = std::string{st.name} + ": " + text;
-  if (auto& limiter = st.config.session.peer_warnings)
-    limiter->warn({st.name, counted}, line, self->clock().now());
-  else
-    spdlog::warn("{}", line);
+  warn_through(st.config.session.peer_warnings.get(), {st.name, counted},
+               std::string{st.name} + ": " + text, self->clock().now());
 }
 
 // Closes a connection whose byte stream is broken, telling the peer why.
@@ -70,7 +66,7 @@ void drop(socket_broker_ptr self, caf::io::connection_handle hdl,
   if (i == self->state.connections.end())
     return;
   auto text = render(err);
-  warn_peer(self, malformed_frames,
+  warn_peer(self, connection::counted_as(code_of(err)),
             "closing connection " + std::to_string(hdl.id()) + ": " + text);
   write_frame(self, hdl, wire::error_report{to_string(code_of(err)), text});
   self->send(i->second.session, atom::closed::value, text);
@@ -162,7 +158,6 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       auto rpc = st.rpc_acceptor != caf::io::accept_handle{}
                  && msg.source == st.rpc_acceptor;
       if (st.connections.size() >= st.config.max_connections) {
-        ++st.refused;
         warn_peer(self, over_the_limit,
                   "refusing a connection beyond the limit of "
                     + std::to_string(st.config.max_connections));
@@ -217,7 +212,7 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       std::string why;
       if (auto err = i->second.decoder.finish()) {
         why = render(err);
-        warn_peer(self, inside_a_frame,
+        warn_peer(self, connection::counted_as(code_of(err)),
                   "connection " + std::to_string(msg.handle.id())
                     + " closed: " + why);
       }

@@ -52,8 +52,6 @@ struct socket_broker_state {
   /// The receive buffers the connections hold, summed: small ones for
   /// those that never streamed, stream-sized ones for those that did.
   uint64_t read_buffer_bytes = 0;
-  /// Connections refused for being over the limit.
-  size_t refused = 0;
   /// Writes, closes and stream changes dropped because their sender does
   /// not own the connection they name (a session whose connection is gone,
   /// its descriptor number already another connection's).
