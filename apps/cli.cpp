@@ -219,14 +219,11 @@ std::string default_socket_note(const char* name) {
   return std::string{"<job context dir>/"} + name;
 }
 
-/// The socket: the value if given, else `name` in the job context
-/// directory (an option listed above it).
-template <class Options>
-setter<Options> socket_in(std::string Options::*dir, const char* name) {
-  return [=](Options& out, const option_value& value) {
-    out.socket = value.defaulted ? out.*dir + "/" + name : value.text;
-    return caf::error{};
-  };
+/// A socket's path: the value if given, else `name` in the job context
+/// directory `dir` (an option listed above it).
+std::string socket_path(const option_value& value, const std::string& dir,
+                        const char* name) {
+  return value.defaulted ? dir + "/" + name : value.text;
 }
 
 template <class Options>
@@ -276,7 +273,11 @@ const command_line<agent_options>& agent_line() {
        text(&o::job_context_dir)},
       {"socket", "PATH", "BATON_SOCKET",
        default_socket_note(defaults::socket_name), false, "where to listen",
-       socket_in(&o::job_context_dir, defaults::socket_name)},
+       [](o& out, const option_value& value) {
+         out.socket = socket_path(value, out.job_context_dir,
+                                  defaults::socket_name);
+         return caf::error{};
+       }},
       {"rpc-socket", "PATH", "BATON_RPC_SOCKET",
        default_socket_note(defaults::rpc_socket_name), false,
        "where to serve the reference's RPC dialect to stock Buildkite "
@@ -284,9 +285,8 @@ const command_line<agent_options>& agent_line() {
        [](o& out, const option_value& value) -> caf::error {
          if (value.text == "none")
            return {};
-         out.rpc_socket = value.defaulted ? out.job_context_dir + "/"
-                                              + defaults::rpc_socket_name
-                                          : value.text;
+         out.rpc_socket = socket_path(value, out.job_context_dir,
+                                      defaults::rpc_socket_name);
          if (out.rpc_socket == out.socket)
            return bad_value(value,
                             "another path than --socket (" + out.socket + ")");
@@ -354,8 +354,7 @@ const command_line<bootstrap_options>& bootstrap_line() {
          auto name = out.protocol == dialect::buildkite
                        ? defaults::rpc_socket_name
                        : defaults::socket_name;
-         out.socket = value.defaulted ? out.job_context_dir + "/" + name
-                                      : value.text;
+         out.socket = socket_path(value, out.job_context_dir, name);
          return caf::error{};
        }},
       {"connect-timeout", "D",
