@@ -5,12 +5,14 @@
 //
 // The agent:
 //
-//   socket broker --frame--> session --register/exit/lost--> runner
-//        ^       --bytes---> rpc session                        |
-//        |                      |  ^                            |
-//        +------write/close-----+  +-------state (pushed)-------+
-//                               |
-//                               +--log/eof--> log aggregator --> job log
+//   socket broker --frames or bytes--> session --register/exit/lost--> runner
+//        ^                             |  ^                              |
+//        +---------write/close---------+  +------state (pushed)----------+
+//                                      |
+//                                      +--log/eof--> log aggregator --> job log
+//
+// A session speaks either dialect through a member that turns its bytes
+// into the container's life (actors/agent/session_dialect.hpp).
 //
 //   signal thread --signal--> cancellation watcher --interrupt/terminate-->
 //   runner
@@ -38,7 +40,7 @@
 
 namespace baton {
 
-/// What a session needs of its connection: the socket broker, or a test
+/// What a bootstrap needs of its connection: a client broker, or a test
 /// double standing in for it.
 using peer_actor = caf::typed_actor<
   // Writes a frame to the connection.
@@ -50,47 +52,35 @@ using peer_actor = caf::typed_actor<
   // only while it streams, so waiting and idle connections are cheap.
   caf::reacts_to<atom::stream, caf::io::connection_handle, bool>>;
 
-/// One per connection: speaks the protocol with one bootstrap and binds the
+/// What a session needs of its connection: the socket broker, or a test
+/// double standing in for it. Frames are baton's dialect, bytes the
+/// reference's.
+using session_peer_actor = peer_actor::extend<
+  caf::reacts_to<atom::write, caf::io::connection_handle, std::string>>;
+
+/// One per connection: lives one container's life on the agent, in either
+/// dialect (baton's frames or the reference's net/rpc), and binds the
 /// connection to its container id.
 using session_actor = caf::typed_actor<
-  // A frame arrived from the peer.
+  // A frame arrived from the peer (baton's dialect).
   caf::reacts_to<wire::frame>,
   // Frames that arrived together (one read), in order: their log bytes
   // travel on as one batch.
   caf::reacts_to<std::vector<wire::frame>>,
-  // The connection is gone; the text says why ("" if the peer closed it).
-  caf::reacts_to<atom::closed, std::string>,
-  // The runner pushes what the container should do now.
-  caf::reacts_to<atom::state, turn>,
-  // Checks for heartbeat silence (sent to itself).
-  caf::reacts_to<atom::tick>>;
-
-/// What the runner needs of a session, of either dialect: where to push
-/// its container's run state.
-using container_actor = caf::typed_actor<caf::reacts_to<atom::state, turn>>;
-
-/// What an RPC session needs of its connection: the socket broker, or a
-/// test double standing in for it.
-using rpc_peer_actor = caf::typed_actor<
-  // Writes bytes to the connection.
-  caf::reacts_to<atom::write, caf::io::connection_handle, std::string>,
-  // Closes the connection once its pending writes are out.
-  caf::reacts_to<atom::close, caf::io::connection_handle>,
-  // The connection carries a log stream, or no longer (see peer_actor).
-  caf::reacts_to<atom::stream, caf::io::connection_handle, bool>>;
-
-/// One connection in the reference's RPC dialect (Go net/rpc and gob):
-/// answers Register, Status, WriteLogs and Exit calls through the runner
-/// and the log aggregator.
-using rpc_session_actor = caf::typed_actor<
-  // Bytes arrived from the peer.
+  // Bytes arrived from the peer (the reference's dialect: the HTTP
+  // preamble, then gob).
   caf::reacts_to<atom::received, std::string>,
   // The connection is gone; the text says why ("" if the peer closed it).
   caf::reacts_to<atom::closed, std::string>,
   // The runner pushes what the container should do now.
   caf::reacts_to<atom::state, turn>,
-  // Checks the handshake deadline and heartbeat silence (sent to itself).
+  // Checks the handshake deadline, heartbeat silence and the linger after
+  // the exit (sent to itself).
   caf::reacts_to<atom::tick>>;
+
+/// What the runner needs of a session: where to push its container's run
+/// state.
+using container_actor = caf::typed_actor<caf::reacts_to<atom::state, turn>>;
 
 /// The job state machine (reference: Runner).
 using runner_actor = caf::typed_actor<

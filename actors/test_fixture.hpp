@@ -65,6 +65,7 @@ fake_session(session_actor::stateful_pointer<fake_session_state> self) {
   return {
     [](wire::frame&) {},
     [](std::vector<wire::frame>&) {},
+    [](atom::received, std::string&) {},
     [](atom::closed, const std::string&) {},
     [=](atom::state, turn& x) {
       self->state.states.push_back(x.state);
@@ -77,36 +78,21 @@ fake_session(session_actor::stateful_pointer<fake_session_state> self) {
 /// Records what a session writes; stands in for the socket broker.
 struct fake_peer_state {
   static constexpr const char* name = "fake-peer";
+  /// What a session of baton's dialect wrote.
   std::vector<wire::frame> frames;
+  /// What a session of the reference's dialect wrote.
+  std::string bytes;
   bool closed = false;
   /// The session asked for large reads (its container's turn).
   bool streaming = false;
 };
 
-inline peer_actor::behavior_type
-fake_peer(peer_actor::stateful_pointer<fake_peer_state> self) {
+inline session_peer_actor::behavior_type
+fake_peer(session_peer_actor::stateful_pointer<fake_peer_state> self) {
   return {
     [=](atom::write, caf::io::connection_handle, wire::frame& frm) {
       self->state.frames.push_back(std::move(frm));
     },
-    [=](atom::close, caf::io::connection_handle) { self->state.closed = true; },
-    [=](atom::stream, caf::io::connection_handle, bool on) {
-      self->state.streaming = on;
-    },
-  };
-}
-
-/// Records what an RPC session writes; stands in for the socket broker.
-struct fake_rpc_peer_state {
-  static constexpr const char* name = "fake-rpc-peer";
-  std::string bytes;
-  bool closed = false;
-  bool streaming = false;
-};
-
-inline rpc_peer_actor::behavior_type
-fake_rpc_peer(rpc_peer_actor::stateful_pointer<fake_rpc_peer_state> self) {
-  return {
     [=](atom::write, caf::io::connection_handle, const std::string& bytes) {
       self->state.bytes += bytes;
     },

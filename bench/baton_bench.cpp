@@ -931,6 +931,7 @@ json simulate(int containers) {
       return {
         [](wire::frame&) {},
         [](std::vector<wire::frame>&) {},
+        [](atom::received, std::string&) {},
         [](atom::closed, const std::string&) {},
         [=](atom::state, turn& now) {
           if (now.state == run_state::start)

@@ -1,16 +1,17 @@
-#include "actors/agent/rpc_session.hpp"
+#include "actors/agent/session.hpp"
 
 #include "actors/agent/log_aggregator.hpp"
 #include "actors/agent/runner.hpp"
-#include "actors/test_fixture.hpp"
+#include "actors/agent/session_fixture.hpp"
 #include "messages/error.hpp"
+#include "messages/rpc.hpp"
 
 #include <chrono>
 
 using namespace std::chrono_literals;
 using namespace baton;
-using baton::testing::fake_rpc_peer;
-using baton::testing::fake_rpc_peer_state;
+using baton::testing::fake_peer;
+using baton::testing::fake_peer_state;
 
 namespace {
 
@@ -36,16 +37,21 @@ struct stalled_aggregator_state {
 log_aggregator_actor::behavior_type stalled_aggregator(
   log_aggregator_actor::stateful_pointer<stalled_aggregator_state> self) {
   return {
-    [=](atom::log, int32_t, int64_t, const std::string& chunk) {
-      auto rp = self->make_response_promise<uint64_t>();
-      self->state.pending.push_back(rp);
-      self->state.sizes.push_back(chunk.size());
-      self->state.written += chunk;
-      return rp;
-    },
-    [](atom::log, int32_t, const log_batch&) -> uint64_t {
-      ADD_FAILURE() << "RPC sessions send no batches";
+    [](atom::log, int32_t, int64_t, const std::string&) -> uint64_t {
+      ADD_FAILURE() << "sessions send batches";
       return 0;
+    },
+    [=](atom::log, int32_t, const log_batch& batch) {
+      auto rp = self->make_response_promise<uint64_t>();
+      auto& st = self->state;
+      st.pending.push_back(rp);
+      uint64_t n = 0;
+      for (auto& piece : batch) {
+        n += piece.bytes.size();
+        st.written += piece.bytes;
+      }
+      st.sizes.push_back(n);
+      return rp;
     },
     [=](atom::eof, int32_t id) {
       auto& st = self->state;
@@ -58,42 +64,14 @@ log_aggregator_actor::behavior_type stalled_aggregator(
   };
 }
 
-class rpc_session_test : public baton::testing::actor_fixture {
+class rpc_session_test : public baton::testing::session_fixture {
 protected:
-  rpc_session_test() {
-    make_job(2, {});
-    config.lost_timeout = 30s;
-    config.log_window = 4096;
-    config.handshake_timeout = 10s;
-  }
-
-  void make_job(uint32_t containers, std::vector<std::string> env,
-                std::vector<std::string> secrets = {}) {
-    runner_config rc;
-    rc.containers = containers;
-    rc.env = std::move(env);
-    aggregator = spawn(
-      log_aggregator, sink,
-      log_aggregator_config{rc.containers, std::move(secrets), {}, false});
-    the_runner = spawn(runner, rc, aggregator);
-  }
-
-  /// A client connection: the session, the peer double, and the client's
-  /// own codec, which encodes calls and decodes what the session wrote.
-  struct conn {
-    rpc_session_actor session;
-    rpc_peer_actor peer;
-    std::shared_ptr<rpc::client_codec> codec
-      = std::make_shared<rpc::client_codec>();
-    std::shared_ptr<size_t> read = std::make_shared<size_t>(0);
-    std::shared_ptr<uint64_t> seq = std::make_shared<uint64_t>(0);
-  };
-
   conn open() {
     conn c;
-    c.peer = spawn(fake_rpc_peer);
+    c.peer = spawn(fake_peer);
     caf::io::connection_handle hdl;
-    c.session = spawn(rpc_session, hdl, c.peer, the_runner, aggregator, config);
+    c.session = spawn(session, hdl, c.peer, the_runner, aggregator, config,
+                      dialect::buildkite);
     run();
     return c;
   }
@@ -138,11 +116,11 @@ protected:
   }
 
   const std::string& peer_bytes(const conn& c) {
-    return state_of<fake_rpc_peer_state>(c.peer).bytes;
+    return state_of<fake_peer_state>(c.peer).bytes;
   }
 
   bool closed(const conn& c) {
-    return state_of<fake_rpc_peer_state>(c.peer).closed;
+    return state_of<fake_peer_state>(c.peer).closed;
   }
 
   /// The replies written since the last call of `replies`.
@@ -170,15 +148,6 @@ protected:
     EXPECT_EQ(x.body.kind(), gob::kind::integer) << gob::to_string(x.body);
     return x.body.as_int();
   }
-
-  job_result status() {
-    return request<job_result>(the_runner, atom::status::value)->get();
-  }
-
-  std::shared_ptr<memory_sink> sink = std::make_shared<memory_sink>();
-  runner_actor the_runner;
-  log_aggregator_actor aggregator;
-  session_config config;
 };
 
 } // namespace
@@ -236,7 +205,7 @@ TEST_F(rpc_session_test, a_stock_client_runs_a_one_container_job) {
   EXPECT_FALSE(rpc::from_value(reply(c).body, response));
   EXPECT_EQ(response.env,
             (std::vector<std::string>{"FOO=bar", "BUILDKITE_PTY=false"}));
-  EXPECT_TRUE(state_of<fake_rpc_peer_state>(c.peer).streaming);
+  EXPECT_TRUE(state_of<fake_peer_state>(c.peer).streaming);
   call_int(c, rpc::status_method, 0);
   EXPECT_EQ(int_of(reply(c)), 1);
   write_logs(c, "hello\n");
@@ -262,13 +231,12 @@ TEST_F(rpc_session_test, status_follows_the_pushed_state) {
   call_int(c1, rpc::status_method, 1);
   EXPECT_EQ(int_of(reply(c1)), 0);
   // Only the connection whose turn it is reads in large pieces.
-  EXPECT_TRUE(state_of<fake_rpc_peer_state>(c0.peer).streaming);
-  EXPECT_FALSE(state_of<fake_rpc_peer_state>(c1.peer).streaming);
+  EXPECT_TRUE(state_of<fake_peer_state>(c0.peer).streaming);
+  EXPECT_FALSE(state_of<fake_peer_state>(c1.peer).streaming);
   exit(c0, 0, 0);
   // Pushed by the runner on container 0's exit, answered from the session.
-  EXPECT_EQ(state_of<rpc_session_state>(c1.session).pushed, run_state::start);
-  EXPECT_FALSE(state_of<fake_rpc_peer_state>(c0.peer).streaming);
-  EXPECT_TRUE(state_of<fake_rpc_peer_state>(c1.peer).streaming);
+  EXPECT_FALSE(state_of<fake_peer_state>(c0.peer).streaming);
+  EXPECT_TRUE(state_of<fake_peer_state>(c1.peer).streaming);
   call_int(c1, rpc::status_method, 1);
   EXPECT_EQ(int_of(reply(c1)), 1);
   anon_send(the_runner, atom::interrupt::value);

@@ -1,19 +1,15 @@
 #include "actors/agent/session.hpp"
 
-#include "actors/agent/connection.hpp"
+#include "actors/agent/session_dialect.hpp"
 
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
-#include "os/process.hpp"
 
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <utility>
 
 namespace baton {
@@ -55,88 +51,176 @@ const char* to_string(session_phase x) {
   return "invalid";
 }
 
+session_state::session_state() = default;
+
+session_state::~session_state() = default;
+
+session_dialect::~session_dialect() = default;
+
+void session_dialect::on_frames(session_ptr self, std::vector<wire::frame>&) {
+  lifecycle::fail(self, make_error(ec::unexpected_message,
+                                   "frames on a connection of the "
+                                   "reference's dialect"));
+}
+
+void session_dialect::on_bytes(session_ptr self, std::string&) {
+  lifecycle::fail(self, make_error(ec::unexpected_message,
+                                   "raw bytes on a connection of baton's "
+                                   "dialect"));
+}
+
+void session_dialect::closed_unbound(session_ptr, const std::string&) {
+  // nop
+}
+
 namespace {
 
-using session_ptr = session_actor::stateful_pointer<session_state>;
-
-void send_frame(session_ptr self, const wire::message& msg) {
-  self->send(self->state.peer, atom::write::value, self->state.hdl,
-             wire::encode(msg));
+bool a_container(session_phase x) {
+  return x == session_phase::bound || x == session_phase::exiting
+         || x == session_phase::exited;
 }
 
-// Tells the peer what to do now, in the terms of its protocol version.
-void send_turn(session_ptr self, turn x) {
-  if (x.state == run_state::start)
-    connection::set_streaming(self, true);
-  wire::state_update msg{x.state, std::move(x.env), std::move(x.job_result),
-                         x.job_status};
-  if (self->state.version < 2) {
-    // Version 1 knows no skip: it gives up as when the job shuts down.
-    if (msg.state == run_state::skip)
-      msg.state = run_state::shutdown;
-    msg.env.clear();
-    msg.job_result.clear();
+// Arms the next tick: the deadline of whatever the phase waits for.
+void check_at(session_ptr self, caf::actor_clock::time_point when) {
+  auto& st = self->state;
+  st.next_check = when;
+  self->delayed_send(self, when - self->clock().now(), atom::tick::value);
+}
+
+// The connection ends. A container that registered but did not report its
+// exit status is lost at once (reference: noticed only after 30 s).
+void finish(session_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.phase == session_phase::closed)
+    return;
+  auto was = std::exchange(st.phase, session_phase::closed);
+  if (was == session_phase::bound || was == session_phase::exiting) {
+    caf::anon_send(st.aggregator, atom::eof::value, st.id);
+    self->send(st.runner, atom::lost::value, st.id, why);
   }
-  send_frame(self, msg);
+  self->quit();
 }
 
-// Refuses something: tells the peer why, logs it, closes the connection.
-void fail(session_ptr self, const caf::error& err) {
+void on_closed(session_ptr self, const std::string& why) {
   auto& st = self->state;
-  auto text = render(err);
-  connection::warn(self, connection::counted_as(code_of(err)),
-                   "closing the connection: " + text);
-  send_frame(self, wire::error_report{to_string(code_of(err)), text});
-  self->send(st.peer, atom::close::value, st.hdl);
-  connection::finish(self, text);
-}
-
-// The job log cannot be written: the job is over for every container (the
-// runner hears why first), and this peer hears it too.
-void job_log_failed(session_ptr self, const caf::error& err) {
-  self->send(self->state.runner, atom::terminate::value, render(err));
-  fail(self, err);
-}
-
-void refuse_unexpected(session_ptr self, wire::frame_type type) {
-  fail(self, make_error(ec::unexpected_message,
-                        std::string{"unexpected "} + wire::to_string(type)
-                          + " frame while the session is in phase "
-                          + to_string(self->state.phase)));
-}
-
-void on_hello(session_ptr self, const wire::hello& msg) {
-  auto& st = self->state;
-  if (msg.version < defaults::min_protocol_version
-      || msg.version > defaults::protocol_version) {
-    fail(self,
-         make_error(ec::protocol_mismatch,
-                    "protocol version mismatch: the agent speaks "
-                      + std::to_string(defaults::min_protocol_version) + " to "
-                      + std::to_string(defaults::protocol_version)
-                      + ", the peer speaks " + std::to_string(msg.version)));
+  if (st.phase == session_phase::closed)
+    return;
+  auto stopping = why == agent_stopping;
+  if (st.phase == session_phase::exiting && !stopping) {
+    // The exit is reported: it is recorded all the same, not lost.
+    st.peer_gone = true;
     return;
   }
-  st.version = msg.version;
-  st.phase = session_phase::unbound;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-    st.config.heartbeat_interval);
-  // At least 1 ms: 0 would mean "never" to the peer.
-  auto heartbeat_ms = std::max<int64_t>(ms.count(), 1);
-  send_frame(self,
-             wire::welcome{st.version, static_cast<uint32_t>(heartbeat_ms)});
+  if (st.phase == session_phase::bound && !stopping)
+    spdlog::warn("{}: connection closed before the exit status: {}", st.label,
+                 why.empty() ? "closed by the peer" : why);
+  else if (!a_container(st.phase) && why.empty())
+    st.speaks->closed_unbound(self, why);
+  finish(self, why.empty() ? "connection closed before its exit status" : why);
 }
 
-void on_register(session_ptr self, const wire::register_request& msg) {
+void on_tick(session_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  switch (st.phase) {
+    case session_phase::handshake:
+    case session_phase::unbound:
+    case session_phase::registering:
+      // Only the handshake deadline ticks before the registration.
+      return lifecycle::fail(
+        self, make_error(ec::handshake_timeout,
+                         "no registration within "
+                           + format_duration(st.config.handshake_timeout)));
+    case session_phase::exited:
+      if (now < st.next_check)
+        return;
+      spdlog::debug("{}: closing: the peer kept the connection open after "
+                    "its exit was acknowledged",
+                    st.label);
+      return lifecycle::close(self, "exit acknowledged");
+    case session_phase::bound:
+      // Ticks of the handshake deadline, the heartbeat check and the
+      // linger deadline share the atom; one that comes before the next
+      // check is due is stale.
+      if (now < st.next_check)
+        return;
+      if (now - st.last_heard >= st.config.lost_timeout)
+        return lifecycle::fail(
+          self,
+          make_error(ec::heartbeat_timeout,
+                     "no " + std::string{st.speaks->called.heartbeat} + " for "
+                       + format_duration(st.config.lost_timeout)));
+      return check_at(self, st.last_heard + st.config.lost_timeout);
+    default: return;
+  }
+}
+
+} // namespace
+
+namespace lifecycle {
+
+std::string_view counted_as(ec code) {
+  switch (code) {
+    case ec::handshake_timeout:
+      return "connections closed for not registering in time";
+    case ec::protocol_mismatch:
+      return "connections refused for a protocol mismatch";
+    case ec::unexpected_message:
+      return "connections refused for unexpected messages";
+    case ec::unrecognized_container:
+    case ec::duplicate_container: return "registrations refused";
+    case ec::truncated_frame: return "connections closed inside a frame";
+    default: return "connections refused for malformed frames";
+  }
+}
+
+void warn(session_ptr self, std::string_view counted, const std::string& text) {
+  auto& st = self->state;
+  auto line = st.label + ": " + text;
+  if (a_container(st.phase))
+    spdlog::warn("{}", line);
+  else
+    warn_through(st.config.peer_warnings.get(),
+                 {st.speaks->called.source, counted}, line,
+                 self->clock().now());
+}
+
+void heard(session_ptr self) {
+  self->state.last_heard = self->clock().now();
+}
+
+void write(session_ptr self, wire::frame frm) {
+  auto& st = self->state;
+  if (!st.peer_gone)
+    self->send(st.peer, atom::write::value, st.hdl, std::move(frm));
+}
+
+void write(session_ptr self, std::string bytes) {
+  auto& st = self->state;
+  if (!st.peer_gone)
+    self->send(st.peer, atom::write::value, st.hdl, std::move(bytes));
+}
+
+void set_streaming(session_ptr self, bool on) {
+  auto& st = self->state;
+  if (st.streaming == on || st.peer_gone)
+    return;
+  st.streaming = on;
+  self->send(st.peer, atom::stream::value, st.hdl, on);
+}
+
+void tell(session_ptr self, turn now) {
+  if (now.state == run_state::start)
+    set_streaming(self, true);
+  self->state.speaks->push(self, std::move(now));
+}
+
+void register_container(session_ptr self, registration reg) {
   auto& st = self->state;
   st.phase = session_phase::registering;
-  // From version 2 the settings follow, once the bootstrap merged the job
-  // environment; version 1 gets the reference's behaviour.
-  registration reg;
-  reg.id = msg.id;
-  reg.configured = st.version < 2;
+  auto id = reg.id;
   self
-    ->request(st.runner, caf::infinite, atom::register_::value, reg,
+    ->request(st.runner, caf::infinite, atom::register_::value, std::move(reg),
               container_actor{session_actor{self}})
     .then(
       [=](std::vector<std::string>& env, turn& now) {
@@ -144,92 +228,45 @@ void on_register(session_ptr self, const wire::register_request& msg) {
         if (st.phase != session_phase::registering)
           return;
         st.phase = session_phase::bound;
-        st.id = msg.id;
-        st.configured = st.version < 2;
-        st.label += " (container " + std::to_string(msg.id) + ")";
-        st.credit = st.config.log_window;
-        // Credit before the state: a container told to start can log its
-        // header at once.
-        send_frame(self, wire::registered{std::move(env)});
-        send_frame(self, wire::credit{st.config.log_window});
-        if (st.configured)
-          send_turn(self, std::move(now));
-        st.last_heard = self->clock().now();
-        st.next_check = st.last_heard + st.config.lost_timeout;
-        self->delayed_send(self, st.config.lost_timeout, atom::tick::value);
+        st.id = id;
+        st.label += " (container " + std::to_string(id) + ")";
+        st.speaks->registered(self, env, now);
+        heard(self);
+        check_at(self, st.last_heard + st.config.lost_timeout);
       },
       [=](caf::error& err) {
-        if (self->state.phase == session_phase::registering)
-          fail(self, err);
-      });
-}
-
-void on_settings(session_ptr self, const wire::settings_report& msg) {
-  auto& st = self->state;
-  st.configured = true;
-  self
-    ->request(st.runner, caf::infinite, atom::configure::value, st.id,
-              msg.settings)
-    .then(
-      [=](turn& now) {
         auto& st = self->state;
-        if (st.phase == session_phase::bound
-            || st.phase == session_phase::exiting)
-          send_turn(self, std::move(now));
-      },
-      [=](caf::error& err) {
-        if (self->state.phase != session_phase::closed)
-          fail(self, err);
+        if (st.phase != session_phase::registering)
+          return;
+        st.phase = session_phase::unbound;
+        st.speaks->refused(self, err);
       });
 }
 
-// Passes log bytes that arrived together on to the aggregator, as one
-// batch: one message, one write and one reply however many frames.
-void on_log(session_ptr self, log_batch batch) {
+void write_log(session_ptr self, log_batch batch,
+               std::function<void(session_ptr, uint64_t)> written) {
   auto& st = self->state;
-  uint64_t n = 0;
-  for (auto& piece : batch)
-    n += piece.bytes.size();
-  if (n > st.credit) {
-    fail(self, make_error(ec::credit_exceeded,
-                          "log frame of " + std::to_string(n)
-                            + " bytes exceeds the remaining credit of "
-                            + std::to_string(st.credit) + " bytes"));
-    return;
-  }
-  st.credit -= n;
   self
     ->request(st.aggregator, caf::infinite, atom::log::value, st.id,
               std::move(batch))
     .then(
-      [=](uint64_t written) {
-        auto& st = self->state;
-        if (st.phase == session_phase::closed)
-          return;
-        // Grants go out in batches of a quarter window: fewer frames and
-        // wake-ups. No deadlock: a peer out of credit has a whole window
-        // written, which always reaches the batch size.
-        st.ungranted += written;
-        if (st.ungranted >= st.config.log_window / 4) {
-          st.credit += st.ungranted;
-          send_frame(self, wire::credit{st.ungranted});
-          st.ungranted = 0;
-        }
+      [=](uint64_t n) {
+        if (self->state.phase != session_phase::closed)
+          written(self, n);
       },
       [=](caf::error& err) { job_log_failed(self, err); });
 }
 
-void on_exit(session_ptr self, const wire::exit_report& msg) {
+void begin_exit(session_ptr self) {
+  self->state.phase = session_phase::exiting;
+  set_streaming(self, false);
+}
+
+void report_exit(session_ptr self, step_exit x) {
   auto& st = self->state;
-  st.phase = session_phase::exiting;
-  connection::set_streaming(self, false);
-  // Secrets among the variables passed on are redacted from every later
-  // byte (this message reaches the aggregator before any of them).
-  if (!msg.outputs.empty())
-    self->send(st.aggregator, atom::env::value, msg.outputs);
-  // The log first, then the status: once the runner hands the turn to the
-  // next container, this container's output is already in the job log.
-  step_exit x{msg.status, msg.timed_out, msg.outputs};
+  // This message reaches the aggregator before any later byte.
+  if (!x.outputs.empty())
+    self->send(st.aggregator, atom::env::value, x.outputs);
   self->request(st.aggregator, caf::infinite, atom::eof::value, st.id)
     .then(
       [=](atom::ok) {
@@ -237,17 +274,17 @@ void on_exit(session_ptr self, const wire::exit_report& msg) {
         self->request(st.runner, caf::infinite, atom::exit::value, st.id, x)
           .then(
             [=](atom::ok) {
-              if (self->state.phase != session_phase::exiting)
-                return;
               auto& st = self->state;
+              if (st.phase != session_phase::exiting)
+                return;
               st.phase = session_phase::exited;
-              send_frame(self, wire::exit_ack{});
+              if (st.peer_gone)
+                return finish(self, "exit recorded");
+              st.speaks->exit_recorded(self);
               // The peer closes once it has the acknowledgement; one that
               // does not is closed after the handshake timeout rather than
               // holding a connection slot until the agent exits.
-              st.next_check = self->clock().now() + st.config.handshake_timeout;
-              self->delayed_send(self, st.config.handshake_timeout,
-                                 atom::tick::value);
+              check_at(self, self->clock().now() + st.config.handshake_timeout);
             },
             [=](caf::error& err) {
               if (self->state.phase == session_phase::exiting)
@@ -257,194 +294,75 @@ void on_exit(session_ptr self, const wire::exit_report& msg) {
       [=](caf::error& err) { job_log_failed(self, err); });
 }
 
-// Answers `baton status`: the runner's snapshot with the log bytes, then
-// the connection closes.
-void on_status(session_ptr self) {
-  auto& st = self->state;
-  st.phase = session_phase::querying;
-  self->request(st.runner, caf::infinite, atom::status::value)
-    .then([=](job_result& result) {
-      self->request(self->state.aggregator, caf::infinite, atom::status::value)
-        .then([=](std::vector<uint64_t>& bytes) mutable {
-          for (size_t id = 0;
-               id < bytes.size() && id < result.containers.size(); ++id)
-            result.containers[id].log_bytes = bytes[id];
-          send_frame(self, wire::status_report{to_json(result).dump()});
-          self->send(self->state.peer, atom::close::value, self->state.hdl);
-          connection::finish(self, "status sent");
-        });
-    });
-}
-
-// The hot path: a log frame of a bound session moves its bytes into
-// `batch` without being decoded (copied). False for any other frame.
-bool take_log(session_ptr self, wire::frame& frm, log_batch& batch) {
-  if (self->state.phase != session_phase::bound)
-    return false;
-  if (frm.type == wire::frame_type::log_at
-      && frm.body.size() > wire::log_at_header_size) {
-    auto read_ns = wire::read_log_time(frm.body.data());
-    frm.body.erase(0, wire::log_at_header_size);
-    batch.push_back(log_piece{read_ns, std::move(frm.body)});
-    return true;
-  }
-  // Version 1 sends no time: the time it arrived stands in.
-  if (frm.type == wire::frame_type::log && !frm.body.empty()) {
-    batch.push_back(log_piece{wall_clock_ns(), std::move(frm.body)});
-    return true;
-  }
-  return false;
-}
-
-// Any frame but a log frame of a bound session, on an open connection.
-void dispatch(session_ptr self, wire::frame& frm) {
-  auto& st = self->state;
-  auto msg = wire::decode(frm);
-  if (!msg) {
-    fail(self, msg.error());
-    return;
-  }
-  using phase = session_phase;
-  switch (frm.type) {
-    case wire::frame_type::hello:
-      if (st.phase != phase::handshake)
-        return refuse_unexpected(self, frm.type);
-      return on_hello(self, std::get<wire::hello>(*msg));
-    case wire::frame_type::register_:
-      if (st.phase != phase::unbound)
-        return refuse_unexpected(self, frm.type);
-      return on_register(self, std::get<wire::register_request>(*msg));
-    case wire::frame_type::log:
-    case wire::frame_type::log_at:
-      // The valid ones in phase bound took the hot path above.
-      return refuse_unexpected(self, frm.type);
-    case wire::frame_type::settings:
-      if (st.phase != phase::bound || st.configured)
-        return refuse_unexpected(self, frm.type);
-      return on_settings(self, std::get<wire::settings_report>(*msg));
-    case wire::frame_type::status:
-      if (st.phase != phase::unbound)
-        return refuse_unexpected(self, frm.type);
-      return on_status(self);
-    case wire::frame_type::heartbeat:
-      if (st.phase == phase::handshake)
-        return refuse_unexpected(self, frm.type);
-      return;
-    case wire::frame_type::exit:
-      if (st.phase != phase::bound)
-        return refuse_unexpected(self, frm.type);
-      return on_exit(self, std::get<wire::exit_report>(*msg));
-    case wire::frame_type::error: {
-      auto& report = std::get<wire::error_report>(*msg);
-      connection::warn(self, "connections closed on the peer's error report",
-                       "peer reports " + report.code + ": " + report.message);
-      self->send(st.peer, atom::close::value, st.hdl);
-      return connection::finish(self,
-                                "peer reported an error: " + report.message);
-    }
-    default:
-      // Frames only the agent sends.
-      return refuse_unexpected(self, frm.type);
-  }
-}
-
-void on_frame(session_ptr self, wire::frame& frm) {
+void fail(session_ptr self, const caf::error& err, std::string_view counted) {
   auto& st = self->state;
   if (st.phase == session_phase::closed)
     return;
-  st.last_heard = self->clock().now();
-  log_batch batch;
-  if (take_log(self, frm, batch))
-    return on_log(self, std::move(batch));
-  dispatch(self, frm);
+  auto text = render(err);
+  warn(self, counted.empty() ? counted_as(code_of(err)) : counted,
+       "closing the connection: " + text);
+  st.speaks->last_word(self, err);
+  close(self, text);
 }
 
-// Frames of one read, in order: runs of log frames go on as one batch each.
-void on_frames(session_ptr self, std::vector<wire::frame>& frames) {
-  auto& st = self->state;
-  if (st.phase == session_phase::closed)
+void job_log_failed(session_ptr self, const caf::error& err) {
+  if (self->state.phase == session_phase::closed)
     return;
-  st.last_heard = self->clock().now();
-  log_batch batch;
-  for (auto& frm : frames) {
-    if (take_log(self, frm, batch))
-      continue;
-    if (!batch.empty())
-      on_log(self, std::exchange(batch, {}));
-    // Either may have closed the connection.
-    if (st.phase == session_phase::closed)
-      return;
-    dispatch(self, frm);
-  }
-  if (!batch.empty())
-    on_log(self, std::move(batch));
+  self->send(self->state.runner, atom::terminate::value, render(err));
+  fail(self, err);
 }
 
-} // namespace
+void close(session_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.peer_gone)
+    self->send(st.peer, atom::close::value, st.hdl);
+  finish(self, why);
+}
+
+} // namespace lifecycle
 
 session_actor::behavior_type
-session(session_ptr self, caf::io::connection_handle hdl, peer_actor peer,
-        runner_actor runner, log_aggregator_actor aggregator,
-        session_config config) {
-  connection::open(self, hdl, std::move(peer), std::move(runner),
-                   std::move(aggregator), config, "session");
+session(session_ptr self, caf::io::connection_handle hdl,
+        session_peer_actor peer, runner_actor runner,
+        log_aggregator_actor aggregator, session_config config,
+        dialect protocol) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.hdl = hdl;
+  st.peer = std::move(peer);
+  st.runner = std::move(runner);
+  st.aggregator = std::move(aggregator);
+  st.speaks = protocol == dialect::buildkite ? make_buildkite_dialect()
+                                             : make_baton_dialect();
+  st.label = std::string{st.speaks->called.kind} + " "
+             + std::to_string(hdl.id());
+  lifecycle::heard(self);
+  // A peer that never registers is closed, as it would otherwise hold a
+  // connection slot for as long as the agent runs.
+  check_at(self, st.last_heard + st.config.handshake_timeout);
   return {
-    [=](wire::frame& frm) { on_frame(self, frm); },
-    [=](std::vector<wire::frame>& frames) { on_frames(self, frames); },
-    [=](atom::closed, const std::string& why) {
-      auto& st = self->state;
-      if (st.phase == session_phase::closed)
-        return;
-      if ((st.phase == session_phase::bound
-           || st.phase == session_phase::exiting)
-          && why != agent_stopping)
-        spdlog::warn("{}: connection closed before the exit status: {}",
-                     st.label, why.empty() ? "closed by the peer" : why);
-      connection::finish(
-        self, why.empty() ? "connection closed before its exit status" : why);
+    [=](wire::frame& frm) {
+      std::vector<wire::frame> frames;
+      frames.push_back(std::move(frm));
+      if (self->state.phase != session_phase::closed)
+        self->state.speaks->on_frames(self, frames);
     },
+    [=](std::vector<wire::frame>& frames) {
+      if (self->state.phase != session_phase::closed)
+        self->state.speaks->on_frames(self, frames);
+    },
+    [=](atom::received, std::string& bytes) {
+      if (self->state.phase != session_phase::closed)
+        self->state.speaks->on_bytes(self, bytes);
+    },
+    [=](atom::closed, const std::string& why) { on_closed(self, why); },
     [=](atom::state, turn& now) {
       auto& st = self->state;
       if (st.phase == session_phase::bound
           || st.phase == session_phase::exiting)
-        send_turn(self, std::move(now));
+        lifecycle::tell(self, std::move(now));
     },
-    [=](atom::tick) {
-      auto& st = self->state;
-      if (st.phase == session_phase::handshake
-          || st.phase == session_phase::unbound) {
-        fail(self,
-             make_error(ec::handshake_timeout,
-                        "no registration within "
-                          + format_duration(st.config.handshake_timeout)));
-        return;
-      }
-      // Ticks of the handshake deadline, the heartbeat check and the
-      // linger deadline share the atom; one that comes before the next
-      // check is due is stale.
-      auto now = self->clock().now();
-      if (st.phase == session_phase::exited) {
-        if (now >= st.next_check) {
-          spdlog::debug("{}: closing: the peer kept the connection open after "
-                        "its exit was acknowledged",
-                        st.label);
-          self->send(st.peer, atom::close::value, st.hdl);
-          connection::finish(self, "exit acknowledged");
-        }
-        return;
-      }
-      if (st.phase != session_phase::bound || now < st.next_check)
-        return;
-      auto silent = now - st.last_heard;
-      if (silent >= st.config.lost_timeout) {
-        fail(self, make_error(ec::heartbeat_timeout,
-                              "no heartbeat for "
-                                + format_duration(st.config.lost_timeout)));
-        return;
-      }
-      st.next_check = st.last_heard + st.config.lost_timeout;
-      self->delayed_send(self, st.next_check - now, atom::tick::value);
-    },
+    [=](atom::tick) { on_tick(self); },
   };
 }
 

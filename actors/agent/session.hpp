@@ -34,9 +34,12 @@ struct session_config {
   caf::error validate() const;
 };
 
-/// Where a session is in the protocol.
+/// Where a container's life on the agent is, in either dialect. Calls of
+/// the reference's dialect may overlap (Go's server runs each in a goroutine
+/// of its own), so the phase says what the connection is bound to, not
+/// which call is being answered.
 enum class session_phase : uint8_t {
-  /// Waiting for the peer's hello.
+  /// Waiting for the peer's hello (baton) or HTTP CONNECT (the reference).
   handshake,
   /// Waiting for the peer's register (or status request).
   unbound,
@@ -46,7 +49,7 @@ enum class session_phase : uint8_t {
   registering,
   /// Bound to a container id: logs, heartbeats and the exit flow.
   bound,
-  /// Exit reported; waiting for the runner's answer.
+  /// Exit reported; its log going out, then the runner's answer.
   exiting,
   /// Exit recorded; only heartbeats and the close may follow.
   exited,
@@ -56,28 +59,29 @@ enum class session_phase : uint8_t {
 
 const char* to_string(session_phase x);
 
+class session_dialect;
+
 struct session_state {
   static constexpr const char* name = "session";
 
+  session_state();
+  ~session_state();
+
   session_config config;
   caf::io::connection_handle hdl;
-  peer_actor peer;
+  session_peer_actor peer;
   runner_actor runner;
   log_aggregator_actor aggregator;
+  /// How the peer's bytes become the container's life, and back.
+  std::unique_ptr<session_dialect> speaks;
   session_phase phase = session_phase::handshake;
-  /// The protocol version the peer speaks (from its hello).
-  uint32_t version = defaults::protocol_version;
   /// The container this connection is bound to, once registered.
   int32_t id = -1;
-  /// Its settings reached the runner (version 2 sends them after the
-  /// registration; version 1 has none).
-  bool configured = false;
   /// The connection reads in large pieces: from its turn to its exit.
   bool streaming = false;
-  /// Log bytes the peer may still send without a new grant.
-  uint64_t credit = 0;
-  /// Log bytes written but not yet granted back (sent in batches).
-  uint64_t ungranted = 0;
+  /// The peer closed the connection after reporting its exit: the exit is
+  /// still recorded, then the session ends without a word to the peer.
+  bool peer_gone = false;
   /// When the peer was last heard from.
   caf::actor_clock::time_point last_heard;
   /// When the next heartbeat check (or, once exited, the close) is due; a
@@ -87,10 +91,30 @@ struct session_state {
   std::string label;
 };
 
-/// Spawns with `spawn(session, hdl, peer, runner, aggregator, config)`.
+/// Spawns with `spawn(session, hdl, peer, runner, aggregator, config,
+/// protocol)`. Serves one connection in the given dialect.
+///
+/// baton's dialect (docs/protocol.md): hello, register, settings, then log
+/// frames within the granted credit, heartbeats and the exit report.
+///
+/// The reference's dialect serves its Runner methods:
+/// - `Register(id)`: registers the container with the runner and binds the
+///   connection to it; the reference's error texts.
+/// - `Status(id)`: for its own container, the state the runner pushed last;
+///   for any other id, asks the runner. `connection is shut down` once the
+///   job is done.
+/// - `WriteLogs(Logs)`: the bytes of the container registered on this
+///   connection, through redaction into the job log; answered once they fit
+///   into the log window, so a slow job log throttles the peer.
+/// - `Exit(ExitCode)`: reports the container's exit status after its log.
+///
+/// Either way, a connection that ends before its exit report leaves the
+/// container lost at once; one whose peer goes silent (no heartbeat, or no
+/// Status call) for the lost timeout too.
 session_actor::behavior_type
 session(session_actor::stateful_pointer<session_state> self,
-        caf::io::connection_handle hdl, peer_actor peer, runner_actor runner,
-        log_aggregator_actor aggregator, session_config config);
+        caf::io::connection_handle hdl, session_peer_actor peer,
+        runner_actor runner, log_aggregator_actor aggregator,
+        session_config config, dialect protocol);
 
 } // namespace baton

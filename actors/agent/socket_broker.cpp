@@ -1,7 +1,6 @@
 #include "actors/agent/socket_broker.hpp"
 
-#include "actors/agent/connection.hpp"
-#include "actors/agent/rpc_session.hpp"
+#include "actors/agent/session_dialect.hpp"
 #include "messages/error.hpp"
 #include "messages/rpc.hpp"
 
@@ -66,7 +65,7 @@ void drop(socket_broker_ptr self, caf::io::connection_handle hdl,
   if (i == self->state.connections.end())
     return;
   auto text = render(err);
-  warn_peer(self, connection::counted_as(code_of(err)),
+  warn_peer(self, lifecycle::counted_as(code_of(err)),
             "closing connection " + std::to_string(hdl.id()) + ": " + text);
   write_frame(self, hdl, wire::error_report{to_string(code_of(err)), text});
   self->send(i->second.session, atom::closed::value, text);
@@ -90,14 +89,11 @@ void refuse(socket_broker_ptr self, caf::io::connection_handle hdl, bool rpc,
   self->close(hdl);
 }
 
-// Tells a connection's session, of either dialect, that it is gone.
+// Tells a connection's session that it is gone.
 void notify_closed(socket_broker_ptr self,
                    const socket_broker_state::connection& conn,
                    std::string why) {
-  if (conn.rpc)
-    self->send(conn.rpc, atom::closed::value, std::move(why));
-  else
-    self->send(conn.session, atom::closed::value, std::move(why));
+  self->send(conn.session, atom::closed::value, std::move(why));
 }
 
 // The connection `hdl` names, if the message being handled comes from its
@@ -113,10 +109,7 @@ socket_broker_state::connection* owned_by_sender(socket_broker_ptr self,
   auto sender = self->current_sender();
   if (i != st.connections.end() && sender != nullptr) {
     auto& conn = i->second;
-    auto owner = conn.rpc
-                   ? caf::actor_cast<caf::strong_actor_ptr>(conn.rpc)
-                   : caf::actor_cast<caf::strong_actor_ptr>(conn.session);
-    if (owner == sender)
+    if (caf::actor_cast<caf::strong_actor_ptr>(conn.session) == sender)
       return &conn;
   }
   ++st.stale;
@@ -170,13 +163,11 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       spdlog::debug("{}: {} connection {} from {}", st.name,
                     rpc ? "buildkite" : "baton", hdl.id(), describe_peer(hdl));
       socket_broker_state::connection conn{
-        wire::frame_decoder{st.config.max_frame_size}, {}, {}};
-      if (rpc)
-        conn.rpc = self->spawn(rpc_session, hdl, rpc_peer_actor{self},
-                               st.runner, st.aggregator, st.config.session);
-      else
-        conn.session = self->spawn(session, hdl, peer_actor{self}, st.runner,
-                                   st.aggregator, st.config.session);
+        wire::frame_decoder{st.config.max_frame_size}, {}, rpc};
+      auto protocol = rpc ? dialect::buildkite : dialect::baton;
+      conn.session = self->spawn(session, hdl, session_peer_actor{self},
+                                 st.runner, st.aggregator, st.config.session,
+                                 protocol);
       auto& added = st.connections.emplace(hdl, std::move(conn)).first->second;
       set_read_size(self, hdl, added, socket_broker_state::small_read_size);
     },
@@ -187,7 +178,7 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       auto& conn = i->second;
       if (conn.rpc) {
         // The RPC session parses its own bytes: the preamble, then gob.
-        self->send(conn.rpc, atom::received::value,
+        self->send(conn.session, atom::received::value,
                    std::string{msg.buf.begin(), msg.buf.end()});
         return;
       }
@@ -212,7 +203,7 @@ socket_broker(socket_broker_ptr self, int listen_fd, int rpc_listen_fd,
       std::string why;
       if (auto err = i->second.decoder.finish()) {
         why = render(err);
-        warn_peer(self, connection::counted_as(code_of(err)),
+        warn_peer(self, lifecycle::counted_as(code_of(err)),
                   "connection " + std::to_string(msg.handle.id())
                     + " closed: " + why);
       }

@@ -37,7 +37,8 @@ struct socket_broker_state {
   struct connection {
     wire::frame_decoder decoder;
     session_actor session;
-    rpc_session_actor rpc;
+    /// It speaks the reference's dialect: its session parses the bytes.
+    bool rpc = false;
     /// The bytes of CAF's receive buffer for it: the largest read size it
     /// had (the buffer keeps its capacity).
     size_t read_buffer = 0;

@@ -127,7 +127,8 @@ protected:
   }
 
   std::shared_ptr<fake_runner> runner = std::make_shared<fake_runner>();
-  peer_actor peer;
+  // The fake serves both dialects; the bootstrap writes frames only.
+  session_peer_actor peer;
   bootstrap_actor self;
   std::optional<int> exit_code;
 };

@@ -53,6 +53,21 @@ struct world {
   }
 };
 
+/// Stands in for the socket broker: whatever a session writes goes nowhere.
+struct null_peer_state {
+  static constexpr const char* name = "null-peer";
+};
+
+inline session_peer_actor::behavior_type
+null_peer(session_peer_actor::stateful_pointer<null_peer_state>) {
+  return {
+    [](atom::write, caf::io::connection_handle, wire::frame&) {},
+    [](atom::write, caf::io::connection_handle, const std::string&) {},
+    [](atom::close, caf::io::connection_handle) {},
+    [](atom::stream, caf::io::connection_handle, bool) {},
+  };
+}
+
 /// One world for the whole process, never destroyed: tearing an actor
 /// system down among other static destructors at exit crashes inside CAF,
 /// and the process ends anyway.

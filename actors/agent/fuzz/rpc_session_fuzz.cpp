@@ -8,8 +8,8 @@
 
 #include "actors/agent/fuzz/fuzz_support.hpp"
 #include "actors/agent/log_aggregator.hpp"
-#include "actors/agent/rpc_session.hpp"
 #include "actors/agent/runner.hpp"
+#include "actors/agent/session.hpp"
 #include "messages/atoms.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -24,19 +24,6 @@
 using namespace baton;
 
 namespace {
-
-struct null_peer_state {
-  static constexpr const char* name = "null-rpc-peer";
-};
-
-rpc_peer_actor::behavior_type
-null_peer(rpc_peer_actor::stateful_pointer<null_peer_state>) {
-  return {
-    [](atom::write, caf::io::connection_handle, const std::string&) {},
-    [](atom::close, caf::io::connection_handle) {},
-    [](atom::stream, caf::io::connection_handle, bool) {},
-  };
-}
 
 // Counts the WriteLogs bytes a connection's stream carries, decoding it as
 // the session does (after the preamble).
@@ -73,12 +60,12 @@ struct log_counter {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& w = fuzz::the_world();
   fuzz::job job{w};
-  auto peer = w.sys.spawn(null_peer);
-  std::vector<rpc_session_actor> sessions;
+  auto peer = w.sys.spawn(fuzz::null_peer);
+  std::vector<session_actor> sessions;
   for (int i = 0; i < 2; ++i)
-    sessions.push_back(w.sys.spawn(rpc_session, caf::io::connection_handle{},
-                                   peer, job.runner, job.aggregator,
-                                   job.config));
+    sessions.push_back(w.sys.spawn(session, caf::io::connection_handle{}, peer,
+                                   job.runner, job.aggregator, job.config,
+                                   dialect::buildkite));
   w.run();
   // Input: records of [op][len][bytes...]; op picks the session, and bytes
   // on its connection, or a close, or a time step.

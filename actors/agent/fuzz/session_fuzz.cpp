@@ -23,31 +23,15 @@
 
 using namespace baton;
 
-namespace {
-
-struct null_peer_state {
-  static constexpr const char* name = "null-peer";
-};
-
-peer_actor::behavior_type
-null_peer(peer_actor::stateful_pointer<null_peer_state>) {
-  return {
-    [](atom::write, caf::io::connection_handle, wire::frame&) {},
-    [](atom::close, caf::io::connection_handle) {},
-    [](atom::stream, caf::io::connection_handle, bool) {},
-  };
-}
-
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& w = fuzz::the_world();
   fuzz::job job{w};
-  auto peer = w.sys.spawn(null_peer);
+  auto peer = w.sys.spawn(fuzz::null_peer);
   std::vector<session_actor> sessions;
   for (int i = 0; i < 2; ++i)
     sessions.push_back(w.sys.spawn(session, caf::io::connection_handle{}, peer,
-                                   job.runner, job.aggregator, job.config));
+                                   job.runner, job.aggregator, job.config,
+                                   dialect::baton));
   w.run();
   // Input: records of [op][len][body...]. Bit 0 of op picks the session.
   // With bit 6 set the record is a close (bit 1 clear) or a time step of
