@@ -176,23 +176,185 @@ preamble check_connected(std::string_view data) {
   return result;
 }
 
-// -- gob types ----------------------------------------------------------------
+// -- gob types and values -----------------------------------------------------
 
-// Names are the reference's: Go sends them in each definition.
+namespace {
 
-const gob::type_ptr& request_type() {
-  static const auto result
-    = gob::struct_of("Request", {{"ServiceMethod", gob::string_type()},
-                                 {"Seq", gob::uint_type()}});
+// How a member travels: its gob type ...
+
+gob::type_ptr type_of(const field_ref<std::string>& x) {
+  return x.holds_bytes ? gob::bytes_type() : gob::string_type();
+}
+
+gob::type_ptr type_of(const field_ref<uint64_t>&) {
+  return gob::uint_type();
+}
+
+gob::type_ptr type_of(const field_ref<int64_t>&) {
+  return gob::int_type();
+}
+
+gob::type_ptr type_of(const field_ref<std::vector<std::string>>&) {
+  return string_slice_type();
+}
+
+// ... its value, moved out of the member ...
+
+gob::value value_of(const field_ref<std::string>& x) {
+  auto& text = x.value;
+  return x.holds_bytes ? gob::value::bytes(std::move(text))
+                       : gob::value::string(std::move(text));
+}
+
+gob::value value_of(const field_ref<uint64_t>& x) {
+  return gob::value::unsigned_integer(x.value);
+}
+
+gob::value value_of(const field_ref<int64_t>& x) {
+  return gob::value::integer(x.value);
+}
+
+gob::value value_of(const field_ref<std::vector<std::string>>& x) {
+  std::vector<gob::value> items;
+  items.reserve(x.value.size());
+  for (auto& item : x.value)
+    items.push_back(gob::value::string(std::move(item)));
+  return gob::value::slice(std::move(items));
+}
+
+caf::error not_a(const std::string& what, gob::kind expected,
+                 const gob::value& x, ec code = ec::unexpected_message) {
+  return make_error(code, what + " must be a gob " + to_string(expected)
+                            + ", got " + to_string(x.kind()));
+}
+
+// ... and reading it back from a value of its type's kind; `where` names
+// the field for errors.
+
+template <class Where>
+caf::error read_value(const gob::value& x, std::string& out, Where) {
+  out = x.text();
+  return {};
+}
+
+template <class Where>
+caf::error read_value(const gob::value& x, uint64_t& out, Where) {
+  out = x.as_uint();
+  return {};
+}
+
+template <class Where>
+caf::error read_value(const gob::value& x, int64_t& out, Where) {
+  out = x.as_int();
+  return {};
+}
+
+template <class Where>
+caf::error
+read_value(const gob::value& x, std::vector<std::string>& out, Where where) {
+  out.reserve(x.size());
+  for (auto& item : x.items()) {
+    if (item.kind() != gob::kind::string)
+      return not_a("item " + std::to_string(out.size()) + " of " + where(),
+                   gob::kind::string, item, ec::bad_field);
+    out.push_back(item.text());
+  }
+  return {};
+}
+
+// Builds the gob struct type of a field list.
+struct type_builder {
+  gob::type_ptr type;
+
+  template <class... Ts>
+  bool operator()(const go_type& t, const field_ref<Ts>&... xs) {
+    type = gob::struct_of(t.name, {{xs.name, type_of(xs)}...});
+    return true;
+  }
+};
+
+// Moves the members of a field list into a gob struct value, in the
+// type's order.
+struct value_builder {
+  gob::value value = gob::value::structure({});
+
+  template <class... Ts>
+  bool operator()(const go_type&, const field_ref<Ts>&... xs) {
+    (value.add_field(xs.name, value_of(xs)), ...);
+    return true;
+  }
+};
+
+// Reads a gob struct value into the members of a field list, up to the
+// first field of the wrong kind.
+struct value_reader {
+  const gob::value& x;
+  caf::error error;
+
+  template <class... Ts>
+  bool operator()(const go_type& t, const field_ref<Ts>&... xs) {
+    if (x.kind() != gob::kind::structure) {
+      error = not_a(t.what, gob::kind::structure, x);
+      return false;
+    }
+    return (read(t, xs) && ...);
+  }
+
+  template <class T>
+  bool read(const go_type& t, const field_ref<T>& f) {
+    auto v = x.field(f.name);
+    if (v == nullptr)
+      return true;
+    auto where = [&] {
+      return std::string{"field '"} + f.name + "' of " + t.what;
+    };
+    auto kind = type_of(f)->kind;
+    error = v->kind() != kind ? not_a(where(), kind, *v, ec::bad_field)
+                              : read_value(*v, f.value, where);
+    return !error;
+  }
+};
+
+template <class T>
+const gob::type_ptr& struct_type() {
+  static const auto result = [] {
+    T x;
+    type_builder builder;
+    inspect(builder, x);
+    return builder.type;
+  }();
   return result;
 }
 
+// Takes `x` by value: callers with a const one copy it, WriteLogs moves
+// its (possibly large) chunk in.
+template <class T>
+gob::value struct_value(T x) {
+  value_builder builder;
+  inspect(builder, x);
+  return std::move(builder.value);
+}
+
+// Leaves `out` as it was on failure.
+template <class T>
+caf::error read_struct(const gob::value& x, T& out) {
+  T result;
+  value_reader reader{x, {}};
+  inspect(reader, result);
+  if (reader.error)
+    return std::move(reader.error);
+  out = std::move(result);
+  return {};
+}
+
+} // namespace
+
+const gob::type_ptr& request_type() {
+  return struct_type<request_header>();
+}
+
 const gob::type_ptr& response_type() {
-  static const auto result
-    = gob::struct_of("Response", {{"ServiceMethod", gob::string_type()},
-                                  {"Seq", gob::uint_type()},
-                                  {"Error", gob::string_type()}});
-  return result;
+  return struct_type<response_header>();
 }
 
 const gob::type_ptr& string_slice_type() {
@@ -201,26 +363,19 @@ const gob::type_ptr& string_slice_type() {
 }
 
 const gob::type_ptr& register_response_type() {
-  static const auto result = gob::struct_of("RegisterResponse",
-                                            {{"Env", string_slice_type()}});
-  return result;
+  return struct_type<register_response>();
 }
 
 const gob::type_ptr& logs_type() {
-  static const auto result = gob::struct_of("Logs",
-                                            {{"Data", gob::bytes_type()}});
-  return result;
+  return struct_type<logs>();
 }
 
 const gob::type_ptr& exit_code_type() {
-  static const auto result = gob::struct_of(
-    "ExitCode", {{"ID", gob::int_type()}, {"ExitStatus", gob::int_type()}});
-  return result;
+  return struct_type<exit_code>();
 }
 
 const gob::type_ptr& empty_type() {
-  static const auto result = gob::struct_of("Empty", {});
-  return result;
+  return struct_type<empty>();
 }
 
 const gob::type_ptr& invalid_request_type() {
@@ -228,169 +383,56 @@ const gob::type_ptr& invalid_request_type() {
   return result;
 }
 
-// -- to_value -----------------------------------------------------------------
-
 gob::value to_value(const request_header& x) {
-  return gob::value::structure(
-    {{"ServiceMethod", gob::value::string(x.service_method)},
-     {"Seq", gob::value::unsigned_integer(x.seq)}});
+  return struct_value(x);
 }
 
 gob::value to_value(const response_header& x) {
-  return gob::value::structure(
-    {{"ServiceMethod", gob::value::string(x.service_method)},
-     {"Seq", gob::value::unsigned_integer(x.seq)},
-     {"Error", gob::value::string(x.error)}});
+  return struct_value(x);
 }
 
 gob::value to_value(const register_response& x) {
-  std::vector<gob::value> env;
-  env.reserve(x.env.size());
-  for (auto& item : x.env)
-    env.push_back(gob::value::string(item));
-  return gob::value::structure({{"Env", gob::value::slice(std::move(env))}});
+  return struct_value(x);
 }
 
 gob::value to_value(const logs& x) {
-  return to_value(logs{x});
+  return struct_value(x);
 }
 
 gob::value to_value(logs&& x) {
-  // Not built from an initializer list, which would copy the data.
-  auto result = gob::value::structure({});
-  result.add_field("Data", gob::value::bytes(std::move(x.data)));
-  return result;
+  return struct_value(std::move(x));
 }
 
 gob::value to_value(const exit_code& x) {
-  return gob::value::structure(
-    {{"ID", gob::value::integer(x.id)},
-     {"ExitStatus", gob::value::integer(x.exit_status)}});
+  return struct_value(x);
 }
 
 gob::value to_value(run_state x) {
   return gob::value::integer(static_cast<int64_t>(x));
 }
 
-gob::value to_value(empty) {
-  return gob::value::structure({});
+gob::value to_value(empty x) {
+  return struct_value(x);
 }
-
-// -- from_value ---------------------------------------------------------------
-
-namespace {
-
-caf::error not_a(const char* what, gob::kind expected, const gob::value& x) {
-  return make_error(ec::unexpected_message,
-                    std::string{what} + " must be a gob " + to_string(expected)
-                      + ", got " + to_string(x.kind()));
-}
-
-// Reads field `name` of struct `x` into `out` if present and of kind `k`.
-template <class T, class Get>
-caf::error get_field(const char* what, const gob::value& x, const char* name,
-                     gob::kind k, T& out, Get get) {
-  auto f = x.field(name);
-  if (f == nullptr)
-    return {};
-  if (f->kind() != k)
-    return make_error(ec::bad_field, std::string{"field '"} + name + "' of "
-                                       + what + " must be a gob " + to_string(k)
-                                       + ", got " + to_string(f->kind()));
-  out = get(*f);
-  return {};
-}
-
-auto get_string = [](const gob::value& x) { return x.text(); };
-auto get_uint = [](const gob::value& x) { return x.as_uint(); };
-auto get_int = [](const gob::value& x) { return x.as_int(); };
-
-} // namespace
 
 caf::error from_value(const gob::value& x, request_header& out) {
-  constexpr auto what = "the request header";
-  if (x.kind() != gob::kind::structure)
-    return not_a(what, gob::kind::structure, x);
-  request_header result;
-  if (auto err = get_field(what, x, "ServiceMethod", gob::kind::string,
-                           result.service_method, get_string))
-    return err;
-  if (auto err = get_field(what, x, "Seq", gob::kind::unsigned_integer,
-                           result.seq, get_uint))
-    return err;
-  out = std::move(result);
-  return {};
+  return read_struct(x, out);
 }
 
 caf::error from_value(const gob::value& x, response_header& out) {
-  constexpr auto what = "the response header";
-  if (x.kind() != gob::kind::structure)
-    return not_a(what, gob::kind::structure, x);
-  response_header result;
-  if (auto err = get_field(what, x, "ServiceMethod", gob::kind::string,
-                           result.service_method, get_string))
-    return err;
-  if (auto err = get_field(what, x, "Seq", gob::kind::unsigned_integer,
-                           result.seq, get_uint))
-    return err;
-  if (auto err = get_field(what, x, "Error", gob::kind::string, result.error,
-                           get_string))
-    return err;
-  out = std::move(result);
-  return {};
+  return read_struct(x, out);
 }
 
 caf::error from_value(const gob::value& x, register_response& out) {
-  constexpr auto what = "RegisterResponse";
-  if (x.kind() != gob::kind::structure)
-    return not_a(what, gob::kind::structure, x);
-  register_response result;
-  if (auto env = x.field("Env")) {
-    if (env->kind() != gob::kind::slice)
-      return make_error(ec::bad_field,
-                        std::string{"field 'Env' of RegisterResponse must be "
-                                    "a gob slice, got "}
-                          + to_string(env->kind()));
-    result.env.reserve(env->size());
-    for (auto& item : env->items()) {
-      if (item.kind() != gob::kind::string)
-        return make_error(ec::bad_field,
-                          "item " + std::to_string(result.env.size())
-                            + " of field 'Env' of RegisterResponse must be a"
-                              " gob string, got "
-                            + to_string(item.kind()));
-      result.env.push_back(item.text());
-    }
-  }
-  out = std::move(result);
-  return {};
+  return read_struct(x, out);
 }
 
 caf::error from_value(const gob::value& x, logs& out) {
-  constexpr auto what = "Logs";
-  if (x.kind() != gob::kind::structure)
-    return not_a(what, gob::kind::structure, x);
-  logs result;
-  if (auto err = get_field(what, x, "Data", gob::kind::bytes, result.data,
-                           get_string))
-    return err;
-  out = std::move(result);
-  return {};
+  return read_struct(x, out);
 }
 
 caf::error from_value(const gob::value& x, exit_code& out) {
-  constexpr auto what = "ExitCode";
-  if (x.kind() != gob::kind::structure)
-    return not_a(what, gob::kind::structure, x);
-  exit_code result;
-  if (auto err = get_field(what, x, "ID", gob::kind::integer, result.id,
-                           get_int))
-    return err;
-  if (auto err = get_field(what, x, "ExitStatus", gob::kind::integer,
-                           result.exit_status, get_int))
-    return err;
-  out = result;
-  return {};
+  return read_struct(x, out);
 }
 
 caf::error from_value(const gob::value& x, run_state& out) {
@@ -400,10 +442,8 @@ caf::error from_value(const gob::value& x, run_state& out) {
   return {};
 }
 
-caf::error from_value(const gob::value& x, empty&) {
-  if (x.kind() != gob::kind::structure)
-    return not_a("Empty", gob::kind::structure, x);
-  return {};
+caf::error from_value(const gob::value& x, empty& out) {
+  return read_struct(x, out);
 }
 
 caf::error from_value(const gob::value& x, int64_t& out) {

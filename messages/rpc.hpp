@@ -4,8 +4,11 @@
 // each call and reply as two gob messages (a header, then a body). This
 // file holds the preamble parsers, the reference's message types with
 // their gob types and conversions, and the two codecs that sit on a gob
-// decoder and encoder. Sockets and dispatch live elsewhere.
+// decoder and encoder. Sockets and dispatch live elsewhere. Each struct's
+// `inspect` names its fields once, as Go does; rpc.cpp builds its gob
+// type, its value and the reading of a value from that one list.
 
+#include "messages/field.hpp"
 #include "messages/gob.hpp"
 
 #include <caf/error.hpp>
@@ -84,11 +87,25 @@ constexpr std::string_view status_method = "Runner.Status";
 constexpr std::string_view write_logs_method = "Runner.WriteLogs";
 constexpr std::string_view exit_method = "Runner.Exit";
 
+/// The head of a field list: the Go name of the struct, which gob sends
+/// in its definition, and what errors call a value of it. Field names
+/// are the reference's too.
+struct go_type {
+  const char* name;
+  const char* what = name;
+};
+
 /// Before each call's argument (reference: rpc.Request).
 struct request_header {
   std::string service_method;
   uint64_t seq = 0;
 };
+
+template <class Inspector>
+bool inspect(Inspector& f, request_header& x) {
+  return f(go_type{"Request", "the request header"},
+           field("ServiceMethod", x.service_method), field("Seq", x.seq));
+}
 
 /// Before each reply (reference: rpc.Response). A non-empty `error` means
 /// the call failed; the body is then an empty struct to skip.
@@ -98,21 +115,44 @@ struct response_header {
   std::string error;
 };
 
+template <class Inspector>
+bool inspect(Inspector& f, response_header& x) {
+  return f(go_type{"Response", "the response header"},
+           field("ServiceMethod", x.service_method), field("Seq", x.seq),
+           field("Error", x.error));
+}
+
 /// Reply to Register: the job's environment as KEY=VALUE strings.
 struct register_response {
   std::vector<std::string> env;
 };
+
+template <class Inspector>
+bool inspect(Inspector& f, register_response& x) {
+  return f(go_type{"RegisterResponse"}, field("Env", x.env));
+}
 
 /// Argument of WriteLogs: raw output bytes.
 struct logs {
   std::string data;
 };
 
+template <class Inspector>
+bool inspect(Inspector& f, logs& x) {
+  return f(go_type{"Logs"}, field("Data", x.data).bytes());
+}
+
 /// Argument of Exit.
 struct exit_code {
   int64_t id = 0;
   int64_t exit_status = 0;
 };
+
+template <class Inspector>
+bool inspect(Inspector& f, exit_code& x) {
+  return f(go_type{"ExitCode"}, field("ID", x.id),
+           field("ExitStatus", x.exit_status));
+}
 
 /// Reply to Status, a gob int (reference: RunState). Go sends any int, so
 /// values outside these three may arrive.
@@ -125,25 +165,22 @@ enum class run_state : int64_t {
 /// Reply to WriteLogs and Exit.
 struct empty {};
 
-/// rpc.Request{ServiceMethod string; Seq uint64}.
-const gob::type_ptr& request_type();
+template <class Inspector>
+bool inspect(Inspector& f, empty&) {
+  return f(go_type{"Empty"});
+}
 
-/// rpc.Response{ServiceMethod string; Seq uint64; Error string}.
+// The gob types of the structs above, each built once from its field list.
+
+const gob::type_ptr& request_type();
 const gob::type_ptr& response_type();
 
 /// []string, the type of RegisterResponse.Env.
 const gob::type_ptr& string_slice_type();
 
-/// RegisterResponse{Env []string}.
 const gob::type_ptr& register_response_type();
-
-/// Logs{Data []byte}.
 const gob::type_ptr& logs_type();
-
-/// ExitCode{ID int; ExitStatus int}.
 const gob::type_ptr& exit_code_type();
-
-/// Empty{}.
 const gob::type_ptr& empty_type();
 
 /// struct{}{}: the body Go's server sends after an error header.

@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 namespace baton::wire {
 
@@ -54,94 +57,9 @@ void append(std::vector<char>& out, const frame& x) {
   append(out, x.type, x.body.data(), x.body.size());
 }
 
-// -- body encoding ------------------------------------------------------------
+// -- bodies -------------------------------------------------------------------
 
 namespace {
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string body_of(const hello& x) {
-  return dump({{"version", x.version}, {"peer", x.peer}});
-}
-
-std::string body_of(const welcome& x) {
-  return dump({{"version", x.version}, {"heartbeat_ms", x.heartbeat_ms}});
-}
-
-std::string body_of(const register_request& x) {
-  return dump({{"id", x.id}});
-}
-
-std::string body_of(const registered& x) {
-  return dump({{"env", x.env}});
-}
-
-std::string body_of(const state_update& x) {
-  json j = {{"state", to_string(x.state)}};
-  // The job so far goes with a start only.
-  if (!x.job_result.empty()) {
-    j["env"] = x.env;
-    j["job_result"] = x.job_result;
-    j["job_status"] = x.job_status;
-  }
-  return dump(j);
-}
-
-std::string body_of(const settings_report& x) {
-  json j = {{"always", x.settings.always}};
-  if (x.settings.soft_fail_any)
-    j["soft_fail"] = true;
-  else if (!x.settings.soft_fail.empty())
-    j["soft_fail"] = x.settings.soft_fail;
-  return dump(j);
-}
-
-std::string body_of(const log_data& x) {
-  return x.bytes;
-}
-
-std::string body_of(const log_at& x) {
-  std::string out(log_at_header_size, '\0');
-  write_log_time(out.data(), x.read_ns);
-  return out + x.bytes;
-}
-
-std::string body_of(const credit& x) {
-  return dump({{"bytes", x.bytes}});
-}
-
-std::string body_of(const heartbeat&) {
-  return {};
-}
-
-std::string body_of(const exit_report& x) {
-  json j = {{"status", x.status}};
-  if (x.timed_out)
-    j["timed_out"] = true;
-  if (!x.outputs.empty())
-    j["outputs"] = x.outputs;
-  return dump(j);
-}
-
-std::string body_of(const exit_ack&) {
-  return {};
-}
-
-std::string body_of(const error_report& x) {
-  return dump({{"code", x.code}, {"message", x.message}});
-}
-
-std::string body_of(const status_request&) {
-  return {};
-}
-
-std::string body_of(const status_report& x) {
-  return x.json;
-}
-
-// -- body decoding ------------------------------------------------------------
 
 // Nesting deeper than this is refused before it is built: no message needs
 // more than two levels, and deep nesting is a cheap way to burn memory.
@@ -184,75 +102,97 @@ caf::error bad_field(const frame& x, const char* field, std::string why) {
                                      + to_string(x.type) + ": " + why);
 }
 
-// Reads an integer field within [lo, hi].
+caf::error require_empty(const frame& x) {
+  if (!x.body.empty())
+    return make_error(ec::malformed_body, std::string{to_string(x.type)}
+                                            + " body must be empty, got "
+                                            + std::to_string(x.body.size())
+                                            + " bytes");
+  return {};
+}
+
+// -- JSON values of the members: written, then read with the reason to
+// refuse one (empty if none).
+
 template <class T>
-caf::error get_int(const frame& x, const json& j, const char* field, T& out,
-                   int64_t lo = std::numeric_limits<T>::min(),
-                   uint64_t hi = std::numeric_limits<T>::max()) {
-  auto i = j.find(field);
-  if (i == j.end())
-    return bad_field(x, field, "missing");
-  if (!i->is_number_integer())
-    return bad_field(x, field,
-                     std::string{"expected an integer, got "} + i->type_name());
+json json_of(const T& x) {
+  return x;
+}
+
+json json_of(run_state x) {
+  return to_string(x);
+}
+
+json json_of(const soft_fail_statuses& x) {
+  if (x.settings.soft_fail_any)
+    return true;
+  return x.settings.soft_fail;
+}
+
+std::string expected(const char* what, const json& j) {
+  return std::string{"expected "} + what + ", got " + j.type_name();
+}
+
+// An integer within the range of `T`.
+template <class T>
+std::string read_json(const json& j, T& out) {
+  static_assert(std::is_integral_v<T>);
+  int64_t lo = std::numeric_limits<T>::min();
+  uint64_t hi = std::numeric_limits<T>::max();
+  if (!j.is_number_integer())
+    return expected("an integer", j);
   auto range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-  if (i->is_number_unsigned()) {
-    auto v = i->get<uint64_t>();
+  if (j.is_number_unsigned()) {
+    auto v = j.get<uint64_t>();
     if (v > hi)
-      return bad_field(x, field,
-                       std::to_string(v) + " is out of range " + range);
+      return std::to_string(v) + " is out of range " + range;
     out = static_cast<T>(v);
   } else {
-    auto v = i->get<int64_t>();
+    auto v = j.get<int64_t>();
     if (v < lo || (v >= 0 && static_cast<uint64_t>(v) > hi))
-      return bad_field(x, field,
-                       std::to_string(v) + " is out of range " + range);
+      return std::to_string(v) + " is out of range " + range;
     out = static_cast<T>(v);
   }
   return {};
 }
 
-caf::error get_string(const frame& x, const json& j, const char* field,
-                      std::string& out, bool required = true) {
-  auto i = j.find(field);
-  if (i == j.end())
-    return required ? bad_field(x, field, "missing") : caf::error{};
-  if (!i->is_string())
-    return bad_field(x, field,
-                     std::string{"expected a string, got "} + i->type_name());
-  out = i->get<std::string>();
+std::string read_json(const json& j, bool& out) {
+  if (!j.is_boolean())
+    return expected("a boolean", j);
+  out = j.get<bool>();
   return {};
 }
 
-// Reads an array of strings; `check` may refuse an item with a reason.
-template <class Check>
-caf::error get_strings(const frame& x, const json& j, const char* field,
-                       std::vector<std::string>& out, bool required,
-                       Check check) {
-  auto i = j.find(field);
-  if (i == j.end())
-    return required ? bad_field(x, field, "missing") : caf::error{};
-  if (!i->is_array())
-    return bad_field(x, field,
-                     std::string{"expected an array, got "} + i->type_name());
-  out.reserve(i->size());
-  for (auto& item : *i) {
-    auto where = "item " + std::to_string(out.size()) + ": ";
-    if (!item.is_string())
-      return bad_field(x, field,
-                       where + "expected a string, got " + item.type_name());
-    auto text = item.get<std::string>();
-    if (auto why = check(text); !why.empty())
-      return bad_field(x, field, where + why);
-    out.push_back(std::move(text));
+std::string read_json(const json& j, std::string& out) {
+  if (!j.is_string())
+    return expected("a string", j);
+  out = j.get<std::string>();
+  return {};
+}
+
+std::string read_json(const json& j, run_state& out) {
+  std::string name;
+  if (auto why = read_json(j, name); !why.empty())
+    return why;
+  if (!from_string(name, out))
+    return "unknown state '" + name + "'";
+  return {};
+}
+
+std::string read_json(const json& j, soft_fail_statuses& out) {
+  if (j.is_boolean()) {
+    out.settings.soft_fail_any = j.get<bool>();
+    return {};
+  }
+  if (!j.is_array())
+    return expected("a boolean or an array of exit statuses", j);
+  for (auto& item : j) {
+    if (!item.is_number_integer() || item.get<int64_t>() < 1
+        || item.get<int64_t>() > 255)
+      return "expected exit statuses from 1 to 255, got " + item.dump();
+    out.settings.soft_fail.push_back(item.get<int32_t>());
   }
   return {};
-}
-
-caf::error get_strings(const frame& x, const json& j, const char* field,
-                       std::vector<std::string>& out, bool required) {
-  return get_strings(x, j, field, out, required,
-                     [](const std::string&) { return std::string{}; });
 }
 
 // Job variables: KEY=VALUE with a valid name.
@@ -265,35 +205,150 @@ std::string check_variable(const std::string& entry) {
   return {};
 }
 
-caf::error get_bool(const frame& x, const json& j, const char* field,
-                    bool& out) {
-  auto i = j.find(field);
-  if (i == j.end())
+// An array of strings, each of which `check` (if any) may refuse.
+std::string read_json(const json& j, std::vector<std::string>& out,
+                      std::string (*check)(const std::string&)) {
+  if (!j.is_array())
+    return expected("an array", j);
+  out.reserve(j.size());
+  for (auto& item : j) {
+    auto where = "item " + std::to_string(out.size()) + ": ";
+    if (!item.is_string())
+      return where + expected("a string", item);
+    auto text = item.get<std::string>();
+    if (auto why = check ? check(text) : std::string{}; !why.empty())
+      return where + why;
+    out.push_back(std::move(text));
+  }
+  return {};
+}
+
+template <class T>
+std::string read_field(const json& j, const field_ref<T>& x) {
+  return read_json(j, x.value);
+}
+
+std::string read_field(const json& j,
+                       const field_ref<std::vector<std::string>>& x) {
+  return read_json(j, x.value, x.holds_variables ? check_variable : nullptr);
+}
+
+// Writes the fields of a message as a JSON object.
+struct json_writer {
+  json object = json::object();
+
+  template <class... Ts>
+  bool operator()(const field_ref<Ts>&... xs) {
+    (write(xs), ...);
+    return true;
+  }
+
+  template <class T>
+  void write(const field_ref<T>& x) {
+    if (!x.omitted)
+      object[x.name] = json_of(x.value);
+  }
+};
+
+// Reads the fields of a message from the JSON object in `frm`'s body, in
+// their order, up to the first that fails.
+struct json_reader {
+  const frame& frm;
+  const json& object;
+  caf::error error;
+
+  template <class... Ts>
+  bool operator()(const field_ref<Ts>&... xs) {
+    return (read(xs) && ...);
+  }
+
+  template <class T>
+  bool read(const field_ref<T>& x) {
+    auto i = object.find(x.name);
+    std::string why;
+    if (i == object.end())
+      why = x.required ? "missing" : "";
+    else
+      why = read_field(*i, x);
+    if (!why.empty())
+      error = bad_field(frm, x.name, std::move(why));
+    return !error;
+  }
+};
+
+// A message without members has an empty body, one with members a JSON
+// object of its fields; the overloads below carry raw bodies.
+template <class T>
+std::string body_of(const T& x) {
+  if constexpr (std::is_empty_v<T>) {
     return {};
-  if (!i->is_boolean())
-    return bad_field(x, field,
-                     std::string{"expected a boolean, got "} + i->type_name());
-  out = i->get<bool>();
+  } else {
+    json_writer writer;
+    // Writing only reads the members (so does CAF's to_string).
+    inspect(writer, const_cast<T&>(x));
+    return writer.object.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+}
+
+std::string body_of(const log_data& x) {
+  return x.bytes;
+}
+
+std::string body_of(const log_at& x) {
+  std::string out(log_at_header_size, '\0');
+  write_log_time(out.data(), x.read_ns);
+  return out + x.bytes;
+}
+
+std::string body_of(const status_report& x) {
+  return x.json;
+}
+
+template <class T>
+caf::error read_body(const frame& x, T& out) {
+  if constexpr (std::is_empty_v<T>) {
+    return require_empty(x);
+  } else {
+    auto j = parse_object(x);
+    if (!j)
+      return std::move(j.error());
+    json_reader reader{x, *j, {}};
+    inspect(reader, out);
+    return std::move(reader.error);
+  }
+}
+
+caf::error read_body(const frame& x, log_data& out) {
+  if (x.body.empty())
+    return make_error(ec::malformed_body, "log body must not be empty");
+  out.bytes = x.body;
   return {};
 }
 
-caf::error require_empty(const frame& x) {
-  if (!x.body.empty())
-    return make_error(ec::malformed_body, std::string{to_string(x.type)}
-                                            + " body must be empty, got "
-                                            + std::to_string(x.body.size())
-                                            + " bytes");
+caf::error read_body(const frame& x, log_at& out) {
+  if (x.body.size() <= log_at_header_size)
+    return make_error(ec::malformed_body,
+                      "log_at body must hold a time and at least one "
+                      "byte, got "
+                        + std::to_string(x.body.size()) + " bytes");
+  out.read_ns = read_log_time(x.body.data());
+  out.bytes = x.body.substr(log_at_header_size);
   return {};
 }
 
-// Runs `fill` on the parsed object and returns the message it filled.
-template <class T, class F>
-caf::expected<message> decode_object(const frame& x, F fill) {
+// The body is kept as sent once it proves a JSON object.
+caf::error read_body(const frame& x, status_report& out) {
   auto j = parse_object(x);
   if (!j)
     return std::move(j.error());
+  out.json = x.body;
+  return {};
+}
+
+template <class T>
+caf::expected<message> decode_as(const frame& x) {
   T result;
-  if (auto err = fill(*j, result))
+  if (auto err = read_body(x, result))
     return err;
   return message{std::move(result)};
 }
@@ -329,120 +384,21 @@ frame_type type_of(const message& x) {
 
 caf::expected<message> decode(const frame& x) {
   switch (x.type) {
-    case frame_type::hello:
-      return decode_object<hello>(x, [&](const json& j, hello& m) {
-        if (auto err = get_int(x, j, "version", m.version))
-          return err;
-        return get_string(x, j, "peer", m.peer, false);
-      });
-    case frame_type::welcome:
-      return decode_object<welcome>(x, [&](const json& j, welcome& m) {
-        if (auto err = get_int(x, j, "version", m.version))
-          return err;
-        return get_int(x, j, "heartbeat_ms", m.heartbeat_ms);
-      });
-    case frame_type::register_:
-      return decode_object<register_request>(x, [&](const json& j,
-                                                    register_request& m) {
-        return get_int(x, j, "id", m.id);
-      });
-    case frame_type::registered:
-      return decode_object<registered>(x, [&](const json& j, registered& m) {
-        return get_strings(x, j, "env", m.env, true);
-      });
-    case frame_type::state:
-      return decode_object<state_update>(x, [&](const json& j,
-                                                state_update& m) {
-        std::string name;
-        if (auto err = get_string(x, j, "state", name))
-          return err;
-        if (!from_string(name, m.state))
-          return bad_field(x, "state", "unknown state '" + name + "'");
-        if (auto err = get_strings(x, j, "env", m.env, false, check_variable))
-          return err;
-        if (auto err = get_string(x, j, "job_result", m.job_result, false))
-          return err;
-        if (j.count("job_status") > 0)
-          return get_int(x, j, "job_status", m.job_status);
-        return caf::error{};
-      });
-    case frame_type::settings:
-      return decode_object<settings_report>(x, [&](const json& j,
-                                                   settings_report& m) {
-        if (auto err = get_bool(x, j, "always", m.settings.always))
-          return err;
-        auto i = j.find("soft_fail");
-        if (i == j.end() || i->is_boolean()) {
-          m.settings.soft_fail_any = i != j.end() && i->get<bool>();
-          return caf::error{};
-        }
-        if (!i->is_array())
-          return bad_field(x, "soft_fail",
-                           std::string{"expected a boolean or an array of "
-                                       "exit statuses, got "}
-                             + i->type_name());
-        for (auto& item : *i) {
-          if (!item.is_number_integer() || item.get<int64_t>() < 1
-              || item.get<int64_t>() > 255)
-            return bad_field(x, "soft_fail",
-                             "expected exit statuses from 1 to 255, got "
-                               + item.dump());
-          m.settings.soft_fail.push_back(item.get<int32_t>());
-        }
-        return caf::error{};
-      });
-    case frame_type::log_at: {
-      if (x.body.size() <= log_at_header_size)
-        return make_error(ec::malformed_body,
-                          "log_at body must hold a time and at least one "
-                          "byte, got "
-                            + std::to_string(x.body.size()) + " bytes");
-      log_at m;
-      m.read_ns = read_log_time(x.body.data());
-      m.bytes = x.body.substr(log_at_header_size);
-      return message{std::move(m)};
-    }
-    case frame_type::log:
-      if (x.body.empty())
-        return make_error(ec::malformed_body, "log body must not be empty");
-      return message{log_data{x.body}};
-    case frame_type::credit:
-      return decode_object<credit>(x, [&](const json& j, credit& m) {
-        return get_int(x, j, "bytes", m.bytes);
-      });
-    case frame_type::heartbeat:
-      if (auto err = require_empty(x))
-        return err;
-      return message{heartbeat{}};
-    case frame_type::exit:
-      return decode_object<exit_report>(x, [&](const json& j, exit_report& m) {
-        if (auto err = get_int(x, j, "status", m.status))
-          return err;
-        if (auto err = get_bool(x, j, "timed_out", m.timed_out))
-          return err;
-        return get_strings(x, j, "outputs", m.outputs, false, check_variable);
-      });
-    case frame_type::exit_ack:
-      if (auto err = require_empty(x))
-        return err;
-      return message{exit_ack{}};
-    case frame_type::error:
-      return decode_object<error_report>(x, [&](const json& j,
-                                                error_report& m) {
-        if (auto err = get_string(x, j, "code", m.code))
-          return err;
-        return get_string(x, j, "message", m.message);
-      });
-    case frame_type::status:
-      if (auto err = require_empty(x))
-        return err;
-      return message{status_request{}};
-    case frame_type::status_report: {
-      auto j = parse_object(x);
-      if (!j)
-        return std::move(j.error());
-      return message{status_report{x.body}};
-    }
+    case frame_type::hello: return decode_as<hello>(x);
+    case frame_type::welcome: return decode_as<welcome>(x);
+    case frame_type::register_: return decode_as<register_request>(x);
+    case frame_type::registered: return decode_as<registered>(x);
+    case frame_type::state: return decode_as<state_update>(x);
+    case frame_type::log: return decode_as<log_data>(x);
+    case frame_type::credit: return decode_as<credit>(x);
+    case frame_type::heartbeat: return decode_as<heartbeat>(x);
+    case frame_type::exit: return decode_as<exit_report>(x);
+    case frame_type::exit_ack: return decode_as<exit_ack>(x);
+    case frame_type::error: return decode_as<error_report>(x);
+    case frame_type::status: return decode_as<status_request>(x);
+    case frame_type::status_report: return decode_as<status_report>(x);
+    case frame_type::settings: return decode_as<settings_report>(x);
+    case frame_type::log_at: return decode_as<log_at>(x);
   }
   return make_error(ec::unknown_frame_type,
                     "unknown frame type "

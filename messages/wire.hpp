@@ -2,11 +2,14 @@
 
 // The wire protocol between `baton bootstrap` and `baton agent`: frames on a
 // Unix stream socket. See docs/protocol.md for the layout and the rules of
-// who sends what when. Each message struct below carries its frame type;
-// its CAF inspect sits beside it and its body encoding in wire.cpp, so the
-// two cannot drift apart.
+// who sends what when. Each message struct below carries its frame type
+// and, in the `inspect` beside it, its fields as its JSON body names them:
+// wire.cpp encodes and decodes every body from that one list, so the two
+// directions cannot drift apart. Only `frame` travels between actors; its
+// `inspect` is CAF's.
 
 #include "messages/defaults.hpp"
+#include "messages/field.hpp"
 #include "messages/job.hpp"
 
 #include <caf/error.hpp>
@@ -81,6 +84,11 @@ struct hello {
   std::string peer;
 };
 
+template <class Inspector>
+bool inspect(Inspector& f, hello& x) {
+  return f(field("version", x.version), field("peer", x.peer).optional());
+}
+
 /// agent -> bootstrap: the handshake is accepted.
 struct welcome {
   static constexpr auto type = frame_type::welcome;
@@ -89,11 +97,21 @@ struct welcome {
   uint32_t heartbeat_ms = 0;
 };
 
+template <class Inspector>
+bool inspect(Inspector& f, welcome& x) {
+  return f(field("version", x.version), field("heartbeat_ms", x.heartbeat_ms));
+}
+
 /// bootstrap -> agent: bind this connection to container `id`.
 struct register_request {
   static constexpr auto type = frame_type::register_;
   int32_t id = 0;
 };
+
+template <class Inspector>
+bool inspect(Inspector& f, register_request& x) {
+  return f(field("id", x.id));
+}
 
 /// agent -> bootstrap: registration accepted; the job environment.
 struct registered {
@@ -102,12 +120,32 @@ struct registered {
   std::vector<std::string> env;
 };
 
+template <class Inspector>
+bool inspect(Inspector& f, registered& x) {
+  return f(field("env", x.env));
+}
+
 /// bootstrap -> agent (version 2), after `registered`: the step's
 /// settings, read from the environment once merged.
 struct settings_report {
   static constexpr auto type = frame_type::settings;
   step_settings settings;
 };
+
+/// Two members of step settings that travel as one field, "soft_fail":
+/// `true` for any non-zero status, else the statuses.
+struct soft_fail_statuses {
+  step_settings& settings;
+};
+
+template <class Inspector>
+bool inspect(Inspector& f, settings_report& x) {
+  auto& s = x.settings;
+  soft_fail_statuses soft_fail{s};
+  return f(field("always", s.always).optional(),
+           field("soft_fail", soft_fail)
+             .omit_if(!s.soft_fail_any && s.soft_fail.empty()));
+}
 
 /// agent -> bootstrap, pushed on every change: what to do now. With
 /// `start` (version 2): what the command needs to know of the job so far.
@@ -134,6 +172,16 @@ struct state_update {
   std::string job_result;
   int32_t job_status = 0;
 };
+
+template <class Inspector>
+bool inspect(Inspector& f, state_update& x) {
+  // The job so far goes with a start only: the one state with a result.
+  auto no_job = x.job_result.empty();
+  return f(field("state", x.state),
+           field("env", x.env).omit_if(no_job).variables(),
+           field("job_result", x.job_result).omit_if(no_job),
+           field("job_status", x.job_status).omit_if(no_job));
+}
 
 /// bootstrap -> agent: command output, raw bytes (never empty).
 struct log_data {
@@ -165,6 +213,11 @@ struct credit {
   uint64_t bytes = 0;
 };
 
+template <class Inspector>
+bool inspect(Inspector& f, credit& x) {
+  return f(field("bytes", x.bytes));
+}
+
 /// bootstrap -> agent: still alive. Empty body.
 struct heartbeat {
   static constexpr auto type = frame_type::heartbeat;
@@ -192,6 +245,13 @@ struct exit_report {
   std::vector<std::string> outputs;
 };
 
+template <class Inspector>
+bool inspect(Inspector& f, exit_report& x) {
+  return f(field("status", x.status),
+           field("timed_out", x.timed_out).omit_if(!x.timed_out),
+           field("outputs", x.outputs).omit_if(x.outputs.empty()).variables());
+}
+
 /// agent -> bootstrap: the exit status is recorded and the container's log
 /// is written. Empty body.
 struct exit_ack {
@@ -206,6 +266,11 @@ struct error_report {
   /// A sentence for a human that names the problem and the value.
   std::string message;
 };
+
+template <class Inspector>
+bool inspect(Inspector& f, error_report& x) {
+  return f(field("code", x.code), field("message", x.message));
+}
 
 /// client -> agent, instead of a register: asks for the job's status.
 /// Empty body.
