@@ -2,9 +2,12 @@
 #
 #   messages  <-  os, job  <-  actors/*.hpp  <-  actors/agent, actors/bootstrap  <-  apps
 #
-# os and job do not use each other, nor agent and bootstrap. Run as
-# `cmake -DROOT=<source dir> -P CheckLayering.cmake`; fails listing every
-# wrong-way include.
+# os and job do not use each other, nor agent and bootstrap. Beside the
+# layers: integration/support (processes, directories, waits) uses none of
+# baton's code, since it drives the binary; the integration tests use it and
+# their harness; the benchmarks use it and the libraries below apps, never
+# the gtest harness. Run as `cmake -DROOT=<source dir> -P
+# CheckLayering.cmake`; fails listing every wrong-way include.
 
 # What each folder may include, as regexes over the included path.
 set(allowed_messages "^messages/")
@@ -13,6 +16,9 @@ set(allowed_job "^(messages|job)/")
 set(allowed_actors "^(messages/|actors/[^/]+$)")
 set(allowed_agent "^(messages/|os/|job/|actors/[^/]+$|actors/agent/)")
 set(allowed_bootstrap "^(messages/|os/|job/|actors/[^/]+$|actors/bootstrap/)")
+set(allowed_support "^integration/support/")
+set(allowed_integration "^integration/")
+set(allowed_bench "^(messages|os|job|actors|integration/support|bench)/")
 
 set(violations "")
 
@@ -43,6 +49,14 @@ endforeach()
 # The files directly in actors/, not its subfolders.
 file(GLOB sources "${ROOT}/actors/*.cpp" "${ROOT}/actors/*.hpp")
 check(actors ${sources})
+file(GLOB_RECURSE sources "${ROOT}/integration/support/*.cpp"
+     "${ROOT}/integration/support/*.hpp")
+check(support ${sources})
+# The files directly in integration/, not its support library.
+file(GLOB sources "${ROOT}/integration/*.cpp" "${ROOT}/integration/*.hpp")
+check(integration ${sources})
+file(GLOB_RECURSE sources "${ROOT}/bench/*.cpp" "${ROOT}/bench/*.hpp")
+check(bench ${sources})
 
 if(violations)
   list(JOIN violations "\n  " text)

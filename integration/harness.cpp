@@ -1,27 +1,19 @@
 #include "integration/harness.hpp"
 
-#include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
-
 namespace baton::integration {
-
-const char* const unset = "\x01unset";
 
 namespace {
 
@@ -71,19 +63,21 @@ const bool reaper_installed = [] {
   return true;
 }();
 
-} // namespace
-
-std::string baton_exe() {
-  return BATON_EXE;
-}
-
-std::string buildkite_peer_exe() {
-  std::string exe = BUILDKITE_PEER;
+// Fails the test where the Go peer (the stock clients and the stock
+// runner) was not built.
+void expect_peer_built() {
+  auto exe = test_support::buildkite_peer_exe();
   EXPECT_TRUE(file_exists(exe))
     << "the Go peer " << exe
     << " was not built: install golang-go (.ci/deps test) and reconfigure";
-  return exe;
 }
+
+// A temporary directory left behind fails the test that made it.
+void fail_removal(const std::string& path) {
+  ADD_FAILURE() << "cannot remove " << path;
+}
+
+} // namespace
 
 command_reaper::~command_reaper() {
   auto text = read_file(pid_file);
@@ -111,133 +105,14 @@ void expect_in_order(const std::string& text,
   }
 }
 
-temp_dir::temp_dir() {
-  char tmpl[] = "/tmp/baton-it-XXXXXX";
-  path_ = ::mkdtemp(tmpl);
-  // Containers may run as other uids.
-  ::chmod(path_.c_str(), 0777);
-}
-
-temp_dir::~temp_dir() {
-  std::string cmd = "rm -rf -- '" + path_ + "'";
-  if (std::system(cmd.c_str()) != 0)
-    ADD_FAILURE() << "cannot remove " << path_;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << content;
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
+// 0777: containers may run as other uids.
+temp_dir::temp_dir()
+  : test_support::temp_dir{"/tmp/baton-it-", 0777, fail_removal} {
+  // nop
 }
 
 std::string shell_wait_for(const std::string& path) {
   return "while [ ! -e " + path + " ]; do sleep 0.01; done";
-}
-
-bool wait_until(const std::function<bool()>& predicate,
-                std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    ::poll(nullptr, 0, 5);
-  }
-  return true;
-}
-
-process::process(std::vector<std::string> argv,
-                 const std::string& output_prefix,
-                 std::map<std::string, std::string> env)
-  : out_path_(output_prefix + ".out"), err_path_(output_prefix + ".err") {
-  std::map<std::string, std::string> merged;
-  for (auto p = environ; *p != nullptr; ++p) {
-    std::string entry = *p;
-    auto eq = entry.find('=');
-    if (eq != std::string::npos)
-      merged[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  for (auto& [key, value] : env) {
-    if (value == unset)
-      merged.erase(key);
-    else
-      merged[key] = value;
-  }
-  std::vector<std::string> env_list;
-  for (auto& [key, value] : merged)
-    env_list.push_back(key + "=" + value);
-  std::vector<char*> c_argv;
-  for (auto& arg : argv)
-    c_argv.push_back(arg.data());
-  c_argv.push_back(nullptr);
-  std::vector<char*> c_env;
-  for (auto& entry : env_list)
-    c_env.push_back(entry.data());
-  c_env.push_back(nullptr);
-  int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::setpgid(0, 0);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    ::dup2(null_fd, STDIN_FILENO);
-    ::execve(c_argv[0], c_argv.data(), c_env.data());
-    ::_exit(127);
-  }
-  ::close(out);
-  ::close(err);
-}
-
-process::~process() {
-  if (running()) {
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    wait(10s);
-  }
-}
-
-void process::signal(int signo) const {
-  ::kill(pid_, signo);
-}
-
-std::optional<int> process::wait(std::chrono::milliseconds timeout) {
-  if (status_)
-    return status_;
-  wait_until(
-    [this] {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) != pid_)
-        return false;
-      status_ = WIFEXITED(status) ? WEXITSTATUS(status)
-                                  : 128 + WTERMSIG(status);
-      return true;
-    },
-    timeout);
-  return status_;
-}
-
-bool process::running() {
-  return !wait(0ms).has_value();
-}
-
-std::string process::out() const {
-  return read_file(out_path_);
-}
-
-std::string process::err() const {
-  return read_file(err_path_);
 }
 
 raw_peer::raw_peer(const std::string& socket_path) {
@@ -320,68 +195,41 @@ std::string frame_bytes(uint8_t type, const std::string& body) {
   return out + body;
 }
 
-job::job(uint32_t containers) : containers(containers) {
+job::job(uint32_t containers)
+  : dir{temp_dir{}, containers, test_support::stdout_sink::file} {
   // nop
 }
 
 process& job::start_agent(std::vector<std::string> extra_args,
                           std::map<std::string, std::string> env) {
-  std::vector<std::string> argv
-    = {baton_exe(),         "agent",
-       "--containers",      std::to_string(containers),
-       "--job-context-dir", dir.path(),
-       "--log-file",        log_file(),
-       "--result-file",     result_file()};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  agent = std::make_unique<process>(argv, dir / "agent", std::move(env));
+  extra_args.insert(extra_args.begin(), {"--result-file", result_file()});
+  agent = std::make_unique<process>(dir.start_agent(extra_args, env));
   return *agent;
 }
 
 process& job::start_bootstrap(int id, const std::string& command,
                               std::map<std::string, std::string> env,
                               std::vector<std::string> prefix) {
-  auto argv = prefix;
-  argv.insert(argv.end(),
-              {baton_exe(), "bootstrap", "--container-id", std::to_string(id),
-               "--job-context-dir", dir.path()});
+  std::vector<std::string> argv;
   if (!command.empty())
-    argv.insert(argv.end(), {"--", "sh", "-c", command});
-  auto name = dir
-              / ("bootstrap-" + std::to_string(id) + "-"
-                 + std::to_string(bootstraps.size()));
-  bootstraps.push_back(std::make_unique<process>(argv, name, std::move(env)));
+    argv = {"sh", "-c", command};
+  bootstraps.push_back(
+    std::make_unique<process>(dir.start_bootstrap(id, argv, env, prefix)));
   return *bootstraps.back();
 }
 
 process& job::start_stock_client(int id, const std::string& command,
                                  std::map<std::string, std::string> env,
                                  const std::string& poll) {
-  std::vector<std::string> argv = {buildkite_peer_exe(),
-                                   "client",
-                                   "--socket",
-                                   rpc_socket(),
-                                   "--id",
-                                   std::to_string(id),
-                                   "--poll",
-                                   poll,
-                                   "--",
-                                   "sh",
-                                   "-c",
-                                   command};
-  auto name = dir
-              / ("stock-client-" + std::to_string(id) + "-"
-                 + std::to_string(bootstraps.size()));
-  bootstraps.push_back(std::make_unique<process>(argv, name, std::move(env)));
+  expect_peer_built();
+  bootstraps.push_back(std::make_unique<process>(
+    dir.start_stock_client(id, {"sh", "-c", command}, poll, env)));
   return *bootstraps.back();
 }
 
 process& job::start_stock_runner(std::vector<std::string> extra_args) {
-  std::vector<std::string> argv
-    = {buildkite_peer_exe(), "runner",       "--socket",
-       rpc_socket(),         "--containers", std::to_string(containers),
-       "--log-file",         log_file()};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  agent = std::make_unique<process>(argv, dir / "stock-runner");
+  expect_peer_built();
+  agent = std::make_unique<process>(dir.start_stock_runner(extra_args));
   return *agent;
 }
 

@@ -2,57 +2,42 @@
 
 // Real `baton` processes for integration tests: each runs in a process group
 // of its own, its stdout and stderr go to files, and every wait has a
-// deadline.
+// deadline. The processes, directories and waits themselves come from
+// integration/support, which the benchmarks share; here is what a test adds
+// to them: gtest's failures, the fixtures' conventions, hostile peers.
+
+#include "integration/support/files.hpp"
+#include "integration/support/job_dir.hpp"
+#include "integration/support/process.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <sys/types.h>
 
 namespace baton::integration {
 
 using namespace std::chrono_literals;
 
-/// The baton binary under test.
-std::string baton_exe();
+// The support library's names, as the tests know them.
+using test_support::baton_exe;
+using test_support::file_exists;
+using test_support::process;
+using test_support::read_file;
+using test_support::unset;
+using test_support::wait_until;
+using test_support::write_file;
 
-/// The Go peer that speaks the reference's protocol (`buildkite-peer
-/// client` and `buildkite-peer runner`); fails the test if it was not
-/// built.
-std::string buildkite_peer_exe();
-
-/// A fresh directory, removed with everything in it at the end.
-class temp_dir {
+/// A fresh directory under /tmp that containers of any uid may use; a
+/// failure to remove it at the end fails the test.
+class temp_dir : public test_support::temp_dir {
 public:
   temp_dir();
-  ~temp_dir();
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::string& path() const noexcept {
-    return path_;
-  }
-
-  std::string operator/(const std::string& name) const {
-    return path_ + "/" + name;
-  }
-
-private:
-  std::string path_;
 };
-
-std::string read_file(const std::string& path);
-
-void write_file(const std::string& path, const std::string& content);
-
-bool file_exists(const std::string& path);
 
 /// Position of `needle` in `haystack`, failing the test if it is absent.
 size_t position(const std::string& haystack, const std::string& needle);
@@ -72,45 +57,6 @@ struct command_reaper {
 /// A shell command that returns once `path` exists: a command's way to
 /// wait for the test's go-ahead.
 std::string shell_wait_for(const std::string& path);
-
-/// Polls `predicate` until it holds or `timeout` passes; true if it held.
-bool wait_until(const std::function<bool()>& predicate,
-                std::chrono::milliseconds timeout = 20s);
-
-/// A child process. Killed (its whole group) if still running at the end.
-class process {
-public:
-  /// Starts `argv` with this process's environment plus `env` (a value of
-  /// "\x01unset" removes a variable), stdout and stderr to files beside
-  /// `output_prefix`.
-  process(std::vector<std::string> argv, const std::string& output_prefix,
-          std::map<std::string, std::string> env = {});
-  ~process();
-
-  process(const process&) = delete;
-  process& operator=(const process&) = delete;
-
-  pid_t pid() const noexcept {
-    return pid_;
-  }
-
-  void signal(int signo) const;
-
-  /// Waits for the exit status (128+N when killed by signal N), or nothing
-  /// after `timeout`.
-  std::optional<int> wait(std::chrono::milliseconds timeout = 30s);
-
-  bool running();
-
-  std::string out() const;
-  std::string err() const;
-
-private:
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-  std::string out_path_;
-  std::string err_path_;
-};
 
 /// A raw connection to a socket, for tests that play a hostile peer.
 class raw_peer {
@@ -148,10 +94,8 @@ private:
 /// A frame as the wire carries it: header and body.
 std::string frame_bytes(uint8_t type, const std::string& body);
 
-/// The marker that removes a variable from a child's environment.
-extern const char* const unset;
-
 /// A job on one machine: a job context directory, an agent, bootstraps.
+/// Every process's stdout and stderr go to files in the directory.
 class job {
 public:
   explicit job(uint32_t containers);
@@ -161,7 +105,7 @@ public:
   }
 
   std::string log_file() const {
-    return dir / "job.log";
+    return dir.log_file();
   }
 
   std::string result_file() const {
@@ -170,12 +114,12 @@ public:
 
   /// The agent's socket in the job context directory.
   std::string socket() const {
-    return dir / "baton.sock";
+    return dir.socket();
   }
 
   /// The socket of the reference's RPC dialect.
   std::string rpc_socket() const {
-    return dir / "buildkite.sock";
+    return dir.rpc_socket();
   }
 
   /// True once the agent's sockets exist (within the default deadline).
@@ -188,8 +132,8 @@ public:
   process& start_agent(std::vector<std::string> extra_args = {},
                        std::map<std::string, std::string> env = {});
 
-  /// Starts a bootstrap for container `id` running `command` (via `sh -c`
-  /// when `shell` is true).
+  /// Starts a bootstrap for container `id` running `sh -c command` (no
+  /// command when empty); `prefix` in front runs it through a wrapper.
   process& start_bootstrap(int id, const std::string& command,
                            std::map<std::string, std::string> env = {},
                            std::vector<std::string> prefix = {});
@@ -209,8 +153,7 @@ public:
     return read_file(log_file());
   }
 
-  temp_dir dir;
-  uint32_t containers;
+  test_support::job_dir dir;
   std::unique_ptr<process> agent;
   std::vector<std::unique_ptr<process>> bootstraps;
 };

@@ -1,0 +1,67 @@
+#pragma once
+
+// Every scenario of the benchmarks, one JSON object each; `baton_bench.cpp`
+// runs them in the order of the performance table.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace baton::bench {
+
+// -- handoff.cpp: the job's reactions -----------------------------------------
+
+/// Command k exits -> command k+1 starts, beside a raw spawn chain.
+nlohmann::json handoff(int containers, int runs);
+
+/// The agent receives SIGTERM -> the running command receives its signal.
+nlohmann::json interrupt(int runs);
+
+/// A bootstrap is killed -> the agent has ended the job.
+nlohmann::json lost(int runs);
+
+// -- startup.cpp: a bootstrap's start-up --------------------------------------
+
+/// A bootstrap started before the agent: the socket appears -> registered.
+nlohmann::json connect_before_agent(int runs);
+
+/// exec -> registered and exec -> command started, with their CPU, beside
+/// a raw spawn and the shared-library loader's floor.
+nlohmann::json exec_to_registered(int runs);
+
+// -- streaming.cpp: the job log -----------------------------------------------
+
+/// `size` bytes in `block`-sized writes through a pipe and a pty, each
+/// beside its raw relay.
+nlohmann::json throughput(uint64_t size, uint64_t block, int runs);
+
+/// The job log a pipe read at `rate` bytes/s.
+nlohmann::json slow_sink(uint64_t size, double rate);
+
+/// A line written -> the line in the job log.
+nlohmann::json line_latency(int lines);
+
+// -- scale.cpp: many containers -----------------------------------------------
+
+/// The runner's actors with `containers` simulated containers in one
+/// process.
+nlohmann::json simulate(int containers);
+
+/// The agent's peak RSS with `waiting` containers waiting for their turn.
+nlohmann::json agent_rss_waiting(int waiting, int runs);
+
+/// The wall time of `baton pod` with `containers` containers.
+nlohmann::json pod_wall(int containers, int runs);
+
+// -- rpc.cpp: the reference's protocol ----------------------------------------
+
+/// Hand-offs with `runner` ("baton" or "stock") and `client` ("stock" or
+/// "baton").
+nlohmann::json rpc_handoff(const std::string& runner, const std::string& client,
+                           int containers, int runs);
+
+/// A stock client's output into a baton agent and into the Go runner.
+nlohmann::json rpc_throughput(uint64_t size, int runs);
+
+} // namespace baton::bench
