@@ -11,6 +11,7 @@
 #include "actors/agent/runner.hpp"
 #include "actors/agent/session.hpp"
 #include "messages/atoms.hpp"
+#include "messages/rpc.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
