@@ -1,13 +1,16 @@
 #include "apps/cli.hpp"
 
+#include "job/steps.hpp"
 #include "messages/error.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -493,7 +496,52 @@ std::map<std::string, std::map<std::string, std::string>> readme_options() {
   return result;
 }
 
+/// The variables of the README's table of step settings.
+std::set<std::string> readme_step_settings() {
+  std::ifstream in{README_FILE};
+  EXPECT_TRUE(in) << "cannot read " << README_FILE;
+  std::set<std::string> result;
+  const std::regex row{"^\\| `([A-Z][A-Z0-9_]*)` \\|"};
+  bool in_table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| variable | meaning |", 0) == 0) {
+      in_table = true;
+      continue;
+    }
+    if (line.rfind("| ", 0) != 0)
+      in_table = false;
+    std::smatch m;
+    if (in_table && std::regex_search(line, m, row))
+      result.insert(m[1]);
+  }
+  return result;
+}
+
 } // namespace
+
+// The help's prose is wrapped by hand, so it is checked against the table
+// of step settings rather than made from it.
+TEST(cli, the_help_and_the_readme_name_every_step_setting) {
+  auto flat = [](std::string text) {
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    return text;
+  };
+  auto bootstrap = flat(bootstrap_help());
+  auto manifest = flat(manifest_help());
+  std::set<std::string> variables;
+  for (auto& setting : step_setting_table()) {
+    EXPECT_TRUE(
+      contains(bootstrap, std::string{setting.env} + " (" + setting.help + ")"))
+      << setting.env << " missing from:\n"
+      << bootstrap;
+    EXPECT_TRUE(contains(manifest, setting.env)) << setting.env;
+    EXPECT_TRUE(contains(manifest, setting.spec_key)) << setting.spec_key;
+    variables.insert(setting.env);
+  }
+  EXPECT_EQ(readme_step_settings(), variables)
+    << "the README's table of step settings differs from the table in "
+       "job/steps.cpp";
+}
 
 TEST(cli, the_readme_documents_every_option_of_every_subcommand) {
   auto readme = readme_options();

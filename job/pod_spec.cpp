@@ -1,5 +1,6 @@
 #include "job/pod_spec.hpp"
 
+#include "job/steps.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
 
@@ -70,46 +71,38 @@ caf::error read_duration(const json& j, const char* field,
                + i->dump());
 }
 
-// A container's softFail, always and timeout, as the BATON_* variables its
-// bootstrap reads.
+// The spec keys of the step settings: "softFail, always or timeout".
+std::string spec_keys() {
+  auto& table = step_setting_table();
+  std::string out;
+  for (size_t k = 0; k < table.size(); ++k) {
+    if (k > 0)
+      out += k + 1 == table.size() ? " or " : ", ";
+    out += table[k].spec_key;
+  }
+  return out;
+}
+
+// A container's step settings, as the variables its bootstrap reads.
 caf::error read_step(const json& c, const std::string& where,
                      pod_spec::container& out) {
-  if (auto i = c.find("softFail"); i != c.end()) {
-    auto expected = "expected true, false or a list of exit statuses from 1 "
-                    "to 255, got "
-                    + i->dump();
-    if (i->is_boolean()) {
-      if (i->get<bool>())
-        out.step_env["BATON_SOFT_FAIL"] = "true";
-    } else if (i->is_array() && !i->empty()) {
-      std::string list;
-      for (auto& status : *i) {
-        if (!status.is_number_integer() || status.get<int64_t>() < 1
-            || status.get<int64_t>() > 255)
-          return bad(where + ".softFail", expected);
-        list += (list.empty() ? "" : ",") + std::to_string(status.get<int>());
-      }
-      out.step_env["BATON_SOFT_FAIL"] = list;
-    } else {
-      return bad(where + ".softFail", expected);
-    }
+  for (auto& setting : step_setting_table()) {
+    auto i = c.find(setting.spec_key);
+    if (i == c.end())
+      continue;
+    std::string text;
+    if (!setting.render(*i, text))
+      return bad(where + "." + setting.spec_key, std::string{"expected "}
+                                                   + setting.spec_expected
+                                                   + ", got " + i->dump());
+    if (!text.empty())
+      out.step_env[setting.env] = text;
   }
-  bool always = false;
-  if (auto err = read_bool(c, "always", where, always))
-    return err;
-  if (always)
-    out.step_env["BATON_ALWAYS"] = "true";
-  std::string timeout;
-  if (auto err = read_duration(c, "timeout", where, timeout))
-    return err;
-  if (!timeout.empty())
-    out.step_env["BATON_TIMEOUT"] = timeout;
   // One source for each setting.
   for (auto& [name, value] : out.step_env)
     if (out.env.count(name) > 0)
-      return bad(where, "env." + name
-                          + " repeats a setting of the container "
-                            "(softFail, always or timeout): use one of them");
+      return bad(where, "env." + name + " repeats a setting of the container ("
+                          + spec_keys() + "): use one of them");
   return {};
 }
 

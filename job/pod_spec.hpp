@@ -21,9 +21,9 @@ struct pod_spec {
     std::string working_dir;
     /// Used on Kubernetes only; `baton pod` ignores it.
     std::string image;
-    /// The step's settings, as its bootstrap reads them: the values of
-    /// BATON_SOFT_FAIL ("true" or "1,3"), BATON_ALWAYS and BATON_TIMEOUT,
-    /// empty where unset.
+    /// The step's settings, as its bootstrap reads them: the variables of
+    /// `step_setting_table` (job/steps.hpp) the container's keys set, such
+    /// as BATON_SOFT_FAIL ("true" or "1,3").
     env_map step_env;
   };
 

@@ -3,6 +3,8 @@
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -26,55 +28,112 @@ std::string value_of(const env_map& env, const char* name) {
   return i == env.end() ? std::string{} : i->second;
 }
 
-caf::error read_soft_fail(const std::string& text, step_settings& out) {
-  static constexpr const char* expected
-    = "true, false or a comma list of exit statuses from 1 to 255 (such as "
-      "1,3)";
-  if (text.empty() || text == "false")
-    return {};
+// -- the rows' readers and renderers ------------------------------------------
+
+bool read_soft_fail(const std::string& text, step_config& out) {
+  auto& s = out.settings;
+  if (text == "false")
+    return true;
   if (text == "true") {
-    out.soft_fail_any = true;
-    return {};
+    s.soft_fail_any = true;
+    return true;
   }
   std::istringstream items{text};
   for (std::string item; std::getline(items, item, ',');) {
     auto first = item.find_first_not_of(' ');
     auto last = item.find_last_not_of(' ');
     if (first == std::string::npos)
-      return invalid("BATON_SOFT_FAIL", text, expected);
+      return false;
     item = item.substr(first, last - first + 1);
     if (item.size() > 3
         || item.find_first_not_of("0123456789") != std::string::npos)
-      return invalid("BATON_SOFT_FAIL", text, expected);
+      return false;
     auto status = std::stoi(item);
     if (status < 1 || status > 255)
-      return invalid("BATON_SOFT_FAIL", text, expected);
-    out.soft_fail.push_back(status);
+      return false;
+    s.soft_fail.push_back(status);
   }
-  if (out.soft_fail.empty() || text.back() == ',')
-    return invalid("BATON_SOFT_FAIL", text, expected);
-  return {};
+  return !s.soft_fail.empty() && text.back() != ',';
+}
+
+bool render_soft_fail(const nlohmann::json& value, std::string& text) {
+  if (value.is_boolean()) {
+    if (value.get<bool>())
+      text = "true";
+    return true;
+  }
+  if (!value.is_array() || value.empty())
+    return false;
+  for (auto& status : value) {
+    if (!status.is_number_integer() || status.get<int64_t>() < 1
+        || status.get<int64_t>() > 255)
+      return false;
+    text += (text.empty() ? "" : ",") + std::to_string(status.get<int>());
+  }
+  return true;
+}
+
+bool read_always(const std::string& text, step_config& out) {
+  out.settings.always = text == "true";
+  return text == "true" || text == "false";
+}
+
+bool render_always(const nlohmann::json& value, std::string& text) {
+  if (!value.is_boolean())
+    return false;
+  if (value.get<bool>())
+    text = "true";
+  return true;
+}
+
+bool read_timeout(const std::string& text, step_config& out) {
+  auto d = parse_duration(text);
+  if (!d || d->count() < 0)
+    return false;
+  out.timeout = *d;
+  return true;
+}
+
+// The spec refuses a zero timeout that the variable accepts (no limit).
+bool render_timeout(const nlohmann::json& value, std::string& text) {
+  if (!value.is_string())
+    return false;
+  auto& str = value.get_ref<const std::string&>();
+  if (auto d = parse_duration(str); !d || d->count() <= 0)
+    return false;
+  text = str;
+  return true;
 }
 
 } // namespace
 
+const std::vector<step_setting>& step_setting_table() {
+  // Env, spec key, wire field, help, what the variable and the spec key
+  // must be, reader, renderer.
+  static const std::vector<step_setting> table{
+    {"BATON_SOFT_FAIL", "softFail", step_settings::soft_fail_field,
+     "true or statuses such as 1,3",
+     "true, false or a comma list of exit statuses from 1 to 255 (such as "
+     "1,3)",
+     "true, false or a list of exit statuses from 1 to 255", read_soft_fail,
+     render_soft_fail},
+    {"BATON_ALWAYS", "always", step_settings::always_field,
+     "true: runs after a failure or an interrupt", "true or false",
+     "true or false", read_always, render_always},
+    {"BATON_TIMEOUT", "timeout", nullptr, "a duration",
+     "a duration such as 90s, 10m or 1h30m",
+     "a duration such as \"90s\", \"10m\" or \"1h30m\"", read_timeout,
+     render_timeout},
+  };
+  return table;
+}
+
 caf::expected<step_config> read_step_config(const env_map& env) {
   step_config result;
-  if (auto err = read_soft_fail(value_of(env, "BATON_SOFT_FAIL"),
-                                result.settings))
-    return err;
-  auto always = value_of(env, "BATON_ALWAYS");
-  if (always == "true")
-    result.settings.always = true;
-  else if (!always.empty() && always != "false")
-    return invalid("BATON_ALWAYS", always, "true or false");
-  auto timeout = value_of(env, "BATON_TIMEOUT");
-  if (!timeout.empty()) {
-    auto d = parse_duration(timeout);
-    if (!d || d->count() < 0)
-      return invalid("BATON_TIMEOUT", timeout,
-                     "a duration such as 90s, 10m or 1h30m");
-    result.timeout = *d;
+  for (auto& setting : step_setting_table()) {
+    auto text = value_of(env, setting.env);
+    if (!text.empty() && !setting.read(text, result))
+      return invalid(setting.env, text, setting.env_expected);
   }
   return result;
 }

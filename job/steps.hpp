@@ -9,6 +9,7 @@
 
 #include <caf/expected.hpp>
 #include <caf/timespan.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstddef>
 #include <string>
@@ -16,12 +17,47 @@
 
 namespace baton {
 
-/// A step's settings, from BATON_SOFT_FAIL, BATON_ALWAYS and BATON_TIMEOUT.
+/// A step's settings, from the variables of `step_setting_table`.
 struct step_config {
   step_settings settings;
   /// How long the command may run before it is cancelled; zero: no limit.
   caf::timespan timeout{0};
 };
+
+/// One step setting, by every name it has and with how it reads and
+/// renders: the bootstrap reads it from its environment (`read_step_config`),
+/// the pod spec gives it as a container's key (`parse_pod_spec`, whose
+/// renderer makes it the variable of `pod_spec::container::step_env` that
+/// the manifest and `baton pod` pass on), and the settings frame carries it
+/// to the agent if the runner needs it. A new setting is a row in
+/// `step_setting_table` plus its behaviour in the bootstrap or the runner.
+struct step_setting {
+  /// The variable the bootstrap reads, e.g. "BATON_SOFT_FAIL".
+  const char* env;
+  /// The key of a pod spec container, e.g. "softFail".
+  const char* spec_key;
+  /// The field of the settings frame, one of `step_settings`' `*_field`
+  /// names; nullptr for a setting only the bootstrap uses. The frame's
+  /// field list stays in messages/wire.hpp: the codec may not include job/.
+  const char* wire_field;
+  /// What a value means, as `baton bootstrap --help` says it. The help and
+  /// the README are prose wrapped by hand: a test checks them against the
+  /// rows.
+  const char* help;
+  /// What a value of the variable must be, for "invalid NAME='value':
+  /// expected ...".
+  const char* env_expected;
+  /// What a value of the spec key must be, for "KEY: expected ..., got v".
+  const char* spec_expected;
+  /// Reads a non-empty value of the variable into `out`; false if invalid.
+  bool (*read)(const std::string& text, step_config& out);
+  /// Renders the spec key's value as the variable's text, empty for the
+  /// default (the variable stays unset); false if the value is invalid.
+  bool (*render)(const nlohmann::json& value, std::string& text);
+};
+
+/// Every step setting, in the order they are read and errors reported.
+const std::vector<step_setting>& step_setting_table();
 
 /// Reads a step's settings. Unset or empty variables keep the reference's
 /// behaviour. An error names the variable, the value and what is expected.

@@ -1,12 +1,15 @@
 #include "job/steps.hpp"
 
 #include "messages/error.hpp"
+#include "messages/wire.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +92,34 @@ TEST(steps, bad_settings_are_named_with_their_value) {
   EXPECT_EQ(error_of({{"BATON_TIMEOUT", "5 minutes"}}),
             "invalid BATON_TIMEOUT='5 minutes': expected a duration such as "
             "90s, 10m or 1h30m");
+}
+
+TEST(steps, the_settings_frame_carries_the_tables_wire_fields) {
+  // Every member set, so that the frame leaves no field out.
+  wire::settings_report report;
+  report.settings.always = true;
+  report.settings.soft_fail_any = true;
+  auto body = nlohmann::json::parse(wire::encode(report).body);
+  std::set<std::string> sent;
+  for (auto& [name, value] : body.items())
+    sent.insert(name);
+  std::set<std::string> named;
+  for (auto& setting : step_setting_table())
+    if (setting.wire_field != nullptr)
+      named.insert(setting.wire_field);
+  EXPECT_EQ(sent, named);
+}
+
+TEST(steps, every_setting_has_all_its_names) {
+  std::set<std::string> envs;
+  std::set<std::string> keys;
+  for (auto& setting : step_setting_table()) {
+    EXPECT_TRUE(is_variable_name(setting.env)) << setting.env;
+    envs.insert(setting.env);
+    keys.insert(setting.spec_key);
+  }
+  EXPECT_EQ(envs.size(), step_setting_table().size());
+  EXPECT_EQ(keys.size(), step_setting_table().size());
 }
 
 // -- outputs ------------------------------------------------------------------

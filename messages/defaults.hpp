@@ -119,8 +119,8 @@ constexpr int32_t not_started_status = 1;
 /// container shows the job did not pass.
 constexpr int32_t skipped_status = 1;
 
-/// A bootstrap's exit status when its step's settings (BATON_SOFT_FAIL,
-/// BATON_ALWAYS, BATON_TIMEOUT) are invalid: the command does not run.
+/// A bootstrap's exit status when its step's settings (the variables of
+/// job/steps.hpp's table) are invalid: the command does not run.
 constexpr int32_t invalid_settings_status = 2;
 
 /// A bootstrap's exit status when its command cannot be executed, as a

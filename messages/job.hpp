@@ -78,6 +78,12 @@ bool from_string(const std::string& str, dialect& x);
 /// and BATON_SOFT_FAIL (see job/steps.hpp). The defaults are the
 /// reference's behaviour.
 struct step_settings {
+  /// The names of the members in the settings frame (wire.hpp). They live
+  /// here, not in job/'s table of step settings, because the wire codec may
+  /// not include job/; that table names its wire fields with these.
+  static constexpr const char* always_field = "always";
+  static constexpr const char* soft_fail_field = "soft_fail";
+
   /// Runs even after a failure or an interrupt.
   bool always = false;
   /// Any non-zero status is a soft failure.

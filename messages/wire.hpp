@@ -142,8 +142,8 @@ template <class Inspector>
 bool inspect(Inspector& f, settings_report& x) {
   auto& s = x.settings;
   soft_fail_statuses soft_fail{s};
-  return f(field("always", s.always).optional(),
-           field("soft_fail", soft_fail)
+  return f(field(step_settings::always_field, s.always).optional(),
+           field(step_settings::soft_fail_field, soft_fail)
              .omit_if(!s.soft_fail_any && s.soft_fail.empty()));
 }
 

@@ -69,7 +69,7 @@ struct bootstrap_state {
   env_map env;
   std::vector<std::string> argv;
   cancel_config cancel;
-  /// BATON_SOFT_FAIL, BATON_ALWAYS and BATON_TIMEOUT.
+  /// The step's settings (see `step_setting_table`).
   step_config step;
   /// Why the step's settings are invalid: its turn reports a failure
   /// instead of running the command.
