@@ -85,10 +85,10 @@ using container_actor = caf::typed_actor<caf::reacts_to<atom::state, turn>>;
 /// The job state machine (reference: Runner).
 using runner_actor = caf::typed_actor<
   // Registers a container served by a session; replies with the job
-  // environment and what the container should do now (`wait` until its
-  // settings came, if they follow).
-  caf::replies_to<atom::register_, registration,
-                  container_actor>::with<std::vector<std::string>, turn>,
+  // environment, the container's name and what it should do now (`wait`
+  // until its settings came, if they follow).
+  caf::replies_to<atom::register_, registration, container_actor>::with<
+    std::vector<std::string>, std::string, turn>,
   // The settings of container `id`, which registered without them; replies
   // with what it should do now.
   caf::replies_to<atom::configure, int32_t, step_settings>::with<turn>,
@@ -125,6 +125,11 @@ using log_aggregator_actor = caf::typed_actor<
   // Job variables added by a step (`KEY=VALUE`): the values of those whose
   // names match the redaction patterns are redacted from then on.
   caf::reacts_to<atom::env, std::vector<std::string>>,
+  // A line of the agent's own (a step line, the summary): redacted with
+  // every secret known, stamped with the time now if lines are, begun on a
+  // line of its own, and counted in no container's bytes; replies once it
+  // is in the sink.
+  caf::replies_to<atom::log, std::string>::with<atom::ok>,
   // Container `id` has no more output; replies once everything is written.
   caf::replies_to<atom::eof, int32_t>::with<atom::ok>,
   // Replies with the bytes written per container.

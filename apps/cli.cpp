@@ -1,5 +1,6 @@
 #include "apps/cli.hpp"
 
+#include "job/names.hpp"
 #include "messages/defaults.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
@@ -267,6 +268,20 @@ const command_line<agent_options>& agent_line() {
       {"containers", "N", "BUILDKITE_CONTAINER_COUNT", "", true,
        "number of bootstrap containers (ids 0..N-1)",
        whole(&o::containers, 1, 100000)},
+      {"container-names", "NAMES", "BATON_CONTAINER_NAMES", "container-<id>",
+       false,
+       "the containers' Kubernetes names, comma-separated in id order, for "
+       "the job log, the result and the status",
+       [](o& out, const option_value& value) -> caf::error {
+         if (value.defaulted)
+           return {};
+         auto names = parse_container_names(value.text, out.containers);
+         if (!names)
+           return invalid("invalid value for " + value.source + ": "
+                          + render(names.error()));
+         out.container_names = std::move(*names);
+         return {};
+       }},
       {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
        defaults::job_context_dir, false,
        "the volume shared by every container of the pod",
@@ -322,6 +337,10 @@ const command_line<agent_options>& agent_line() {
        "start every job-log line with the time (RFC 3339, UTC, "
        "milliseconds) it was read from its command",
        boolean(&o::timestamp_lines)},
+      {"no-summary", nullptr, "BATON_NO_SUMMARY", "false", false,
+       "leave the job summary out of the end of the job log (the step lines "
+       "stay)",
+       boolean(&o::no_summary)},
     }};
   return line;
 }

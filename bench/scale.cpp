@@ -46,7 +46,7 @@ json simulate(int containers) {
         ->request(r, caf::infinite, atom::register_::value,
                   registration{id, dialect::baton},
                   container_actor{session_actor{self}})
-        .then([=](std::vector<std::string>&, turn& now) {
+        .then([=](std::vector<std::string>&, std::string&, turn& now) {
           if (now.state == run_state::start)
             exit_now();
         });

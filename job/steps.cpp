@@ -218,18 +218,6 @@ caf::expected<std::vector<std::string>> read_outputs(const std::string& path) {
   return parse_outputs(text);
 }
 
-std::string format_timestamp(int64_t ns) {
-  auto secs = static_cast<time_t>(ns / 1'000'000'000);
-  auto millis = static_cast<int>((ns / 1'000'000) % 1000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, millis);
-  return buf;
-}
-
 void line_stamper::process(const std::string& text, int64_t read_ns,
                            std::string& out) {
   if (text.empty())

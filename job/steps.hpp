@@ -77,10 +77,6 @@ caf::expected<std::vector<std::string>> parse_outputs(const std::string& text);
 /// more than `max_outputs_size` bytes is an error.
 caf::expected<std::vector<std::string>> read_outputs(const std::string& path);
 
-/// Formats a time (ns since the epoch) as RFC 3339 in UTC with
-/// milliseconds: "2026-12-01T23:07:43.123Z".
-std::string format_timestamp(int64_t ns);
-
 /// Starts every line of one container's output with the time it was read
 /// from the command (`--timestamp-lines`). A line split across chunks gets
 /// one stamp, the time of the chunk it began in.

@@ -3,6 +3,8 @@
 #include "messages/error.hpp"
 
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 
 namespace baton {
@@ -152,6 +154,30 @@ std::string format_duration(caf::timespan d) {
   append_fixed(out, u, 9);
   out += "s";
   return out;
+}
+
+std::string format_seconds(int64_t ns) {
+  if (ns < 0)
+    ns = 0;
+  // Rounded to the nearest hundredth.
+  auto centis = (ns + 5'000'000) / 10'000'000;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%lld.%02llds",
+                static_cast<long long>(centis / 100),
+                static_cast<long long>(centis % 100));
+  return buf;
+}
+
+std::string format_timestamp(int64_t ns) {
+  auto secs = static_cast<time_t>(ns / 1'000'000'000);
+  auto millis = static_cast<int>((ns / 1'000'000) % 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, millis);
+  return buf;
 }
 
 } // namespace baton

@@ -3,6 +3,8 @@
 #include <caf/expected.hpp>
 #include <caf/timespan.hpp>
 
+#include <cstdint>
+
 #include <string>
 #include <string_view>
 
@@ -16,5 +18,13 @@ caf::expected<caf::timespan> parse_duration(std::string_view text);
 /// Formats a duration as Go's time.Duration.String does: "5m0s", "1.5s",
 /// "150ms", "0s".
 std::string format_duration(caf::timespan d);
+
+/// Formats a duration in seconds with two decimals, as the step lines and
+/// the job summary do: "2.41s", "0.00s".
+std::string format_seconds(int64_t ns);
+
+/// Formats a time (ns since the epoch) as RFC 3339 in UTC with
+/// milliseconds: "2026-12-01T23:07:43.123Z".
+std::string format_timestamp(int64_t ns);
 
 } // namespace baton

@@ -165,3 +165,19 @@ TEST(duration, round_trip) {
     EXPECT_EQ(parse_ns(text), d.count()) << text;
   }
 }
+
+TEST(duration, timestamps_are_rfc3339_utc_with_milliseconds) {
+  // 2026-12-01T23:07:43.123456789Z
+  int64_t ns = 1'796'166'463'123'456'789;
+  EXPECT_EQ(format_timestamp(ns), "2026-12-01T23:07:43.123Z");
+  EXPECT_EQ(format_timestamp(0), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(duration, seconds_have_two_decimals_rounded) {
+  EXPECT_EQ(format_seconds(2'414'000'000), "2.41s");
+  EXPECT_EQ(format_seconds(2'415'000'000), "2.42s");
+  EXPECT_EQ(format_seconds(4'100'000'000), "4.10s");
+  EXPECT_EQ(format_seconds(0), "0.00s");
+  EXPECT_EQ(format_seconds(-5), "0.00s");
+  EXPECT_EQ(format_seconds(3'600'000'000'000), "3600.00s");
+}

@@ -1,5 +1,7 @@
 #include "messages/job.hpp"
 
+#include "messages/duration.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace baton {
@@ -22,6 +24,23 @@ const char* to_string(container_state x) {
     case container_state::exited: return "exited";
     case container_state::lost: return "lost";
     case container_state::skipped: return "skipped";
+  }
+  return "invalid";
+}
+
+const char* to_string(step_reason x) {
+  switch (x) {
+    case step_reason::none: return "none";
+    case step_reason::passed: return "passed";
+    case step_reason::failed: return "failed";
+    case step_reason::soft_failed: return "soft_failed";
+    case step_reason::signaled: return "signaled";
+    case step_reason::oom_killed: return "oom_killed";
+    case step_reason::timed_out: return "timed_out";
+    case step_reason::lost: return "lost";
+    case step_reason::never_connected: return "never_connected";
+    case step_reason::skipped: return "skipped";
+    case step_reason::cancelled: return "cancelled";
   }
   return "invalid";
 }
@@ -77,29 +96,43 @@ bool step_settings::soft_fails(int32_t status) const {
 }
 
 nlohmann::json to_json(const job_result& x) {
+  // Null for what is not known (yet).
+  auto nullable = [](bool known, auto value) {
+    return known ? nlohmann::json(value) : nlohmann::json();
+  };
   auto containers = nlohmann::json::array();
   for (auto& c : x.containers) {
-    nlohmann::json exit_status;
-    if (c.state == container_state::exited)
-      exit_status = c.exit_status;
-    nlohmann::json protocol;
-    if (c.state != container_state::not_yet_connected)
-      protocol = to_string(c.protocol);
-    containers.push_back({{"id", c.id},
-                          {"state", to_string(c.state)},
-                          {"protocol", protocol},
-                          {"exit_status", exit_status},
-                          {"log_bytes", c.log_bytes},
-                          {"soft_failed", c.soft_failed},
-                          {"timed_out", c.timed_out},
-                          {"always", c.always},
-                          {"outputs", c.outputs}});
+    auto exited = c.state == container_state::exited;
+    auto registered = c.state != container_state::not_yet_connected;
+    auto ended = c.reason != step_reason::none;
+    containers.push_back(
+      {{"id", c.id},
+       {"name", c.name},
+       {"state", to_string(c.state)},
+       {"protocol", nullable(registered, to_string(c.protocol))},
+       {"exit_status", nullable(exited, c.exit_status)},
+       {"reason", nullable(ended, to_string(c.reason))},
+       {"signal", nullable(!c.signal.empty(), c.signal)},
+       {"started_at",
+        nullable(c.started_ns != 0, format_timestamp(c.started_ns))},
+       {"finished_at",
+        nullable(c.finished_ns != 0, format_timestamp(c.finished_ns))},
+       {"duration_ms", nullable(c.duration_ns >= 0, c.duration_ns / 1'000'000)},
+       {"log_bytes", c.log_bytes},
+       {"soft_failed", c.soft_failed},
+       {"timed_out", c.timed_out},
+       {"always", c.always},
+       {"outputs", c.outputs}});
   }
-  return {
-    {"status", x.status},           {"result", x.result},
-    {"started", x.started},         {"done", x.done},
-    {"interrupted", x.interrupted}, {"terminated", x.terminated},
-    {"reason", x.reason},           {"containers", std::move(containers)}};
+  return {{"status", x.status},
+          {"result", x.result},
+          {"started", x.started},
+          {"done", x.done},
+          {"interrupted", x.interrupted},
+          {"terminated", x.terminated},
+          {"reason", x.reason},
+          {"duration_ms", x.duration_ns / 1'000'000},
+          {"containers", std::move(containers)}};
 }
 
 bool is_variable_name(std::string_view name) {

@@ -60,7 +60,33 @@ enum class dialect : uint8_t {
   buildkite,
 };
 
+/// Why a container's step ended, as the result file's `reason` and the
+/// step line in the job log say it. docs/design.md says how each is
+/// decided.
+enum class step_reason : uint8_t {
+  /// Not ended yet (the result file says null).
+  none,
+  passed,
+  failed,
+  soft_failed,
+  /// Killed by a signal it did not catch (the bootstrap saw it in waitpid).
+  signaled,
+  /// Killed by SIGKILL while its cgroup's OOM-kill counter rose.
+  oom_killed,
+  /// Ran past its BATON_TIMEOUT.
+  timed_out,
+  lost,
+  never_connected,
+  skipped,
+  /// Told to stop (an interrupt, or another step's failure) before it
+  /// ended.
+  cancelled,
+};
+
 const char* to_string(run_state x);
+
+/// The result file's names: "passed", "soft_failed", ...; "none" for none.
+const char* to_string(step_reason x);
 
 const char* to_string(container_state x);
 
@@ -146,17 +172,36 @@ typename Inspector::result_type inspect(Inspector& f, turn& x) {
 
 /// How a container's step ended, as its bootstrap reports it.
 struct step_exit {
+  step_exit() = default;
+
+  explicit step_exit(int32_t status, bool timed_out = false,
+                     std::vector<std::string> outputs = {})
+    : status(status), timed_out(timed_out), outputs(std::move(outputs)) {
+    // nop
+  }
+
   /// The command's exit status (128+N if killed by signal N).
   int32_t status = 0;
   /// The command ran past its BATON_TIMEOUT and was cancelled.
   bool timed_out = false;
   /// What the command wrote to $BATON_ENV, as KEY=VALUE.
   std::vector<std::string> outputs;
+  /// The signal that killed the command, such as "SIGSEGV"; empty if it
+  /// exited (a command that exits 139 itself was not killed). Stock
+  /// clients report only a status.
+  std::string signal;
+  /// Killed by SIGKILL while its cgroup's OOM-kill counter rose.
+  bool oom_killed = false;
+  /// Its cgroup's memory limit in bytes; 0 if unknown or none.
+  uint64_t memory_limit = 0;
+  /// With `timed_out`: its BATON_TIMEOUT, in milliseconds.
+  int64_t timeout_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_exit& x) {
-  return f(caf::meta::type_name("step_exit"), x.status, x.timed_out, x.outputs);
+  return f(caf::meta::type_name("step_exit"), x.status, x.timed_out, x.outputs,
+           x.signal, x.oom_killed, x.memory_limit, x.timeout_ms);
 }
 
 /// Output of one container as one read of its command returned it: the
@@ -178,6 +223,8 @@ using log_batch = std::vector<log_piece>;
 /// One container as the job status and the result file show it.
 struct container_status {
   uint32_t id = 0;
+  /// Its Kubernetes container name (`--container-names`).
+  std::string name;
   container_state state = container_state::not_yet_connected;
   /// Meaningful once the container registered.
   dialect protocol = dialect::baton;
@@ -193,13 +240,31 @@ struct container_status {
   bool always = false;
   /// The names (never the values) of the variables it passed on.
   std::vector<std::string> outputs;
+  /// Why its step ended; `none` while it has not.
+  step_reason reason = step_reason::none;
+  /// The signal that killed its command ("SIGSEGV"), or empty.
+  std::string signal;
+  /// With `oom_killed`: its memory limit in bytes, 0 if unknown.
+  uint64_t memory_limit = 0;
+  /// With `timed_out`: its BATON_TIMEOUT in milliseconds.
+  int64_t timeout_ms = 0;
+  /// With `lost`: why.
+  std::string lost_why;
+  /// When its step started and ended (ns since the epoch); 0 if it did not.
+  int64_t started_ns = 0;
+  int64_t finished_ns = 0;
+  /// How long its step took (by the agent's clock); negative if it did not
+  /// run, or runs still.
+  int64_t duration_ns = -1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_status& x) {
-  return f(caf::meta::type_name("container_status"), x.id, x.state, x.protocol,
-           x.exit_status, x.log_bytes, x.soft_failed, x.timed_out, x.always,
-           x.outputs);
+  return f(caf::meta::type_name("container_status"), x.id, x.name, x.state,
+           x.protocol, x.exit_status, x.log_bytes, x.soft_failed, x.timed_out,
+           x.always, x.outputs, x.reason, x.signal, x.memory_limit,
+           x.timeout_ms, x.lost_why, x.started_ns, x.finished_ns,
+           x.duration_ns);
 }
 
 /// The job as a whole: a snapshot while it runs, the result once done.
@@ -220,21 +285,27 @@ struct job_result {
   bool done = false;
   /// Why the job ended (or "running").
   std::string reason;
+  /// How long the job has run, or ran (by the agent's clock).
+  int64_t duration_ns = 0;
   std::vector<container_status> containers;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
   return f(caf::meta::type_name("job_result"), x.status, x.result, x.started,
-           x.interrupted, x.terminated, x.done, x.reason, x.containers);
+           x.interrupted, x.terminated, x.done, x.reason, x.duration_ns,
+           x.containers);
 }
 
 /// Renders the result as the result file's JSON document:
 /// `{"status", "result", "started", "done", "interrupted", "terminated",
-/// "reason", "containers": [{"id", "state", "protocol", "exit_status",
-/// "log_bytes", "soft_failed", "timed_out", "always", "outputs"}]}`;
-/// `exit_status` is null unless exited, `protocol` ("baton" or
-/// "buildkite") null until the container registered.
+/// "reason", "duration_ms", "containers": [{"id", "name", "state",
+/// "protocol", "exit_status", "reason", "signal", "started_at",
+/// "finished_at", "duration_ms", "log_bytes", "soft_failed", "timed_out",
+/// "always", "outputs"}]}`; `exit_status` is null unless exited,
+/// `protocol` ("baton" or "buildkite") null until the container
+/// registered, a container's `reason`, `signal`, times and duration null
+/// until known. Times are RFC 3339 in UTC with milliseconds.
 nlohmann::json to_json(const job_result& x);
 
 /// True if `name` can name an environment variable: a letter or '_', then

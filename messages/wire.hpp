@@ -116,13 +116,23 @@ bool inspect(Inspector& f, register_request& x) {
 /// agent -> bootstrap: registration accepted; the job environment.
 struct registered {
   static constexpr auto type = frame_type::registered;
+
+  registered() = default;
+
+  registered(std::vector<std::string> env, std::string name = {})
+    : env(std::move(env)), name(std::move(name)) {
+    // nop
+  }
+
   /// `KEY=VALUE` strings.
   std::vector<std::string> env;
+  /// The container's name, for its header line; absent from older agents.
+  std::string name;
 };
 
 template <class Inspector>
 bool inspect(Inspector& f, registered& x) {
-  return f(field("env", x.env));
+  return f(field("env", x.env), field("name", x.name).optional());
 }
 
 /// bootstrap -> agent (version 2), after `registered`: the step's
@@ -243,13 +253,22 @@ struct exit_report {
   bool timed_out = false;
   /// `KEY=VALUE` lines the command wrote to $BATON_ENV.
   std::vector<std::string> outputs;
+  /// How the command ended beyond its status (see `step_exit`).
+  std::string signal;
+  bool oom_killed = false;
+  uint64_t memory_limit = 0;
+  int64_t timeout_ms = 0;
 };
 
 template <class Inspector>
 bool inspect(Inspector& f, exit_report& x) {
   return f(field("status", x.status),
            field("timed_out", x.timed_out).omit_if(!x.timed_out),
-           field("outputs", x.outputs).omit_if(x.outputs.empty()).variables());
+           field("outputs", x.outputs).omit_if(x.outputs.empty()).variables(),
+           field("signal", x.signal).omit_if(x.signal.empty()),
+           field("oom_killed", x.oom_killed).omit_if(!x.oom_killed),
+           field("memory_limit", x.memory_limit).omit_if(x.memory_limit == 0),
+           field("timeout_ms", x.timeout_ms).omit_if(x.timeout_ms == 0));
 }
 
 /// agent -> bootstrap: the exit status is recorded and the container's log

@@ -98,6 +98,8 @@ int run_agent(const agent_options& options) {
   rc.containers = options.containers;
   rc.env = to_env_list(job_env);
   rc.start_timeout = options.start_timeout;
+  rc.names = options.container_names;
+  rc.summary = !options.no_summary;
   socket_broker_config bc;
   bc.session.lost_timeout = options.lost_timeout;
   bc.session.handshake_timeout = options.handshake_timeout;

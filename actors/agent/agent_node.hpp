@@ -6,12 +6,15 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace baton {
 
 /// What `baton agent` runs with (filled by the command-line parser).
 struct agent_options {
   uint32_t containers = 0;
+  /// The containers' names in id order; empty: "container-<id>".
+  std::vector<std::string> container_names;
   std::string job_context_dir;
   std::string socket;
   /// Where to serve the reference's RPC dialect; empty: nowhere.
@@ -25,6 +28,8 @@ struct agent_options {
   caf::timespan handshake_timeout{0};
   /// Start every job-log line with the time it was read.
   bool timestamp_lines = false;
+  /// Leave the job summary out of the job log.
+  bool no_summary = false;
 };
 
 /// Runs the agent until the job is done. Returns the aggregate status

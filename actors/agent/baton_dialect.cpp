@@ -30,12 +30,12 @@ public:
   void on_frames(session_ptr self, std::vector<wire::frame>& frames) override;
 
   void registered(session_ptr self, std::vector<std::string>& env,
-                  turn& now) override {
+                  const std::string& name, turn& now) override {
     auto& log_window = self->state.config.log_window;
     credit_ = log_window;
     // Credit before the state: a container told to start can log its
     // header at once.
-    lifecycle::write(self, wire::encode(wire::registered{std::move(env)}));
+    lifecycle::write(self, wire::encode(wire::registered{std::move(env), name}));
     lifecycle::write(self, wire::encode(wire::credit{log_window}));
     if (configured_)
       lifecycle::tell(self, std::move(now));
@@ -176,8 +176,15 @@ void baton_dialect::on_log(session_ptr self, log_batch batch) {
 
 void baton_dialect::on_exit(session_ptr self, const wire::exit_report& msg) {
   lifecycle::begin_exit(self);
-  lifecycle::report_exit(self,
-                         step_exit{msg.status, msg.timed_out, msg.outputs});
+  step_exit x;
+  x.status = msg.status;
+  x.timed_out = msg.timed_out;
+  x.outputs = msg.outputs;
+  x.signal = msg.signal;
+  x.oom_killed = msg.oom_killed;
+  x.memory_limit = msg.memory_limit;
+  x.timeout_ms = msg.timeout_ms;
+  lifecycle::report_exit(self, std::move(x));
 }
 
 // Answers `baton status`: the runner's snapshot with the log bytes, then

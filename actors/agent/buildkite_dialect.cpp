@@ -94,8 +94,9 @@ public:
 
   void on_bytes(session_ptr self, std::string& bytes) override;
 
+  // A stock client writes its own header: it has no use for its name.
   void registered(session_ptr self, std::vector<std::string>& env,
-                  turn& now) override {
+                  const std::string&, turn& now) override {
     auto seq = std::exchange(register_seq_, 0);
     lifecycle::tell(self, std::move(now));
     reply(self, rpc::register_method, seq, rpc::register_response_type(),

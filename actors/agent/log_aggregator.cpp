@@ -1,6 +1,7 @@
 #include "actors/agent/log_aggregator.hpp"
 
 #include "messages/error.hpp"
+#include "os/process.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -37,8 +38,11 @@ void append_piece(log_aggregator_state& st, size_t id, const std::string& bytes,
   append_out(st, id, st.redacted, read_ns);
 }
 
-// Writes `st.out`, the next bytes of container `id`, to the sink in one
-// piece.
+// The `id` of the agent's own lines, which count in no container's bytes.
+constexpr size_t agent_lines = static_cast<size_t>(-1);
+
+// Writes `st.out`, the next bytes of container `id` (or `agent_lines`), to
+// the sink in one piece.
 caf::error write_out(aggregator_ptr self, size_t id) {
   auto& st = self->state;
   if (st.failure)
@@ -50,7 +54,9 @@ caf::error write_out(aggregator_ptr self, size_t id) {
     spdlog::error("{}: {}", st.name, render(err));
     return err;
   }
-  st.bytes[id] += st.out.size();
+  st.at_line_start = st.out.back() == '\n';
+  if (id != agent_lines)
+    st.bytes[id] += st.out.size();
   return {};
 }
 
@@ -92,6 +98,7 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
   st.patterns = std::move(config.patterns);
   st.timestamp_lines = config.timestamp_lines;
   st.bytes.resize(config.containers);
+  st.secrets = config.secrets;
   st.redactors.assign(config.containers, redactor{std::move(config.secrets)});
   st.stampers.resize(config.containers);
   st.last_read.resize(config.containers);
@@ -113,6 +120,25 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
         return received;
       });
     },
+    [=](atom::log, const std::string& line) -> caf::result<atom::ok> {
+      // Whole lines, redacted at once; a container's line left open is
+      // closed first, so that a "~~~" line starts a line.
+      auto& st = self->state;
+      st.out.clear();
+      if (!st.at_line_start)
+        st.out += '\n';
+      st.redacted.clear();
+      redactor all{st.secrets};
+      all.process(line, st.redacted);
+      all.finish(st.redacted);
+      if (st.timestamp_lines)
+        line_stamper{}.process(st.redacted, wall_clock_ns(), st.out);
+      else
+        st.out += st.redacted;
+      if (auto err = write_out(self, agent_lines))
+        return err;
+      return atom::ok::value;
+    },
     [=](atom::eof, int32_t id) -> caf::result<atom::ok> {
       if (!valid(self, id))
         return unrecognized(id);
@@ -131,9 +157,11 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       // output of every container from now on.
       auto& st = self->state;
       auto added = secrets_of(to_env_map(vars), st.patterns);
-      for (auto& secret : added)
+      for (auto& secret : added) {
         for (auto& r : st.redactors)
           r.add(secret);
+        st.secrets.push_back(secret);
+      }
       if (!added.empty())
         spdlog::info("{}: redacting {} more secret values passed on by a "
                      "step",

@@ -38,6 +38,11 @@ struct log_aggregator_state {
   std::vector<line_stamper> stampers;
   /// When each container's last chunk was read.
   std::vector<int64_t> last_read;
+  /// Every secret known: the agent's own lines are redacted with them.
+  std::vector<std::string> secrets;
+  /// The last byte written ended a line (or nothing was written): an
+  /// agent's line of its own starts on a line of its own.
+  bool at_line_start = true;
   /// Reused for each chunk's redacted (and stamped) form.
   std::string out;
   std::string redacted;

@@ -53,6 +53,7 @@ log_aggregator_actor::behavior_type stalled_aggregator(
       st.sizes.push_back(n);
       return rp;
     },
+    [](atom::log, const std::string&) { return atom::ok::value; },
     [=](atom::eof, int32_t id) {
       auto& st = self->state;
       for (; id < 0 && st.delivered < st.pending.size(); ++id, ++st.delivered)

@@ -1,5 +1,7 @@
 #include "actors/agent/runner.hpp"
 
+#include "job/names.hpp"
+#include "job/outcome.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
 #include "os/process.hpp"
@@ -21,6 +23,15 @@ caf::error runner_config::validate() const {
     return make_error(ec::invalid_argument,
                       "start timeout must not be negative, got "
                         + format_duration(start_timeout));
+  if (!names.empty() && names.size() != containers)
+    return make_error(ec::invalid_argument,
+                      "expected " + std::to_string(containers)
+                        + " container names, got "
+                        + std::to_string(names.size()));
+  for (auto& name : names)
+    if (!is_container_name(name))
+      return make_error(ec::invalid_argument,
+                        "invalid container name '" + name + "'");
   return {};
 }
 
@@ -125,7 +136,30 @@ const char* runner_state::result_so_far() const {
   return a_step_failed ? "failed" : "passed";
 }
 
-job_result runner_state::snapshot() const {
+container_status runner_state::status_of(size_t id) const {
+  auto& c = containers[id];
+  container_status x;
+  x.id = static_cast<uint32_t>(id);
+  x.name = c.name;
+  x.state = c.state;
+  x.protocol = c.protocol;
+  x.exit_status = c.exit_status;
+  x.soft_failed = c.soft_failed;
+  x.timed_out = c.timed_out;
+  x.always = c.configured && c.settings.always;
+  x.outputs = c.outputs;
+  x.reason = c.reason;
+  x.signal = c.signal;
+  x.memory_limit = c.memory_limit;
+  x.timeout_ms = c.timeout_ms;
+  x.lost_why = c.lost_why;
+  x.started_ns = c.started_ns;
+  x.finished_ns = c.finished_ns;
+  x.duration_ns = c.duration_ns;
+  return x;
+}
+
+job_result runner_state::snapshot(caf::actor_clock::time_point now) const {
   job_result result;
   result.status = wait_status();
   result.started = any_registered;
@@ -137,20 +171,10 @@ job_result runner_state::snapshot() const {
     result.result = was_interrupted      ? "cancelled"
                     : result.status != 0 ? "failed"
                                          : "passed";
+  result.duration_ns = ((done ? ended : now) - began).count();
   result.containers.reserve(containers.size());
-  for (size_t id = 0; id < containers.size(); ++id) {
-    auto& c = containers[id];
-    container_status x;
-    x.id = static_cast<uint32_t>(id);
-    x.state = c.state;
-    x.protocol = c.protocol;
-    x.exit_status = c.exit_status;
-    x.soft_failed = c.soft_failed;
-    x.timed_out = c.timed_out;
-    x.always = c.configured && c.settings.always;
-    x.outputs = c.outputs;
-    result.containers.push_back(std::move(x));
-  }
+  for (size_t id = 0; id < containers.size(); ++id)
+    result.containers.push_back(status_of(id));
   return result;
 }
 
@@ -159,6 +183,37 @@ namespace {
 using runner_ptr = runner_actor::stateful_pointer<runner_state>;
 
 constexpr size_t none = static_cast<size_t>(-1);
+
+// Writes a line of the agent's own into the job log, in its place: before
+// any later step's output, and before the job can be done.
+void note(runner_ptr self, std::string line) {
+  auto& st = self->state;
+  if (!st.aggregator)
+    return;
+  self->request(st.aggregator, caf::infinite, atom::log::value, std::move(line))
+    .then([](atom::ok) {},
+          [=](caf::error& err) {
+            self->send(self, atom::terminate::value, render(err));
+          });
+}
+
+// How the job log names container `id`: "container 1 (build)".
+std::string label(const runner_state& st, size_t id) {
+  return container_label(static_cast<uint32_t>(id), st.containers[id].name);
+}
+
+// Container `id`'s step ended for `reason` (its other facts recorded):
+// notes the time and says so in the job log.
+void ended(runner_ptr self, size_t id, step_reason reason) {
+  auto& st = self->state;
+  auto& c = st.containers[id];
+  c.reason = reason;
+  if (c.started_ns != 0) {
+    c.finished_ns = wall_clock_ns();
+    c.duration_ns = (self->clock().now() - c.started_at).count();
+  }
+  note(self, step_line(st.status_of(id)));
+}
 
 // Sends container `id` its turn if its run state changed since the last
 // push: to a connected container, and to a skipped one, which learns it
@@ -189,7 +244,21 @@ void check_done(runner_ptr self) {
   st.done = true;
   if (st.reason.empty())
     st.reason = "every container exited";
-  auto result = st.snapshot();
+  // Whoever has not ended now never will: those that never connected, and
+  // those the job stopped waiting for.
+  for (size_t id = 0; id < st.containers.size(); ++id) {
+    auto& c = st.containers[id];
+    if (c.reason != step_reason::none)
+      continue;
+    if (c.state == container_state::not_yet_connected)
+      ended(self, id, step_reason::never_connected);
+    else if (c.state == container_state::connected)
+      ended(self, id, step_reason::cancelled);
+  }
+  st.ended = self->clock().now();
+  auto result = st.snapshot(st.ended);
+  if (st.config.summary)
+    note(self, job_summary(result));
   spdlog::info("runner: job done with status {}: {}", result.status, st.reason);
   for (auto& rp : st.waiting)
     rp.deliver(result);
@@ -219,25 +288,16 @@ void terminate(runner_ptr self, std::string reason) {
   check_done(self);
 }
 
-// Skips container `id`: the step does not run. The line that says so goes
-// into the job log here, in its place: before the next step's output, and
-// before the job can be done.
+// Skips container `id`: the step does not run. The lines that say so go
+// into the job log here, in their place.
 void skip(runner_ptr self, size_t id) {
   auto& st = self->state;
   st.containers[id].state = container_state::skipped;
   spdlog::info("runner: skipping container {}", id);
-  if (!st.aggregator)
-    return;
-  auto line = "~~~ Skipping container " + std::to_string(id)
-              + ": an earlier step failed (BATON_ALWAYS=true would run it "
-                "anyway)\n";
-  self
-    ->request(st.aggregator, caf::infinite, atom::log::value,
-              static_cast<int32_t>(id), wall_clock_ns(), std::move(line))
-    .then([](uint64_t) {},
-          [=](caf::error& err) {
-            self->send(self, atom::terminate::value, render(err));
-          });
+  note(self, "~~~ Skipping " + label(st, id)
+               + ": an earlier step failed (BATON_ALWAYS=true would run it "
+                 "anyway)\n");
+  ended(self, id, step_reason::skipped);
 }
 
 // True if a container not finished yet is, or may turn out to be, an
@@ -287,6 +347,8 @@ void settle(runner_ptr self, size_t quiet = none) {
       if (may_start) {
         c.started = true;
         c.started_in = st.phase;
+        c.started_ns = wall_clock_ns();
+        c.started_at = self->clock().now();
         touched.push_back(id);
         break;
       }
@@ -322,6 +384,17 @@ void fail(runner_ptr self, std::string reason) {
   settle(self);
 }
 
+// What the job's reason adds to a failing status: how the command died.
+std::string cause_of(const container_record& c) {
+  if (c.reason == step_reason::oom_killed)
+    return " (killed by the OOM killer)";
+  if (c.timed_out)
+    return " (timed out)";
+  if (!c.signal.empty())
+    return " (killed by " + c.signal + ")";
+  return {};
+}
+
 caf::error check_id(const runner_state& st, int32_t id) {
   if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
     return make_error(ec::unrecognized_container,
@@ -335,6 +408,11 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
                                    log_aggregator_actor aggregator) {
   self->state.aggregator = std::move(aggregator);
   self->state.containers.resize(config.containers);
+  self->state.began = self->clock().now();
+  for (size_t id = 0; id < config.containers; ++id)
+    self->state.containers[id].name = id < config.names.size()
+                                        ? config.names[id]
+                                        : default_container_name(id);
   // A session that ends while its container is connected, for whatever
   // reason, leaves that container lost: the job never waits on a ghost.
   self->set_down_handler([=](const caf::down_msg& msg) {
@@ -352,7 +430,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
   self->state.config = std::move(config);
   return {
     [=](atom::register_, const registration& reg, container_actor session)
-      -> caf::result<std::vector<std::string>, turn> {
+      -> caf::result<std::vector<std::string>, std::string, turn> {
       auto& st = self->state;
       auto id = reg.id;
       if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
@@ -384,7 +462,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       c.pushed = now.state;
       auto env = st.config.env;
       env.insert(env.end(), st.outputs.begin(), st.outputs.end());
-      return {std::move(env), std::move(now)};
+      return {std::move(env), c.name, std::move(now)};
     },
     [=](atom::configure, int32_t id,
         const step_settings& settings) -> caf::result<turn> {
@@ -425,16 +503,29 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       auto& st = self->state;
       if (auto err = check_id(st, id))
         return err;
-      auto& c = st.containers[static_cast<size_t>(id)];
+      auto index = static_cast<size_t>(id);
+      auto& c = st.containers[index];
       if (c.state != container_state::connected)
         return make_error(ec::unexpected_message,
                           "container " + std::to_string(id)
                             + " reported an exit status while "
                             + to_string(c.state));
+      exit_facts facts;
+      facts.status = x.status;
+      facts.soft_failed = c.settings.soft_fails(x.status);
+      facts.timed_out = x.timed_out;
+      facts.oom_killed = x.oom_killed;
+      facts.signal = x.signal;
+      auto told = st.run_state_of(index);
+      facts.told_to_stop = told == run_state::interrupt
+                           || told == run_state::shutdown;
       c.state = container_state::exited;
       c.exit_status = x.status;
       c.timed_out = x.timed_out;
-      c.soft_failed = c.settings.soft_fails(x.status);
+      c.soft_failed = facts.soft_failed;
+      c.signal = x.signal;
+      c.memory_limit = x.memory_limit;
+      c.timeout_ms = x.timeout_ms;
       c.session = nullptr;
       for (auto& entry : x.outputs) {
         c.outputs.push_back(entry.substr(0, entry.find('=')));
@@ -443,15 +534,18 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       spdlog::info("runner: container {} exited with status {}{}{}", id,
                    x.status, x.timed_out ? " (timed out)" : "",
                    c.soft_failed ? " (soft failure)" : "");
+      // After the job was done (a container it stopped waiting for) the
+      // step has ended already, as cancelled.
+      if (c.reason == step_reason::none)
+        ended(self, index, reason_for_exit(facts));
       // A failure stops the steps that are not always-steps. Once the job
       // is interrupted none of them will start anyway, and stopping the
       // job would cut short the cleanup of a command still handling its
       // cancel signal (the grace period bounds that instead). (The
       // reference terminates at every failure.)
       if (x.status != 0 && !c.soft_failed)
-        fail(self, "container " + std::to_string(id) + " exited with status "
-                     + std::to_string(x.status)
-                     + (x.timed_out ? " (timed out)" : ""));
+        fail(self, label(st, index) + " exited with status "
+                     + std::to_string(x.status) + cause_of(c));
       else
         settle(self);
       return atom::ok::value;
@@ -460,16 +554,26 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       auto& st = self->state;
       if (check_id(st, id))
         return;
-      auto& c = st.containers[static_cast<size_t>(id)];
+      auto index = static_cast<size_t>(id);
+      auto& c = st.containers[index];
       if (c.state != container_state::connected)
         return;
+      // Told to stop, it went away: a stock client interrupted before its
+      // turn leaves this way.
+      auto told = st.run_state_of(index);
+      auto cancelled = told == run_state::interrupt
+                       || told == run_state::shutdown;
       c.state = container_state::lost;
       c.session = nullptr;
+      c.lost_why = why;
       spdlog::warn("runner: container {} lost: {}", id, why);
+      if (c.reason == step_reason::none)
+        ended(self, index,
+              cancelled ? step_reason::cancelled : step_reason::lost);
       // As for a failure: once interrupted, the others' cleanup is not cut
       // short. A stock client interrupted before its turn leaves this way,
       // without an exit status.
-      fail(self, "container " + std::to_string(id) + " lost: " + why);
+      fail(self, label(st, index) + " lost: " + why);
     },
     [=](atom::interrupt) {
       auto& st = self->state;
@@ -486,10 +590,10 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
     [=](atom::terminate, std::string& reason) {
       terminate(self, std::move(reason));
     },
-    [=](atom::status) { return self->state.snapshot(); },
+    [=](atom::status) { return self->state.snapshot(self->clock().now()); },
     [=](atom::done) -> caf::result<job_result> {
       if (self->state.done)
-        return self->state.snapshot();
+        return self->state.snapshot(self->state.ended);
       auto rp = self->make_response_promise<job_result>();
       self->state.waiting.push_back(rp);
       return rp;
@@ -499,8 +603,18 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       if (st.done || st.registered == st.containers.size())
         return;
       st.start_timed_out = true;
+      // The reference's text, then who is missing.
+      std::string missing;
+      for (size_t id = 0; id < st.containers.size(); ++id) {
+        if (st.containers[id].state != container_state::not_yet_connected)
+          continue;
+        if (!missing.empty())
+          missing += ", ";
+        missing += std::to_string(id) + " (" + st.containers[id].name + ")";
+      }
       fail(self, "timed out waiting " + format_duration(st.config.start_timeout)
-                   + " for all containers to connect");
+                   + " for all containers to connect: " + missing
+                   + " never connected");
     },
   };
 }

@@ -2,6 +2,8 @@
 
 #include "actors/actors.hpp"
 
+#include <caf/actor_clock.hpp>
+
 #include <caf/expected.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/timespan.hpp>
@@ -20,6 +22,11 @@ struct runner_config {
   std::vector<std::string> env;
   /// How long every container has to register; zero disables.
   caf::timespan start_timeout{0};
+  /// The containers' names, in id order; empty: "container-<id>".
+  std::vector<std::string> names;
+  /// End the job log with the job summary (`--no-summary` leaves it out;
+  /// the step lines stay).
+  bool summary = true;
 
   /// Returns an error naming the first invalid value.
   caf::error validate() const;
@@ -48,6 +55,7 @@ const char* to_string(job_phase x);
 
 /// The runner's view of one container.
 struct container_record {
+  std::string name;
   container_state state = container_state::not_yet_connected;
   /// The protocol its bootstrap speaks, once registered.
   dialect protocol = dialect::baton;
@@ -61,6 +69,18 @@ struct container_record {
   int32_t exit_status = 0;
   bool soft_failed = false;
   bool timed_out = false;
+  /// Why its step ended, and what its exit report said of it.
+  step_reason reason = step_reason::none;
+  std::string signal;
+  uint64_t memory_limit = 0;
+  int64_t timeout_ms = 0;
+  std::string lost_why;
+  /// When its step started and ended: by the wall clock (ns since the
+  /// epoch, 0 if not) and, for its duration, by the actor clock.
+  int64_t started_ns = 0;
+  int64_t finished_ns = 0;
+  caf::actor_clock::time_point started_at;
+  int64_t duration_ns = -1;
   /// The names of the variables its step passed on.
   std::vector<std::string> outputs;
   /// Job outputs that existed when it registered: its environment had
@@ -108,6 +128,10 @@ struct runner_state {
   /// next turn begins.
   size_t first_open = 0;
   std::vector<caf::typed_response_promise<job_result>> waiting;
+  /// When the runner started, and when the job was done (by the actor
+  /// clock): the job's duration.
+  caf::actor_clock::time_point began;
+  caf::actor_clock::time_point ended;
 
   /// True if container `c` will neither run nor report anymore.
   bool finished(const container_record& c) const;
@@ -130,12 +154,16 @@ struct runner_state {
   /// "passed", "failed" or "cancelled".
   const char* result_so_far() const;
 
-  job_result snapshot() const;
+  /// Container `id` as the status and the result file show it; `now` for
+  /// the duration of a job that runs still.
+  container_status status_of(size_t id) const;
+
+  job_result snapshot(caf::actor_clock::time_point now) const;
 };
 
 /// Spawns with `spawn(runner, config, aggregator)`; the config must be
-/// valid; `aggregator` may be null (then skipped containers get no line in
-/// the job log).
+/// valid; `aggregator` may be null (then the job log gets none of the
+/// runner's lines: skips, step lines, the summary).
 runner_actor::behavior_type
 runner(runner_actor::stateful_pointer<runner_state> self, runner_config config,
        log_aggregator_actor aggregator);

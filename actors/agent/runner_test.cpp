@@ -32,7 +32,7 @@ protected:
     auto s = spawn(fake_session);
     registration reg{id, dialect::baton};
     reg.settings = std::move(settings);
-    auto rep = request<std::vector<std::string>, turn>(
+    auto rep = request<std::vector<std::string>, std::string, turn>(
       r, atom::register_::value, reg, container_actor{s});
     return std::make_pair(s, rep);
   }
@@ -64,7 +64,7 @@ protected:
   /// Registers a fake session as container `id`.
   auto connect(const runner_actor& r, int32_t id) {
     auto s = spawn(fake_session);
-    auto rep = request<std::vector<std::string>, turn>(
+    auto rep = request<std::vector<std::string>, std::string, turn>(
       r, atom::register_::value, registration{id, dialect::baton},
       container_actor{s});
     return std::make_pair(s, rep);
@@ -99,9 +99,9 @@ TEST_F(runner_test, ordered_clients_start_only_after_the_previous_exits) {
   auto [s0, r0] = connect(r, 0);
   auto [s1, r1] = connect(r, 1);
   auto [s2, r2] = connect(r, 2);
-  EXPECT_EQ(std::get<1>(*r0->value).state, run_state::start);
-  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::wait);
-  EXPECT_EQ(std::get<1>(*r2->value).state, run_state::wait);
+  EXPECT_EQ(std::get<2>(*r0->value).state, run_state::start);
+  EXPECT_EQ(std::get<2>(*r1->value).state, run_state::wait);
+  EXPECT_EQ(std::get<2>(*r2->value).state, run_state::wait);
   EXPECT_EQ(r0->get(),
             (std::vector<std::string>{"BUILDKITE_JOB_ID=42", "FOO=bar"}));
   EXPECT_TRUE(states(s1).empty());
@@ -129,7 +129,7 @@ TEST_F(runner_test, a_late_registration_learns_its_turn_already_came) {
   connect(r, 0);
   exit(r, 0, 0);
   auto [s1, r1] = connect(r, 1);
-  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::start);
+  EXPECT_EQ(std::get<2>(*r1->value).state, run_state::start);
 }
 
 TEST_F(runner_test, job_counts_as_started_at_the_first_registration) {
@@ -262,7 +262,7 @@ TEST_F(runner_test, a_registration_after_interrupt_is_told_to_interrupt) {
   caf::anon_send(r, atom::interrupt::value);
   run();
   auto [s1, r1] = connect(r, 1);
-  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::interrupt);
+  EXPECT_EQ(std::get<2>(*r1->value).state, run_state::interrupt);
 }
 
 TEST_F(runner_test, an_interrupt_with_nothing_running_ends_the_job) {
@@ -310,7 +310,7 @@ TEST_F(runner_test, terminate_before_start_shuts_the_waiting_client_down) {
 TEST_F(runner_test, interrupt_after_start_reaches_the_running_client) {
   auto r = make_runner(2);
   auto [s0, r0] = connect(r, 0);
-  EXPECT_EQ(std::get<1>(*r0->value).state, run_state::start);
+  EXPECT_EQ(std::get<2>(*r0->value).state, run_state::start);
   caf::anon_send(r, atom::interrupt::value);
   run();
   EXPECT_EQ(states(s0), std::vector<run_state>{run_state::interrupt});
@@ -321,7 +321,7 @@ TEST_F(runner_test, interrupt_after_start_reaches_the_running_client) {
   exit(r, 0, 143);
   EXPECT_FALSE(done->answered());
   auto [s1, r1] = connect(r, 1);
-  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::interrupt);
+  EXPECT_EQ(std::get<2>(*r1->value).state, run_state::interrupt);
   exit(r, 1, 1);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, 143);
@@ -480,9 +480,9 @@ TEST_F(runner_test, an_always_step_that_connects_after_the_failure_still_runs) {
   // so the job waits for them (within the start timeout).
   EXPECT_FALSE(done->answered());
   auto [s2, r2] = connect(r, 2, always());
-  EXPECT_EQ(std::get<1>(*r2->value).state, run_state::wait);
+  EXPECT_EQ(std::get<2>(*r2->value).state, run_state::wait);
   auto [s1, r1] = connect(r, 1);
-  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::skip);
+  EXPECT_EQ(std::get<2>(*r1->value).state, run_state::skip);
   EXPECT_EQ(states(s2), std::vector<run_state>{run_state::start});
   exit(r, 2, 0);
   ASSERT_TRUE(done->answered());
@@ -553,8 +553,8 @@ TEST_F(runner_test,
   EXPECT_FALSE(done->answered());
   advance(5s);
   auto [s1, r1] = connect(r, 1, always());
-  EXPECT_EQ(std::get<1>(*r1->value).state, run_state::start);
-  EXPECT_EQ(std::get<1>(*r1->value).job_result, "cancelled");
+  EXPECT_EQ(std::get<2>(*r1->value).state, run_state::start);
+  EXPECT_EQ(std::get<2>(*r1->value).job_result, "cancelled");
   exit(r, 1, 0);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, 143);
@@ -684,8 +684,8 @@ TEST_F(runner_test, outputs_reach_later_containers_and_not_earlier_ones) {
             (std::vector<std::string>{"BUILDKITE_JOB_ID=42", "FOO=bar",
                                       "VERSION=1.2.3", "DIGEST=sha256:abc",
                                       "VERSION=1.2.4"}));
-  EXPECT_EQ(std::get<1>(*r2->value).state, run_state::start);
-  EXPECT_TRUE(std::get<1>(*r2->value).env.empty());
+  EXPECT_EQ(std::get<2>(*r2->value).state, run_state::start);
+  EXPECT_TRUE(std::get<2>(*r2->value).env.empty());
   auto result = status(r);
   EXPECT_EQ(result.containers[0].outputs,
             (std::vector<std::string>{"VERSION", "DIGEST"}));
@@ -723,11 +723,11 @@ TEST_F(runner_test, a_turn_waits_for_the_settings_that_follow_a_registration) {
   auto s1 = spawn(fake_session);
   registration reg{1, dialect::baton};
   reg.configured = false;
-  auto rep = request<std::vector<std::string>, turn>(r, atom::register_::value,
+  auto rep = request<std::vector<std::string>, std::string, turn>(r, atom::register_::value,
                                                      reg, container_actor{s1});
   exit(r, 0, 1);
   // The job failed, and container 1 may yet say it is an always-step.
-  EXPECT_EQ(std::get<1>(*rep->value).state, run_state::wait);
+  EXPECT_EQ(std::get<2>(*rep->value).state, run_state::wait);
   EXPECT_TRUE(states(s1).empty());
   EXPECT_FALSE(status(r).done);
   auto now = request<turn>(r, atom::configure::value, int32_t{1}, always());

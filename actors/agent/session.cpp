@@ -223,14 +223,14 @@ void register_container(session_ptr self, registration reg) {
     ->request(st.runner, caf::infinite, atom::register_::value, std::move(reg),
               container_actor{session_actor{self}})
     .then(
-      [=](std::vector<std::string>& env, turn& now) {
+      [=](std::vector<std::string>& env, std::string& name, turn& now) {
         auto& st = self->state;
         if (st.phase != session_phase::registering)
           return;
         st.phase = session_phase::bound;
         st.id = id;
         st.label += " (container " + std::to_string(id) + ")";
-        st.speaks->registered(self, env, now);
+        st.speaks->registered(self, env, name, now);
         heard(self);
         check_at(self, st.last_heard + st.config.lost_timeout);
       },

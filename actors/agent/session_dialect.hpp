@@ -60,9 +60,9 @@ public:
   virtual void on_bytes(session_ptr self, std::string& bytes);
 
   /// The runner took the registration: answers the peer with the job's
-  /// environment and what to do now.
-  virtual void
-  registered(session_ptr self, std::vector<std::string>& env, turn& now)
+  /// environment, its name and what to do now.
+  virtual void registered(session_ptr self, std::vector<std::string>& env,
+                          const std::string& name, turn& now)
     = 0;
 
   /// The runner refused the registration.

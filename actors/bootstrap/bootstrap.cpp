@@ -183,8 +183,7 @@ std::string make_env_file(bootstrap_ptr self) {
 // agent writes the job log's, in its place).
 void skip(bootstrap_ptr self) {
   auto& st = self->state;
-  write_stdout(self, "~~~ Skipping container "
-                       + std::to_string(st.config.container_id)
+  write_stdout(self, "~~~ Skipping " + st.label
                        + ": an earlier step failed (BATON_ALWAYS=true would "
                          "run it anyway)\n");
   finish(self, defaults::skipped_status);
@@ -210,8 +209,7 @@ void start_command(bootstrap_ptr self, const wire::state_update& now) {
   st.env_file = make_env_file(self);
   if (!st.env_file.empty())
     st.env["BATON_ENV"] = st.env_file;
-  std::string header = "~~~ Running container "
-                       + std::to_string(st.config.container_id) + ":";
+  std::string header = "~~~ Running " + st.label + ":";
   for (auto& arg : st.argv)
     header += " " + arg;
   // One line, however long the command.
@@ -245,6 +243,9 @@ void start_command(bootstrap_ptr self, const wire::state_update& now) {
 
 void on_registered(bootstrap_ptr self, wire::registered& msg) {
   auto& st = self->state;
+  st.label = "container " + std::to_string(st.config.container_id);
+  if (!msg.name.empty())
+    st.label += " (" + msg.name + ")";
   st.env = merge_environment(st.config.own_env, to_env_map(msg.env),
                              st.config.job_context_dir, st.config.bin_path);
   std::vector<std::string> warnings;

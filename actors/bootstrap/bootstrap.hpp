@@ -65,6 +65,9 @@ struct bootstrap_state {
   bootstrap_phase phase = bootstrap_phase::handshake;
   bool connected = true;
   caf::timespan heartbeat_interval{0};
+  /// How the job log names this container, "container 1 (build)", once
+  /// registered (without the name from an agent that sends none).
+  std::string label;
   /// The merged environment, once registered.
   env_map env;
   std::vector<std::string> argv;

@@ -1,0 +1,67 @@
+#include "job/names.hpp"
+
+#include "messages/error.hpp"
+
+namespace baton {
+
+bool is_container_name(std::string_view name) {
+  if (name.empty() || name.size() > 63 || name.front() == '-'
+      || name.back() == '-')
+    return false;
+  for (auto c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return false;
+  return true;
+}
+
+std::string default_container_name(size_t id) {
+  return "container-" + std::to_string(id);
+}
+
+std::vector<std::string> default_container_names(size_t count) {
+  std::vector<std::string> result;
+  result.reserve(count);
+  for (size_t id = 0; id < count; ++id)
+    result.push_back(default_container_name(id));
+  return result;
+}
+
+caf::expected<std::vector<std::string>>
+parse_container_names(const std::string& text, size_t count) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  for (;;) {
+    auto comma = text.find(',', start);
+    names.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  auto in = " in '" + text + "'";
+  if (names.size() != count)
+    return make_error(ec::invalid_argument,
+                      "expected " + std::to_string(count)
+                        + (count == 1 ? " container name" : " container names")
+                        + " (one per container, in id order), got "
+                        + std::to_string(names.size()) + in);
+  for (size_t id = 0; id < names.size(); ++id) {
+    auto& name = names[id];
+    if (!is_container_name(name))
+      return make_error(ec::invalid_argument,
+                        "invalid container name '" + name + "' for container "
+                          + std::to_string(id) + in
+                          + ": a name has 1 to 63 lowercase letters, digits "
+                            "and '-', and starts and ends with a letter or "
+                            "digit");
+    for (size_t other = 0; other < id; ++other)
+      if (names[other] == name)
+        return make_error(ec::invalid_argument,
+                          "container name '" + name + "' is given twice, to "
+                            "containers "
+                            + std::to_string(other) + " and "
+                            + std::to_string(id) + in);
+  }
+  return names;
+}
+
+} // namespace baton

@@ -1,0 +1,66 @@
+#include "job/names.hpp"
+
+#include "messages/error.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace baton;
+
+TEST(names, kubernetes_container_names) {
+  EXPECT_TRUE(is_container_name("build"));
+  EXPECT_TRUE(is_container_name("a"));
+  EXPECT_TRUE(is_container_name("unit-tests-2"));
+  EXPECT_TRUE(is_container_name(std::string(63, 'x')));
+  EXPECT_FALSE(is_container_name(""));
+  EXPECT_FALSE(is_container_name(std::string(64, 'x')));
+  EXPECT_FALSE(is_container_name("Build"));
+  EXPECT_FALSE(is_container_name("-build"));
+  EXPECT_FALSE(is_container_name("build-"));
+  EXPECT_FALSE(is_container_name("unit_tests"));
+  EXPECT_FALSE(is_container_name("a.b"));
+}
+
+TEST(names, the_default_is_container_dash_id) {
+  EXPECT_EQ(default_container_names(3),
+            (std::vector<std::string>{"container-0", "container-1",
+                                      "container-2"}));
+}
+
+TEST(names, one_name_per_container_in_id_order) {
+  auto names = parse_container_names("checkout,build,test", 3);
+  ASSERT_TRUE(names) << render(names.error());
+  EXPECT_EQ(*names, (std::vector<std::string>{"checkout", "build", "test"}));
+}
+
+TEST(names, a_wrong_count_names_the_value) {
+  auto names = parse_container_names("checkout,build", 3);
+  ASSERT_FALSE(names);
+  EXPECT_EQ(render(names.error()),
+            "expected 3 container names (one per container, in id order), got "
+            "2 in 'checkout,build'");
+  EXPECT_FALSE(parse_container_names("a,b", 1));
+  EXPECT_FALSE(parse_container_names("a,", 1));
+}
+
+TEST(names, a_bad_name_is_named) {
+  auto names = parse_container_names("checkout,Build", 2);
+  ASSERT_FALSE(names);
+  auto text = render(names.error());
+  EXPECT_NE(text.find("invalid container name 'Build' for container 1 in "
+                      "'checkout,Build'"),
+            std::string::npos)
+    << text;
+  auto empty = parse_container_names("checkout,,test", 3);
+  ASSERT_FALSE(empty);
+  EXPECT_NE(render(empty.error()).find("invalid container name '' for "
+                                       "container 1"),
+            std::string::npos);
+}
+
+TEST(names, a_name_given_twice_is_refused) {
+  auto names = parse_container_names("a,b,a", 3);
+  ASSERT_FALSE(names);
+  EXPECT_NE(render(names.error()).find("'a' is given twice, to containers 0 "
+                                       "and 2"),
+            std::string::npos);
+}
