@@ -55,11 +55,12 @@ parse_container_names(const std::string& text, size_t count) {
                             "digit");
     for (size_t other = 0; other < id; ++other)
       if (names[other] == name)
-        return make_error(ec::invalid_argument,
-                          "container name '" + name + "' is given twice, to "
-                            "containers "
-                            + std::to_string(other) + " and "
-                            + std::to_string(id) + in);
+        return make_error(ec::invalid_argument, "container name '" + name
+                                                  + "' is given twice, to "
+                                                    "containers "
+                                                  + std::to_string(other)
+                                                  + " and " + std::to_string(id)
+                                                  + in);
   }
   return names;
 }

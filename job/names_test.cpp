@@ -21,9 +21,9 @@ TEST(names, kubernetes_container_names) {
 }
 
 TEST(names, the_default_is_container_dash_id) {
-  EXPECT_EQ(default_container_names(3),
-            (std::vector<std::string>{"container-0", "container-1",
-                                      "container-2"}));
+  EXPECT_EQ(
+    default_container_names(3),
+    (std::vector<std::string>{"container-0", "container-1", "container-2"}));
 }
 
 TEST(names, one_name_per_container_in_id_order) {
@@ -52,15 +52,17 @@ TEST(names, a_bad_name_is_named) {
     << text;
   auto empty = parse_container_names("checkout,,test", 3);
   ASSERT_FALSE(empty);
-  EXPECT_NE(render(empty.error()).find("invalid container name '' for "
-                                       "container 1"),
+  EXPECT_NE(render(empty.error())
+              .find("invalid container name '' for "
+                    "container 1"),
             std::string::npos);
 }
 
 TEST(names, a_name_given_twice_is_refused) {
   auto names = parse_container_names("a,b,a", 3);
   ASSERT_FALSE(names);
-  EXPECT_NE(render(names.error()).find("'a' is given twice, to containers 0 "
-                                       "and 2"),
+  EXPECT_NE(render(names.error())
+              .find("'a' is given twice, to containers 0 "
+                    "and 2"),
             std::string::npos);
 }

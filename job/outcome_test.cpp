@@ -73,7 +73,8 @@ TEST(outcome, step_lines_say_why_and_how_long) {
   c.timeout_ms = 10'000;
   EXPECT_EQ(step_line(c), "~~~ Container 1 (build) timed out after 10s\n");
   c.reason = step_reason::cancelled;
-  EXPECT_EQ(step_line(c), "~~~ Container 1 (build) was cancelled after 2.41s\n");
+  EXPECT_EQ(step_line(c),
+            "~~~ Container 1 (build) was cancelled after 2.41s\n");
   c.duration_ns = -1;
   EXPECT_EQ(step_line(c), "~~~ Container 1 (build) was cancelled\n");
   c.reason = step_reason::lost;
@@ -91,7 +92,8 @@ TEST(outcome, the_summary_aligns_its_columns) {
   x.result = "failed";
   x.status = 3;
   x.duration_ns = 4'100'000'000;
-  x.containers.push_back(ended(0, "checkout", step_reason::passed, 520'000'000));
+  x.containers.push_back(
+    ended(0, "checkout", step_reason::passed, 520'000'000));
   x.containers.push_back(ended(1, "build", step_reason::failed, 2'410'000'000));
   x.containers.back().exit_status = 3;
   x.containers.push_back(ended(2, "test", step_reason::skipped));

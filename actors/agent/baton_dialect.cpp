@@ -35,7 +35,8 @@ public:
     credit_ = log_window;
     // Credit before the state: a container told to start can log its
     // header at once.
-    lifecycle::write(self, wire::encode(wire::registered{std::move(env), name}));
+    lifecycle::write(self,
+                     wire::encode(wire::registered{std::move(env), name}));
     lifecycle::write(self, wire::encode(wire::credit{log_window}));
     if (configured_)
       lifecycle::tell(self, std::move(now));

@@ -24,10 +24,10 @@ caf::error runner_config::validate() const {
                       "start timeout must not be negative, got "
                         + format_duration(start_timeout));
   if (!names.empty() && names.size() != containers)
-    return make_error(ec::invalid_argument,
-                      "expected " + std::to_string(containers)
-                        + " container names, got "
-                        + std::to_string(names.size()));
+    return make_error(ec::invalid_argument, "expected "
+                                              + std::to_string(containers)
+                                              + " container names, got "
+                                              + std::to_string(names.size()));
   for (auto& name : names)
     if (!is_container_name(name))
       return make_error(ec::invalid_argument,

@@ -723,8 +723,8 @@ TEST_F(runner_test, a_turn_waits_for_the_settings_that_follow_a_registration) {
   auto s1 = spawn(fake_session);
   registration reg{1, dialect::baton};
   reg.configured = false;
-  auto rep = request<std::vector<std::string>, std::string, turn>(r, atom::register_::value,
-                                                     reg, container_actor{s1});
+  auto rep = request<std::vector<std::string>, std::string, turn>(
+    r, atom::register_::value, reg, container_actor{s1});
   exit(r, 0, 1);
   // The job failed, and container 1 may yet say it is an always-step.
   EXPECT_EQ(std::get<2>(*rep->value).state, run_state::wait);
