@@ -57,6 +57,8 @@ caf::error write_out(aggregator_ptr self, size_t id) {
   st.at_line_start = st.out.back() == '\n';
   if (id != agent_lines)
     st.bytes[id] += st.out.size();
+  else
+    st.agent_bytes += st.out.size();
   return {};
 }
 

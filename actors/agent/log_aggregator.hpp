@@ -32,6 +32,8 @@ struct log_aggregator_state {
   bool timestamp_lines = false;
   /// Bytes written per container.
   std::vector<uint64_t> bytes;
+  /// Bytes of the agent's own lines (step lines, skips, the summary).
+  uint64_t agent_bytes = 0;
   /// One redactor per container: secrets may be split across its chunks.
   std::vector<redactor> redactors;
   /// One per container, with timestamped lines: a line may be split too.

@@ -106,22 +106,6 @@ inline void check_runner_invariants(const runner_actor& r) {
     std::abort();
 }
 
-/// The bytes of the job log the runner wrote itself (the lines that say a
-/// container was skipped), which the log bytes sent do not account for.
-inline size_t runner_lines_size(const std::string& log) {
-  static constexpr char prefix[] = "~~~ Skipping container ";
-  // Each line counted once, though the logged bytes may hold the prefix
-  // too, several times on one line.
-  size_t total = 0;
-  for (auto pos = log.find(prefix); pos != std::string::npos;) {
-    auto end = log.find('\n', pos);
-    end = end == std::string::npos ? log.size() : end + 1;
-    total += end - pos;
-    pos = log.find(prefix, end);
-  }
-  return total;
-}
-
 /// One input's job: two containers, a runner, and an aggregator that
 /// redacts a secret into memory; sessions get a 4 KiB log window and a
 /// warning limiter.
@@ -149,12 +133,15 @@ struct job {
 
   /// Aborts unless the runner's state is consistent and the job log holds
   /// no more than the `log_sent` bytes sent (redaction only shrinks or
-  /// keeps: "[REDACTED]" is shorter than the secret), but for the runner's
+  /// keeps: "[REDACTED]" is shorter than the secret), but for the agent's
   /// own lines.
   void check(size_t log_sent) const {
     check_runner_invariants(runner);
-    auto& log = sink->data();
-    if (log.size() - runner_lines_size(log) > log_sent)
+    auto& agg = dynamic_cast<caf::stateful_actor<log_aggregator_state,
+                                                 log_aggregator_actor::base>&>(
+                  *caf::actor_cast<caf::abstract_actor*>(aggregator))
+                  .state;
+    if (sink->data().size() - agg.agent_bytes > log_sent)
       std::abort();
   }
 
