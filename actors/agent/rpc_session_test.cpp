@@ -213,7 +213,8 @@ TEST_F(rpc_session_test, a_stock_client_runs_a_one_container_job) {
   EXPECT_EQ(reply(c).error, "");
   exit(c, 0, 0);
   EXPECT_EQ(reply(c).error, "");
-  EXPECT_EQ(sink->data(), "hello\n");
+  EXPECT_EQ(sink->data(),
+            "hello\n~~~ Container 0 (container-0) passed after 0.00s\n");
   call_int(c, rpc::status_method, 0);
   EXPECT_EQ(reply(c).error, "connection is shut down");
   auto result = status();
@@ -297,7 +298,7 @@ TEST_F(rpc_session_test, logs_and_exits_belong_to_the_connection_registered) {
   EXPECT_EQ(reply(c).error, "client id 0 already reported its exit status");
   write_logs(c, "late\n");
   EXPECT_EQ(reply(c).error, "WriteLogs after Exit on this connection");
-  EXPECT_EQ(sink->data(), "");
+  EXPECT_EQ(sink->data(), "~~~ Container 0 (container-0) passed after 0.00s\n");
 }
 
 TEST_F(rpc_session_test, a_wrong_method_or_path_gets_gos_http_errors) {
@@ -393,7 +394,8 @@ TEST_F(rpc_session_test, output_is_redacted_like_any_other) {
   write_logs(c, "the password is hunter2-");
   write_logs(c, "secret, see?\n");
   exit(c, 0, 0);
-  EXPECT_EQ(sink->data(), "the password is [REDACTED], see?\n");
+  EXPECT_EQ(sink->data(), "the password is [REDACTED], see?\n"
+                          "~~~ Container 0 (container-0) passed after 0.00s\n");
 }
 
 TEST_F(rpc_session_test, a_slow_job_log_holds_the_replies_back) {

@@ -153,8 +153,8 @@ TEST_F(runner_test, a_lost_client_terminates_the_job) {
   EXPECT_EQ(result.status, defaults::lost_status);
   EXPECT_TRUE(result.terminated);
   EXPECT_EQ(result.containers[0].state, container_state::lost);
-  EXPECT_EQ(result.reason, "container 0 lost: connection closed before its "
-                           "exit status");
+  EXPECT_EQ(result.reason, "container 0 (container-0) lost: connection closed "
+                           "before its exit status");
   // The waiting container is not an always-step: it is skipped.
   EXPECT_EQ(last_state(s1), run_state::skip);
   EXPECT_EQ(result.containers[1].state, container_state::skipped);
@@ -212,7 +212,7 @@ TEST_F(runner_test, exit_statuses_one_then_zero_give_aggregate_one) {
   auto result = status(r);
   EXPECT_EQ(result.status, 1);
   EXPECT_TRUE(result.terminated);
-  EXPECT_EQ(result.reason, "container 0 exited with status 1");
+  EXPECT_EQ(result.reason, "container 0 (container-0) exited with status 1");
 }
 
 TEST_F(runner_test, nonzero_exit_means_later_containers_never_start) {
@@ -348,7 +348,8 @@ TEST_F(runner_test, start_timeout_fails_the_job) {
   advance(1min);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().reason,
-            "timed out waiting 5m0s for all containers to connect");
+            "timed out waiting 5m0s for all containers to connect: 1 "
+            "(container-1) never connected");
   // Container 0 connected but never reported: reference order gives 137.
   EXPECT_EQ(done->get().status, 137);
   EXPECT_EQ(states(s0), std::vector<run_state>{run_state::shutdown});
@@ -423,12 +424,20 @@ TEST_F(runner_test, result_json_has_the_documented_shape) {
   auto j = to_json(status(r));
   EXPECT_EQ(j["status"], 3);
   EXPECT_EQ(j["interrupted"], false);
-  EXPECT_EQ(j["reason"], "container 1 exited with status 3");
+  EXPECT_EQ(j["reason"], "container 1 (container-1) exited with status 3");
   ASSERT_EQ(j["containers"].size(), 2u);
   EXPECT_EQ(j["containers"][1]["id"], 1);
   EXPECT_EQ(j["containers"][1]["state"], "exited");
   EXPECT_EQ(j["containers"][1]["exit_status"], 3);
   EXPECT_EQ(j["containers"][1]["log_bytes"], 0);
+  EXPECT_EQ(j["containers"][1]["name"], "container-1");
+  EXPECT_EQ(j["containers"][1]["reason"], "failed");
+  EXPECT_TRUE(j["containers"][1]["signal"].is_null());
+  EXPECT_TRUE(j["containers"][1]["started_at"].is_string());
+  EXPECT_TRUE(j["containers"][1]["finished_at"].is_string());
+  EXPECT_EQ(j["containers"][1]["duration_ms"], 0);
+  EXPECT_EQ(j["containers"][0]["reason"], "passed");
+  EXPECT_EQ(j["duration_ms"], 0);
 }
 
 TEST(runner_config, validate_names_the_bad_value) {
@@ -468,7 +477,7 @@ TEST_F(runner_test,
   EXPECT_EQ(result.containers[1].state, container_state::skipped);
   EXPECT_EQ(result.containers[2].exit_status, 0);
   EXPECT_TRUE(result.containers[2].always);
-  EXPECT_EQ(result.reason, "container 0 exited with status 2");
+  EXPECT_EQ(result.reason, "container 0 (container-0) exited with status 2");
 }
 
 TEST_F(runner_test, an_always_step_that_connects_after_the_failure_still_runs) {
@@ -503,7 +512,7 @@ TEST_F(runner_test, a_lost_container_then_an_always_step) {
   exit(r, 2, 0);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, defaults::lost_status);
-  EXPECT_EQ(done->get().reason, "container 0 lost: gone");
+  EXPECT_EQ(done->get().reason, "container 0 (container-0) lost: gone");
 }
 
 TEST_F(runner_test, a_waiting_container_lost_stops_the_running_step_first) {
@@ -537,7 +546,8 @@ TEST_F(runner_test, the_start_timeout_fails_the_job_but_runs_an_always_step) {
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, defaults::not_connected_status);
   EXPECT_EQ(done->get().reason,
-            "timed out waiting 1m0s for all containers to connect");
+            "timed out waiting 1m0s for all containers to connect: 1 "
+            "(container-1) never connected");
 }
 
 TEST_F(runner_test,
@@ -663,8 +673,8 @@ TEST_F(runner_test, a_timeout_that_is_not_soft_failed_fails_and_says_so) {
   exit(r, 0, step_exit{137, true, {}});
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, 137);
-  EXPECT_EQ(done->get().reason, "container 0 exited with status 137 (timed "
-                                "out)");
+  EXPECT_EQ(done->get().reason, "container 0 (container-0) exited with status "
+                                "137 (timed out)");
 }
 
 TEST_F(runner_test, outputs_reach_later_containers_and_not_earlier_ones) {
@@ -713,7 +723,7 @@ TEST_F(runner_test, an_always_step_failing_after_a_failure_keeps_the_first) {
   exit(r, 1, 4);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, 3);
-  EXPECT_EQ(done->get().reason, "container 0 exited with status 3");
+  EXPECT_EQ(done->get().reason, "container 0 (container-0) exited with status 3");
   EXPECT_EQ(done->get().containers[1].exit_status, 4);
 }
 

@@ -10,6 +10,7 @@
 #include "actors/test_fixture.hpp"
 #include "messages/rpc.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -31,12 +32,18 @@ protected:
   /// A new job of `containers`, replacing the one before.
   void make_job(uint32_t containers, std::vector<std::string> env = {},
                 std::vector<std::string> secrets = {}) {
+    make_job(log_aggregator_config{containers, std::move(secrets), {}, false},
+             std::move(env));
+  }
+
+  /// A new job whose job log is written as `log` says.
+  void make_job(log_aggregator_config log, std::vector<std::string> env = {}) {
     runner_config rc;
-    rc.containers = containers;
+    rc.containers = log.containers;
     rc.env = std::move(env);
-    aggregator = spawn(
-      log_aggregator, sink,
-      log_aggregator_config{rc.containers, std::move(secrets), {}, false});
+    // The runner's tests cover the summary; here it would only pad logs.
+    rc.summary = false;
+    aggregator = spawn(log_aggregator, sink, std::move(log));
     the_runner = spawn(runner, rc, aggregator);
   }
 
@@ -53,6 +60,22 @@ protected:
     /// The sequence number of the next call.
     std::shared_ptr<uint64_t> seq = std::make_shared<uint64_t>(0);
   };
+
+  /// The bytes of container `id`'s own output in the job log.
+  uint64_t logged(size_t id) {
+    auto bytes = request<std::vector<uint64_t>>(aggregator, atom::status::value)
+                   ->get();
+    return bytes.at(id);
+  }
+
+  /// Whether the job log holds only the agent's line saying container 0
+  /// was lost, and none of its output.
+  bool only_lost_line() {
+    return logged(0) == 0
+           && sink->data().rfind("~~~ Container 0 (container-0) was lost: ", 0)
+                == 0
+           && std::count(sink->data().begin(), sink->data().end(), '\n') == 1;
+  }
 
   job_result status() {
     return request<job_result>(the_runner, atom::status::value)->get();

@@ -172,7 +172,8 @@ TEST_P(session_lifecycle_test, a_close_before_the_exit_loses_the_container) {
   log(c, "partial\n");
   hang_up(c);
   EXPECT_EQ(container(0).state, container_state::lost);
-  EXPECT_EQ(sink->data(), "partial\n");
+  EXPECT_EQ(sink->data(), "partial\n~~~ Container 0 (container-0) was lost: "
+                          "connection closed before its exit status\n");
 }
 
 TEST_P(session_lifecycle_test, the_exit_is_recorded_after_its_log) {
@@ -203,7 +204,9 @@ TEST_P(session_lifecycle_test, a_close_right_after_the_exit_keeps_the_status) {
   run();
   EXPECT_EQ(container(0).state, container_state::exited);
   EXPECT_EQ(container(0).exit_status, 5);
-  EXPECT_EQ(sink->data(), "out\n");
+  EXPECT_EQ(sink->data(),
+            "out\n~~~ Container 0 (container-0) failed with status 5 after "
+            "0.00s\n");
 }
 
 TEST_P(session_lifecycle_test,

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -199,7 +200,7 @@ TEST_F(session_test, log_beyond_the_credit_is_refused) {
   auto c = bound(0);
   send(c, wire::log_data{std::string(4097, 'x')});
   EXPECT_EQ(error_code(c), "credit_exceeded");
-  EXPECT_TRUE(sink->data().empty());
+  EXPECT_TRUE(only_lost_line()) << sink->data();
   EXPECT_EQ(status().containers[0].state, container_state::lost);
 }
 
@@ -216,7 +217,8 @@ TEST_F(session_test, exit_is_acknowledged_after_the_log_is_written) {
   auto c1 = bound(1);
   send(c0, wire::log_data{"out"});
   send(c0, wire::exit_report{0});
-  EXPECT_EQ(sink->data(), "out");
+  EXPECT_EQ(sink->data(),
+            "out\n~~~ Container 0 (container-0) passed after 0.00s\n");
   EXPECT_EQ(written_of<wire::exit_ack>(c0).size(), 1u);
   // The turn passes: container 1 is pushed `start`.
   auto states = written_of<wire::state_update>(c1);
@@ -233,7 +235,8 @@ TEST_F(session_test, frames_that_arrive_together_keep_their_order) {
   send_together(c0,
                 {wire::log_data{"a"}, wire::log_at{1, "b"}, wire::heartbeat{},
                  wire::log_data{"c"}, wire::exit_report{0}});
-  EXPECT_EQ(sink->data(), "abc");
+  EXPECT_EQ(sink->data(),
+            "abc\n~~~ Container 0 (container-0) passed after 0.00s\n");
   EXPECT_EQ(written_of<wire::exit_ack>(c0).size(), 1u);
   // Three bytes: below the batch of a grant.
   EXPECT_EQ(written_of<wire::credit>(c0).size(), 1u);
@@ -249,7 +252,7 @@ TEST_F(session_test, a_batch_beyond_the_credit_is_refused) {
   send_together(c, {wire::log_data{std::string(4000, 'x')},
                     wire::log_data{std::string(97, 'y')}});
   EXPECT_EQ(error_code(c), "credit_exceeded");
-  EXPECT_TRUE(sink->data().empty());
+  EXPECT_TRUE(only_lost_line()) << sink->data();
   EXPECT_EQ(status().containers[0].state, container_state::lost);
 }
 
@@ -260,7 +263,7 @@ TEST_F(session_test, a_log_together_with_the_registration_is_refused) {
   send_together(c, {wire::hello{defaults::protocol_version, "test"},
                     wire::register_request{0}, wire::log_data{"x"}});
   EXPECT_EQ(error_code(c), "unexpected_message");
-  EXPECT_TRUE(sink->data().empty());
+  EXPECT_TRUE(only_lost_line()) << sink->data();
 }
 
 // Only the connection whose turn it is reads in large pieces.
@@ -305,8 +308,8 @@ TEST_F(session_test, a_close_before_exit_marks_the_container_lost_at_once) {
   auto result = status();
   EXPECT_EQ(result.containers[0].state, container_state::lost);
   EXPECT_EQ(result.status, defaults::lost_status);
-  EXPECT_EQ(result.reason,
-            "container 0 lost: connection closed before its exit status");
+  EXPECT_EQ(result.reason, "container 0 (container-0) lost: connection "
+                           "closed before its exit status");
 }
 
 TEST_F(session_test, a_close_after_exit_is_not_a_loss) {
@@ -418,20 +421,22 @@ TEST_F(session_test, a_skip_reaches_version_1_as_a_shutdown) {
 }
 
 TEST_F(session_test, timed_log_frames_carry_their_time_to_the_job_log) {
-  aggregator = spawn(log_aggregator, sink,
-                     log_aggregator_config{2, {}, {}, true});
+  make_job(log_aggregator_config{2, {}, {}, true});
   auto c = bound(0);
   send(c, wire::log_at{1'000'000'000, "first\nsecond"});
   send(c, wire::log_at{2'000'000'000, " line\n"});
   send(c, wire::exit_report{0});
-  EXPECT_EQ(sink->data(), "1970-01-01T00:00:01.000Z first\n"
-                          "1970-01-01T00:00:01.000Z second line\n");
+  // The agent's step line is stamped too, with the wall clock's time.
+  static const std::regex expected{
+    "1970-01-01T00:00:01.000Z first\n"
+    "1970-01-01T00:00:01.000Z second line\n"
+    "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z "
+    "~~~ Container 0 \\(container-0\\) passed after 0\\.00s\n"};
+  EXPECT_TRUE(std::regex_match(sink->data(), expected)) << sink->data();
 }
 
 TEST_F(session_test, outputs_reach_later_containers_and_redaction) {
-  aggregator
-    = spawn(log_aggregator, sink,
-            log_aggregator_config{2, {}, split_patterns("*_TOKEN"), false});
+  make_job(log_aggregator_config{2, {}, split_patterns("*_TOKEN"), false});
   auto c0 = bound(0);
   auto c1 = bound(1);
   send(c0, wire::exit_report{
@@ -444,7 +449,9 @@ TEST_F(session_test, outputs_reach_later_containers_and_redaction) {
                              "VERSION=1.2.3", "DEPLOY_TOKEN=tok-123456"}));
   send(c1, wire::log_at{0, "deploying with tok-123456\n"});
   send(c1, wire::exit_report{0});
-  EXPECT_EQ(sink->data(), "deploying with [REDACTED]\n");
+  EXPECT_EQ(sink->data(), "~~~ Container 0 (container-0) passed after 0.00s\n"
+                          "deploying with [REDACTED]\n"
+                          "~~~ Container 1 (container-1) passed after 0.00s\n");
   auto result = status();
   EXPECT_EQ(result.containers[0].outputs,
             (std::vector<std::string>{"VERSION", "DEPLOY_TOKEN"}));

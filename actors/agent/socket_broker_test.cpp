@@ -7,6 +7,7 @@
 #include "actors/agent/log_aggregator.hpp"
 #include "actors/agent/runner.hpp"
 #include "actors/test_socket.hpp"
+#include "actors/test_fixture.hpp"
 #include "messages/error.hpp"
 #include "os/unix_socket.hpp"
 
@@ -129,6 +130,7 @@ protected:
     runner_config rc;
     rc.containers = containers;
     rc.env = {"A=1"};
+    rc.summary = false;
     aggregator = sys.spawn(log_aggregator, sink,
                            log_aggregator_config{containers, {}, {}, false});
     the_runner = sys.spawn(runner, rc, aggregator);
@@ -149,7 +151,7 @@ protected:
     self->request(aggregator, 10s, atom::status::value)
       .receive([](std::vector<uint64_t>&) {},
                [](caf::error& err) { ADD_FAILURE() << render(err); });
-    return sink->data();
+    return baton::testing::zero_durations(sink->data());
   }
 
   /// The broker's account: connections served and the receive buffer
@@ -237,7 +239,8 @@ TEST_F(socket_broker_test, a_client_runs_through_the_whole_protocol) {
   c.expect<wire::exit_ack>();
   auto result = wait_done();
   EXPECT_EQ(result.status, 0);
-  EXPECT_EQ(log(), std::string("out\0put\n", 8));
+  EXPECT_EQ(log(), std::string("out\0put\n", 8)
+                     + "~~~ Container 0 (container-0) passed after 0.00s\n");
 }
 
 TEST_F(socket_broker_test, both_dialects_take_turns_in_one_job) {
@@ -262,7 +265,8 @@ TEST_F(socket_broker_test, both_dialects_take_turns_in_one_job) {
   EXPECT_EQ(result.status, 0);
   EXPECT_EQ(result.containers[0].protocol, dialect::baton);
   EXPECT_EQ(result.containers[1].protocol, dialect::buildkite);
-  EXPECT_EQ(log(), "zero\none\n");
+  EXPECT_EQ(log(), "zero\n~~~ Container 0 (container-0) passed after 0.00s\n"
+                   "one\n~~~ Container 1 (container-1) passed after 0.00s\n");
 }
 
 TEST_F(socket_broker_test, two_clients_at_once_take_turns) {
@@ -379,7 +383,8 @@ TEST_F(socket_broker_test, a_malformed_frame_closes_only_that_connection) {
   good.send(wire::exit_report{0});
   good.expect<wire::exit_ack>();
   EXPECT_EQ(wait_done().status, 0);
-  EXPECT_EQ(log(), "still here");
+  EXPECT_EQ(log(), "still here\n"
+                   "~~~ Container 0 (container-0) passed after 0.00s\n");
 }
 
 // Many frames in one write reach the session together and the job log in
@@ -399,6 +404,7 @@ TEST_F(socket_broker_test, frames_in_one_write_arrive_in_order) {
   wire::append(buf, wire::encode(wire::exit_report{0}));
   c0.send_raw(std::string{buf.begin(), buf.end()});
   c0.expect<wire::exit_ack>();
+  expected += "~~~ Container 0 (container-0) passed after 0.00s\n";
   EXPECT_EQ(log(), expected);
   client c1{path};
   EXPECT_EQ(c1.join(1), run_state::start);
@@ -409,7 +415,9 @@ TEST_F(socket_broker_test, frames_in_one_write_arrive_in_order) {
   EXPECT_EQ(c1.expect<wire::error_report>().code, "unknown_frame_type");
   EXPECT_TRUE(c1.expect_eof());
   EXPECT_EQ(wait_done().containers[1].state, container_state::lost);
-  EXPECT_EQ(log(), expected + "kept");
+  EXPECT_EQ(log(), expected
+                     + "kept\n~~~ Container 1 (container-1) was lost: unknown "
+                       "frame type 42 (expected 1 to 15)\n");
 }
 
 TEST_F(socket_broker_test, an_oversized_frame_is_refused_before_its_body) {
@@ -438,8 +446,11 @@ TEST_F(socket_broker_test, a_dropped_connection_is_lost_at_once) {
   // Container 1 is not an always-step: it is skipped, which the job log
   // says in its place.
   EXPECT_EQ(c1.expect<wire::state_update>().state, run_state::skip);
-  EXPECT_EQ(log(), "partial~~~ Skipping container 1: an earlier step failed "
-                   "(BATON_ALWAYS=true would run it anyway)\n");
+  EXPECT_EQ(log(), "partial\n~~~ Container 0 (container-0) was lost: "
+                   "connection closed before its exit status\n"
+                   "~~~ Skipping container 1 (container-1): an earlier step "
+                   "failed (BATON_ALWAYS=true would run it anyway)\n"
+                   "~~~ Container 1 (container-1) was skipped\n");
 }
 
 TEST_F(socket_broker_test, a_truncated_frame_is_reported_on_close) {
@@ -450,8 +461,8 @@ TEST_F(socket_broker_test, a_truncated_frame_is_reported_on_close) {
   c.close();
   auto result = wait_done();
   EXPECT_EQ(result.containers[0].state, container_state::lost);
-  EXPECT_EQ(result.reason, "container 0 lost: stream ended inside a log "
-                           "frame: got 3 of 16 body bytes");
+  EXPECT_EQ(result.reason, "container 0 (container-0) lost: stream ended "
+                           "inside a log frame: got 3 of 16 body bytes");
 }
 
 TEST_F(socket_broker_test, the_socket_is_connectable_by_every_uid) {
