@@ -21,19 +21,11 @@
 
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <tuple>
 #include <vector>
 
 namespace baton::testing {
-
-/// `log` with the durations in the agent's step lines written as "0.00s":
-/// on a real actor system, real time passes between a start and an exit.
-inline std::string zero_durations(const std::string& log) {
-  static const std::regex after{R"((~~~ [^\n]* after )\d+\.\d\ds\n)"};
-  return std::regex_replace(log, after, "$010.00s\n");
-}
 
 struct test_config : caf::actor_system_config {
   test_config() {

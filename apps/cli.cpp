@@ -417,6 +417,10 @@ const command_line<pod_options>& pod_line() {
        "show the nodes' info lines too, not only the job log and warnings "
        "(or set BATON_LOG_LEVEL)",
        boolean(&o::verbose)},
+      {"no-summary", nullptr, nullptr, "false", false,
+       "passed to the agent: leave the job summary out of the job log (or "
+       "set BATON_NO_SUMMARY, which the agent inherits)",
+       boolean(&o::no_summary)},
     },
     "a pod spec file",
     &o::spec_file};

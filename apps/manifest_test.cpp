@@ -65,9 +65,12 @@ TEST(manifest, renders_the_pod_around_the_spec) {
   auto& agent = containers[0];
   EXPECT_EQ(agent["name"], "agent");
   EXPECT_EQ(agent["command"], json({"/workspace/baton/bin/baton", "agent"}));
-  EXPECT_EQ(agent["env"], json({env_entry("BATON_LOG_LEVEL", "warn"),
-                                env_entry("BUILDKITE_CONTAINER_COUNT", "2"),
-                                env_entry("BUILDKITE_JOB_ID", "42")}));
+  // The agent knows the containers by the names the spec gives them.
+  EXPECT_EQ(agent["env"],
+            json({env_entry("BATON_CONTAINER_NAMES", "checkout,build"),
+                  env_entry("BATON_LOG_LEVEL", "warn"),
+                  env_entry("BUILDKITE_CONTAINER_COUNT", "2"),
+                  env_entry("BUILDKITE_JOB_ID", "42")}));
   auto& build = containers[2];
   EXPECT_EQ(build["name"], "build");
   EXPECT_EQ(build["image"], "busybox:1.36");
@@ -153,7 +156,8 @@ TEST(manifest, job_steps_become_the_containers_variables) {
   EXPECT_EQ(pod["activeDeadlineSeconds"], 5400);
   auto& agent = pod["containers"][0];
   EXPECT_EQ(agent["env"],
-            json({env_entry("BATON_LOG_LEVEL", "warn"),
+            json({env_entry("BATON_CONTAINER_NAMES", "test"),
+                  env_entry("BATON_LOG_LEVEL", "warn"),
                   env_entry("BUILDKITE_CONTAINER_COUNT", "1"),
                   env_entry("BUILDKITE_TIMESTAMP_LINES", "true")}));
   EXPECT_EQ(pod["containers"][1]["env"],

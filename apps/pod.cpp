@@ -148,6 +148,10 @@ int run_pod(const pod_options& options) {
     agent.argv.insert(agent.argv.end(), {"--result-file", options.result_file});
   if (spec->timestamp_lines)
     agent.argv.push_back("--timestamp-lines");
+  if (options.no_summary)
+    agent.argv.push_back("--no-summary");
+  agent.argv.insert(agent.argv.end(),
+                    {"--container-names", container_names(*spec)});
   procs.push_back(agent);
   for (size_t id = 0; id < n; ++id) {
     auto& c = spec->containers[id];

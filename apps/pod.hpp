@@ -16,6 +16,8 @@ struct pod_options {
   bool keep = false;
   /// Show the nodes' info lines, not only the job log and warnings.
   bool verbose = false;
+  /// Leave the job summary out of the job log (the step lines stay).
+  bool no_summary = false;
 };
 
 /// Runs the pod. Returns the agent's exit status.

@@ -34,7 +34,7 @@ protected:
     auto& c = j.start_stock_client(0, "printf 'A%sB\\n' 1; printf 'A%sB\\n' 2");
     EXPECT_EQ(c.wait(), 0) << c.err();
     EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
-    EXPECT_EQ(j.log(), std::string{phases} + "A1B\nA2B\n");
+    EXPECT_EQ(j.log(), std::string{phases} + "A1B\nA2B\n" + passed_line(0));
   }
 
   job j;
@@ -50,8 +50,9 @@ TEST(buildkite, stock_clients_run_in_order_when_started_in_reverse) {
     j.start_stock_client(id, "echo out-" + std::to_string(id), {}, "1s");
   j.start_agent();
   ASSERT_EQ(j.agent->wait(), 0) << j.agent->err();
-  EXPECT_EQ(j.log(), std::string{phases} + "out-0\n" + phases + "out-1\n"
-                       + phases + "out-2\n");
+  EXPECT_EQ(j.log(), std::string{phases} + "out-0\n" + passed_line(0) + phases
+                       + "out-1\n" + passed_line(1) + phases + "out-2\n"
+                       + passed_line(2));
   for (auto& c : j.bootstraps) {
     EXPECT_EQ(c->wait(), 0) << c->err();
   }
@@ -132,7 +133,7 @@ TEST(buildkite, a_failing_stock_client_stops_the_job) {
   EXPECT_FALSE(file_exists(j.dir / "ran-2"));
   auto result = result_of(j);
   EXPECT_EQ(result["status"], 3);
-  EXPECT_EQ(result["reason"], "container 1 exited with status 3");
+  EXPECT_EQ(result["reason"], "container 1 (container-1) exited with status 3");
 }
 
 TEST(buildkite, sigterm_to_the_agent_reaches_a_stock_clients_command) {
@@ -161,8 +162,9 @@ TEST(buildkite, baton_and_stock_clients_share_one_job) {
   j.start_bootstrap(0, "echo baton-0");
   ASSERT_EQ(j.agent->wait(), 0) << j.agent->err();
   expect_in_order(j.log(),
-                  {"~~~ Running container 0:", "baton-0\n", phases, "stock-1\n",
-                   "~~~ Running container 2:", "baton-2\n"});
+                  {"~~~ Running container 0 (container-0):", "baton-0\n",
+                   phases, "stock-1\n",
+                   "~~~ Running container 2 (container-2):", "baton-2\n"});
   auto result = result_of(j);
   EXPECT_EQ(result["containers"][0]["protocol"], "baton");
   EXPECT_EQ(result["containers"][1]["protocol"], "buildkite");
@@ -186,8 +188,9 @@ TEST(buildkite, a_killed_stock_client_is_lost_at_once) {
   auto result = result_of(j);
   EXPECT_EQ(result["status"], -7);
   EXPECT_EQ(result["containers"][0]["state"], "lost");
-  EXPECT_EQ(result["reason"],
-            "container 0 lost: connection closed before its exit status");
+  EXPECT_EQ(
+    result["reason"],
+    "container 0 (container-0) lost: connection closed before its exit status");
 }
 
 TEST(buildkite, stock_client_output_is_redacted) {
@@ -199,7 +202,8 @@ TEST(buildkite, stock_client_output_is_redacted) {
     0, "printf 'token: s3cr3t-t0'; sleep 0.05; printf 'ken-value done\\n'");
   EXPECT_EQ(c.wait(), 0) << c.err();
   EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
-  EXPECT_EQ(j.log(), std::string{phases} + "token: [REDACTED] done\n");
+  EXPECT_EQ(j.log(),
+            std::string{phases} + "token: [REDACTED] done\n" + passed_line(0));
 }
 
 TEST(buildkite, baton_bootstraps_join_a_stock_runner_in_order) {

@@ -54,6 +54,15 @@ struct command_reaper {
   ~command_reaper();
 };
 
+/// `log` with the durations in the agent's "~~~" lines (a step line, the
+/// summary's first line) written as "0.00s": real time passes between a
+/// start and an exit.
+std::string zero_durations(const std::string& log);
+
+/// The agent's step line for container `id`, default-named, that passed,
+/// as `job::log()` shows it.
+std::string passed_line(int id);
+
 /// A shell command that returns once `path` exists: a command's way to
 /// wait for the test's go-ahead.
 std::string shell_wait_for(const std::string& path);
@@ -149,9 +158,14 @@ public:
   /// the agent, on `rpc_socket()`, with the job log in `log_file()`.
   process& start_stock_runner(std::vector<std::string> extra_args = {});
 
+  /// The job log, with the durations of the step lines zeroed.
   std::string log() const {
-    return read_file(log_file());
+    return zero_durations(read_file(log_file()));
   }
+
+  /// Whether `start_agent` lets the agent write its job summary: most tests
+  /// compare job logs without it.
+  bool summary = false;
 
   test_support::job_dir dir;
   std::unique_ptr<process> agent;

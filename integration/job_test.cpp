@@ -3,6 +3,7 @@
 
 #include "integration/harness.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -34,10 +35,11 @@ TEST(job, containers_started_before_the_agent_run_in_id_order) {
   j.start_agent();
   ASSERT_EQ(j.agent->wait(), 0) << j.agent->err();
   auto log = j.log();
-  expect_in_order(log, {"~~~ Running container 0:", "out-0\n", "err-0\n",
-                        "~~~ Running container 1:", "out-1\n",
-                        "~~~ Running container 2:", "out-2\n"});
-  auto h2 = position(log, "~~~ Running container 2:");
+  expect_in_order(log, {"~~~ Running container 0 (container-0):", "out-0\n",
+                        "err-0\n",
+                        "~~~ Running container 1 (container-1):", "out-1\n",
+                        "~~~ Running container 2 (container-2):", "out-2\n"});
+  auto h2 = position(log, "~~~ Running container 2 (container-2):");
   for (auto& b : j.bootstraps) {
     EXPECT_EQ(b->wait(), 0) << b->err();
   }
@@ -49,7 +51,10 @@ TEST(job, containers_started_before_the_agent_run_in_id_order) {
   EXPECT_EQ(result["reason"], "every container exited");
   ASSERT_EQ(result["containers"].size(), 3u);
   EXPECT_EQ(result["containers"][2]["state"], "exited");
-  EXPECT_EQ(result["containers"][2]["log_bytes"], log.size() - h2);
+  // The header and the output are the container's; the step line after
+  // them is the agent's.
+  EXPECT_EQ(result["containers"][2]["log_bytes"],
+            position(log, "~~~ Container 2 (container-2) passed") - h2);
 }
 
 TEST(job, a_failing_container_stops_the_job) {
@@ -67,10 +72,10 @@ TEST(job, a_failing_container_stops_the_job) {
   EXPECT_EQ(j.log().find("~~~ Running container 2"), std::string::npos);
   auto result = result_of(j);
   EXPECT_EQ(result["status"], 3);
-  EXPECT_EQ(result["reason"], "container 1 exited with status 3");
+  EXPECT_EQ(result["reason"], "container 1 (container-1) exited with status 3");
   EXPECT_EQ(result["containers"][1]["exit_status"], 3);
   EXPECT_NE(j.agent->err().find("warning: job done with status 3: container "
-                                "1 exited with status 3"),
+                                "1 (container-1) exited with status 3"),
             std::string::npos)
     << j.agent->err();
 }
@@ -130,8 +135,9 @@ TEST(job, a_killed_bootstrap_is_lost_without_waiting_for_the_timeout) {
   auto result = result_of(j);
   EXPECT_EQ(result["status"], -7);
   EXPECT_EQ(result["containers"][0]["state"], "lost");
-  EXPECT_EQ(result["reason"],
-            "container 0 lost: connection closed before its exit status");
+  EXPECT_EQ(
+    result["reason"],
+    "container 0 (container-0) lost: connection closed before its exit status");
 }
 
 TEST(job, a_killed_agent_makes_the_bootstrap_cancel_its_command) {
@@ -245,13 +251,18 @@ TEST(job, fifty_mib_of_random_bytes_arrive_byte_identical) {
   auto& b = j.start_bootstrap(0, "cat " + j.dir / "random.bin");
   EXPECT_EQ(b.wait(60s), 0) << b.err();
   EXPECT_EQ(j.agent->wait(60s), 0) << j.agent->err();
-  auto log = j.log();
+  auto log = read_file(j.log_file());
   auto header_end = log.find('\n');
   ASSERT_NE(header_end, std::string::npos);
-  EXPECT_TRUE(log.compare(header_end + 1, std::string::npos, data) == 0)
+  auto data_end = header_end + 1 + data.size();
+  EXPECT_TRUE(log.compare(header_end + 1, data.size(), data) == 0)
     << "log of " << log.size() << " bytes differs from the " << data.size()
     << " bytes written";
-  EXPECT_EQ(result_of(j)["containers"][0]["log_bytes"], log.size());
+  // Then the agent's step line, on a line of its own.
+  EXPECT_EQ(zero_durations(log.substr(std::min(data_end, log.size()))),
+            std::string(data.back() == '\n' ? "" : "\n")
+              + "~~~ Container 0 (container-0) passed after 0.00s\n");
+  EXPECT_EQ(result_of(j)["containers"][0]["log_bytes"], data_end);
 }
 
 // Reads the agent's peak resident memory in KiB.
@@ -320,8 +331,11 @@ TEST(job, a_slow_job_log_slows_the_command_and_loses_nothing) {
   EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
   auto header_end = log.find('\n');
   ASSERT_NE(header_end, std::string::npos);
-  EXPECT_EQ(log.size() - header_end - 1, 64u * 1024 * 1024);
-  EXPECT_EQ(log.find_first_not_of('\0', header_end + 1), std::string::npos);
+  // The output, then on a line of its own the agent's step line.
+  auto step = log.rfind("\n~~~ Container 0 (container-0) passed after ");
+  ASSERT_NE(step, std::string::npos);
+  EXPECT_EQ(step - header_end - 1, 64u * 1024 * 1024);
+  EXPECT_EQ(log.find_first_not_of('\0', header_end + 1), step);
 }
 
 TEST(job, a_lone_line_is_not_held_back) {
@@ -367,8 +381,11 @@ TEST(job, secrets_never_reach_the_job_log_or_the_diagnostics) {
   EXPECT_NE(log.find("whole [REDACTED].\n"), std::string::npos) << log;
   EXPECT_NE(log.find("split [REDACTED].\n"), std::string::npos) << log;
   EXPECT_NE(log.find("pw [REDACTED]\n"), std::string::npos) << log;
-  EXPECT_TRUE(log.size() >= 14
-              && log.compare(log.size() - 14, 14, "end [REDACTED]") == 0)
+  // The output ends without a newline: the agent's step line starts one.
+  const std::string end
+    = "end [REDACTED]\n~~~ Container 0 (container-0) passed after 0.00s\n";
+  EXPECT_TRUE(log.size() >= end.size()
+              && log.compare(log.size() - end.size(), end.size(), end) == 0)
     << log;
   EXPECT_EQ(j.agent->err().find(token), std::string::npos);
   EXPECT_EQ(j.agent->err().find("hunter2"), std::string::npos);
@@ -455,9 +472,13 @@ TEST(pod, a_missing_working_directory_is_created_as_a_runtime_would) {
   write_file(dir / "spec.json",
              R"({"containers": [{"name": "build", "workingDir": ")" + work
                + R"(", "command": ["sh", "-c", "pwd"]}]})");
-  process pod{{baton_exe(), "pod", dir / "spec.json"}, dir / "pod"};
+  process pod{{baton_exe(), "pod", dir / "spec.json", "--no-summary"},
+              dir / "pod"};
   EXPECT_EQ(pod.wait(), 0) << pod.err();
-  EXPECT_EQ(pod.out(), "~~~ Running container 0: sh -c pwd\n" + work + "\n");
+  // The spec's name is the container's name; no summary follows.
+  EXPECT_EQ(zero_durations(pod.out()),
+            "~~~ Running container 0 (build): sh -c pwd\n" + work
+              + "\n~~~ Container 0 (build) passed after 0.00s\n");
   // One that cannot be created stops the pod before anything runs.
   write_file(dir / "file", "");
   write_file(dir / "bad.json",

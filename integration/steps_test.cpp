@@ -77,11 +77,12 @@ TEST(steps, after_a_failure_only_always_steps_run) {
   EXPECT_EQ(last.wait(), 1);
   EXPECT_FALSE(file_exists(j.dir / "ran-1"));
   EXPECT_FALSE(file_exists(j.dir / "ran-3"));
-  expect_in_order(j.log(), {"building\n",
-                            "~~~ Skipping container 1: an earlier step failed "
-                            "(BATON_ALWAYS=true would run it anyway)\n",
-                            "~~~ Running container 2:", "report: failed 2\n",
-                            "~~~ Skipping container 3:"});
+  expect_in_order(
+    j.log(), {"building\n",
+              "~~~ Skipping container 1 (container-1): an earlier step failed "
+              "(BATON_ALWAYS=true would run it anyway)\n",
+              "~~~ Running container 2 (container-2):", "report: failed 2\n",
+              "~~~ Skipping container 3 (container-3):"});
   auto result = result_of(j);
   EXPECT_EQ(result["status"], 2);
   EXPECT_EQ(result["result"], "failed");
@@ -105,8 +106,9 @@ TEST(steps, after_an_interrupt_the_always_steps_run_in_the_grace_period) {
   EXPECT_EQ(j.agent->wait(), 143) << j.agent->err();
   EXPECT_EQ(waiting.wait(), 1);
   EXPECT_FALSE(file_exists(j.dir / "ran-1"));
-  expect_in_order(j.log(), {"trapped\n", "~~~ Running container 2:",
-                            "cleanup: cancelled 143\n"});
+  expect_in_order(j.log(),
+                  {"trapped\n", "~~~ Running container 2 (container-2):",
+                   "cleanup: cancelled 143\n"});
   EXPECT_EQ(result_of(j)["result"], "cancelled");
 }
 
@@ -124,8 +126,9 @@ TEST(steps, a_step_past_its_timeout_is_cancelled_and_fails) {
                             "cancelled\n"});
   auto result = result_of(j);
   EXPECT_EQ(result["containers"][0]["timed_out"], true);
-  EXPECT_EQ(result["reason"], "container 0 exited with status 143 (timed "
-                              "out)");
+  EXPECT_EQ(result["reason"],
+            "container 0 (container-0) exited with status 143 (timed "
+            "out)");
   EXPECT_FALSE(file_exists(j.dir / "ran-1"));
 }
 
@@ -219,7 +222,7 @@ TEST(steps, timestamped_lines_carry_the_time_they_were_read) {
   EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
   auto after = std::time(nullptr);
   auto lines = lines_of(j.log());
-  ASSERT_EQ(lines.size(), 4u) << j.log();
+  ASSERT_EQ(lines.size(), 5u) << j.log();
   std::regex stamp{R"((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d{3}Z (.*))"};
   std::vector<std::string> texts;
   for (auto& line : lines) {
@@ -236,6 +239,8 @@ TEST(steps, timestamped_lines_carry_the_time_they_were_read) {
   // A line split across writes 200 ms apart gets one stamp.
   EXPECT_EQ(texts[2], "two halves");
   EXPECT_EQ(texts[3], "no newline");
+  // The agent's step line, on a line of its own, is stamped too.
+  EXPECT_EQ(texts[4], "~~~ Container 0 (container-0) passed after 0.00s");
 }
 
 TEST(steps, a_bootstrap_started_after_the_job_ended_exits_at_once) {

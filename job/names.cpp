@@ -49,10 +49,8 @@ parse_container_names(const std::string& text, size_t count) {
     if (!is_container_name(name))
       return make_error(ec::invalid_argument,
                         "invalid container name '" + name + "' for container "
-                          + std::to_string(id) + in
-                          + ": a name has 1 to 63 lowercase letters, digits "
-                            "and '-', and starts and ends with a letter or "
-                            "digit");
+                          + std::to_string(id) + in + ": "
+                          + std::string{container_name_rule});
     for (size_t other = 0; other < id; ++other)
       if (names[other] == name)
         return make_error(ec::invalid_argument, "container name '" + name

@@ -17,6 +17,11 @@ namespace baton {
 /// letter or digit.
 bool is_container_name(std::string_view name);
 
+/// What `is_container_name` asks of a name, for error messages.
+inline constexpr std::string_view container_name_rule
+  = "a name has 1 to 63 lowercase letters, digits and '-', and starts and "
+    "ends with a letter or digit";
+
 /// The name of container `id` when none is given: "container-<id>".
 std::string default_container_name(size_t id);
 

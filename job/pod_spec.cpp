@@ -1,5 +1,6 @@
 #include "job/pod_spec.hpp"
 
+#include "job/names.hpp"
 #include "job/steps.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
@@ -154,7 +155,15 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
     if (auto err = read_string(c, "name", where, out.name))
       return err;
     if (out.name.empty())
-      out.name = "container-" + std::to_string(index);
+      out.name = default_container_name(index);
+    else if (!is_container_name(out.name))
+      return bad(where + ".name", "invalid container name '" + out.name
+                                    + "': " + std::string{container_name_rule});
+    for (auto& before : result.containers)
+      if (before.name == out.name)
+        return bad(where + ".name", "'" + out.name
+                                      + "' is the name of an earlier "
+                                        "container too");
     auto command = c.find("command");
     if (command == c.end())
       return bad(where + ".command", "missing");
@@ -185,6 +194,13 @@ env_map container_env(const pod_spec::container& c, size_t id) {
   for (auto& [name, value] : c.step_env)
     env[name] = value;
   return env;
+}
+
+std::string container_names(const pod_spec& spec) {
+  std::string names;
+  for (auto& c : spec.containers)
+    names += (names.empty() ? "" : ",") + c.name;
+  return names;
 }
 
 caf::expected<pod_spec> read_pod_spec(const std::string& path) {

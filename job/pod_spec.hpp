@@ -40,6 +40,10 @@ struct pod_spec {
 /// `BUILDKITE_CONTAINER_ID` and its step settings.
 env_map container_env(const pod_spec::container& c, size_t id);
 
+/// The containers' names as `baton agent --container-names` takes them: a
+/// comma list in id order.
+std::string container_names(const pod_spec& spec);
+
 /// Parses a pod spec. Errors name the field, e.g. "containers[1].command:
 /// expected an array of strings".
 caf::expected<pod_spec> parse_pod_spec(const std::string& text);

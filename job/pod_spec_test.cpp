@@ -134,6 +134,24 @@ TEST(pod_spec, invalid_variable_name) {
             "pod spec: containers[0].env: invalid variable name ''");
 }
 
+TEST(pod_spec, names_are_kubernetes_container_names_and_unique) {
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
+                                         "name": "Build_1"}]})"),
+            "pod spec: containers[0].name: invalid container name 'Build_1': "
+            "a name has 1 to 63 lowercase letters, digits and '-', and starts "
+            "and ends with a letter or digit");
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"], "name": "a"},
+                                        {"command": ["true"], "name": "a"}]})"),
+            "pod spec: containers[1].name: 'a' is the name of an earlier "
+            "container too");
+  // A default name counts too.
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"]},
+                                        {"command": ["true"],
+                                         "name": "container-0"}]})"),
+            "pod spec: containers[1].name: 'container-0' is the name of an "
+            "earlier container too");
+}
+
 TEST(pod_spec, string_fields_must_be_strings) {
   EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
                                          "workingDir": 3}]})"),

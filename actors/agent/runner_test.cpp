@@ -723,7 +723,8 @@ TEST_F(runner_test, an_always_step_failing_after_a_failure_keeps_the_first) {
   exit(r, 1, 4);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, 3);
-  EXPECT_EQ(done->get().reason, "container 0 (container-0) exited with status 3");
+  EXPECT_EQ(done->get().reason,
+            "container 0 (container-0) exited with status 3");
   EXPECT_EQ(done->get().containers[1].exit_status, 4);
 }
 

@@ -63,8 +63,8 @@ protected:
 
   /// The bytes of container `id`'s own output in the job log.
   uint64_t logged(size_t id) {
-    auto bytes = request<std::vector<uint64_t>>(aggregator, atom::status::value)
-                   ->get();
+    auto bytes
+      = request<std::vector<uint64_t>>(aggregator, atom::status::value)->get();
     return bytes.at(id);
   }
 
