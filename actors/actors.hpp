@@ -183,6 +183,8 @@ using bootstrap_actor = caf::typed_actor<
   caf::reacts_to<atom::eof>,
   // The command exited with this status (128+N if killed by signal N).
   caf::reacts_to<atom::exit, int32_t>,
+  // The command ended so: its status, the signal, the OOM killer's verdict.
+  caf::reacts_to<atom::exit, step_exit>,
   // The bootstrap process received signal `signo`.
   caf::reacts_to<atom::signal, int>,
   // Time to send a heartbeat (sent to itself).

@@ -343,3 +343,109 @@ TEST(steps, a_pod_past_its_timeout_is_cancelled) {
             std::string::npos)
     << pod.err();
 }
+
+// -- why each step ended ---------------------------------------------------
+
+TEST(outcome, a_command_killed_by_a_signal_is_signaled) {
+  job j{1};
+  j.start_agent({"--container-names", "crash"});
+  // The shell kills itself: waitpid says SIGSEGV.
+  j.start_bootstrap(0, "echo crashing; kill -SEGV $$");
+  EXPECT_EQ(j.agent->wait(), 139) << j.agent->err();
+  EXPECT_NE(j.log().find("crashing\n~~~ Container 0 (crash) was killed by "
+                         "SIGSEGV after 0.00s\n"),
+            std::string::npos)
+    << j.log();
+  auto result = result_of(j);
+  auto& c = result["containers"][0];
+  EXPECT_EQ(c["name"], "crash");
+  EXPECT_EQ(c["reason"], "signaled");
+  EXPECT_EQ(c["signal"], "SIGSEGV");
+  EXPECT_EQ(c["exit_status"], 139);
+  EXPECT_TRUE(c["started_at"].is_string());
+  EXPECT_TRUE(c["duration_ms"].is_number());
+  EXPECT_EQ(result["reason"],
+            "container 0 (crash) exited with status 139 (killed by SIGSEGV)");
+}
+
+TEST(outcome, a_command_that_exits_139_itself_failed) {
+  job j{1};
+  j.start_agent();
+  j.start_bootstrap(0, "exit 139");
+  EXPECT_EQ(j.agent->wait(), 139) << j.agent->err();
+  EXPECT_NE(j.log().find("~~~ Container 0 (container-0) failed with status "
+                         "139 after 0.00s\n"),
+            std::string::npos)
+    << j.log();
+  auto result = result_of(j);
+  auto& c = result["containers"][0];
+  EXPECT_EQ(c["reason"], "failed");
+  EXPECT_TRUE(c["signal"].is_null());
+}
+
+TEST(outcome, a_timeout_and_a_skip_say_so) {
+  job j{2};
+  j.start_agent({"--container-names", "slow,after"});
+  j.start_bootstrap(0, "sleep 30", {{"BATON_TIMEOUT", "300ms"}});
+  j.start_bootstrap(1, "true");
+  EXPECT_EQ(j.agent->wait(), 143) << j.agent->err();
+  expect_in_order(j.log(), {"~~~ Container 0 (slow) timed out after 300ms\n",
+                            "~~~ Skipping container 1 (after): ",
+                            "~~~ Container 1 (after) was skipped\n"});
+  auto result = result_of(j);
+  EXPECT_EQ(result["containers"][0]["reason"], "timed_out");
+  EXPECT_EQ(result["containers"][1]["reason"], "skipped");
+  EXPECT_TRUE(result["containers"][1]["started_at"].is_null());
+  EXPECT_TRUE(result["containers"][1]["duration_ms"].is_null());
+}
+
+TEST(outcome, a_container_that_never_connects_is_named) {
+  job j{3};
+  j.start_agent(
+    {"--start-timeout", "1s", "--container-names", "checkout,test,report"});
+  j.start_bootstrap(0, "true");
+  EXPECT_EQ(j.agent->wait(10s), 255) << j.agent->err();
+  auto result = result_of(j);
+  EXPECT_EQ(result["reason"], "timed out waiting 1s for all containers to "
+                              "connect: 1 (test), 2 (report) never connected");
+  EXPECT_EQ(result["containers"][1]["reason"], "never_connected");
+  expect_in_order(j.log(), {"~~~ Container 0 (checkout) passed after",
+                            "~~~ Container 1 (test) never connected\n",
+                            "~~~ Container 2 (report) never connected\n"});
+}
+
+TEST(outcome, the_summary_is_stamped_and_redacted_like_every_line) {
+  job j{2};
+  j.summary = true;
+  // A secret that happens to be a container's name: every agent line that
+  // names it is redacted too.
+  write_file(j.dir / "job.env", "DEPLOY_TOKEN=deploy-prod-7\n");
+  j.start_agent({"--timestamp-lines", "--env-file", j.dir / "job.env",
+                 "--container-names", "build,deploy-prod-7"});
+  j.start_bootstrap(0, "echo built");
+  j.start_bootstrap(1, "exit 3");
+  EXPECT_EQ(j.agent->wait(), 3) << j.agent->err();
+  auto log = read_file(j.log_file());
+  EXPECT_EQ(log.find("deploy-prod-7"), std::string::npos) << log;
+  auto lines = lines_of(log);
+  ASSERT_GE(lines.size(), 3u) << log;
+  // Every line stamped, the summary's last three among them. (The columns
+  // are aligned before redaction: a redacted name shifts its row.)
+  std::regex stamp{R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*))"};
+  std::vector<std::string> texts;
+  for (auto& line : lines) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, stamp)) << line;
+    texts.push_back(m[1]);
+  }
+  std::regex summary{R"(~~~ Job failed with status 3 after \d+\.\d\ds)"};
+  auto n = texts.size();
+  EXPECT_TRUE(std::regex_match(texts[n - 3], summary)) << texts[n - 3];
+  EXPECT_TRUE(std::regex_match(
+    texts[n - 2], std::regex{R"(    0  build +passed +\d+\.\d\ds)"}))
+    << texts[n - 2];
+  EXPECT_TRUE(std::regex_match(
+    texts[n - 1],
+    std::regex{R"(    1  \[REDACTED\]  failed with status 3  \d+\.\d\ds)"}))
+    << texts[n - 1];
+}

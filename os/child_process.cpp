@@ -2,10 +2,14 @@
 
 #include "messages/error.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <optional>
 
 #include <fcntl.h>
 #include <pty.h>
@@ -76,6 +80,54 @@ std::vector<char*> c_strings(const std::vector<std::string>& xs) {
   result.push_back(nullptr);
   return result;
 }
+
+std::string signal_name_of(int wait_status) {
+  if (!WIFSIGNALED(wait_status))
+    return {};
+  auto signo = WTERMSIG(wait_status);
+  if (auto abbrev = ::sigabbrev_np(signo))
+    return std::string{"SIG"} + abbrev;
+  return "signal " + std::to_string(signo);
+}
+
+namespace {
+
+// Raises this process's oom_score_adj to the maximum while it lives and
+// restores it after, so that a child spawned meanwhile inherits the
+// maximum: the kernel's OOM killer then picks the command, not us. (Going
+// back down to where we were needs no privilege either: the kernel only
+// refuses values below the floor a privileged writer set.)
+class oom_victim_scope {
+public:
+  oom_victim_scope() {
+    std::ifstream in{path};
+    if (!(in >> old_))
+      return;
+    std::ofstream out{path};
+    raised_ = static_cast<bool>(out << 1000 << std::flush);
+    if (!raised_)
+      spdlog::debug("cannot raise oom_score_adj: the command is not the "
+                    "OOM killer's first choice");
+  }
+
+  ~oom_victim_scope() {
+    if (!raised_)
+      return;
+    std::ofstream out{path};
+    if (!(out << old_ << std::flush))
+      spdlog::warn("cannot lower oom_score_adj back to {}", old_);
+  }
+
+  oom_victim_scope(const oom_victim_scope&) = delete;
+  oom_victim_scope& operator=(const oom_victim_scope&) = delete;
+
+private:
+  static constexpr const char* path = "/proc/self/oom_score_adj";
+  int old_ = 0;
+  bool raised_ = false;
+};
+
+} // namespace
 
 int exit_status_of(int wait_status) {
   if (WIFEXITED(wait_status))
@@ -175,14 +227,21 @@ caf::expected<child_process> child_process::start(const command_spec& spec) {
   argv[0] = const_cast<char*>(program.c_str());
   auto envp = c_strings(spec.env);
   pid_t pid = -1;
-  auto err = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr,
-                           argv.data(), envp.data());
-  if (err == ENOEXEC) {
-    // A script without a "#!" line: run it with the shell, as execvp does.
-    std::vector<char*> sh_argv = {const_cast<char*>("/bin/sh")};
-    sh_argv.insert(sh_argv.end(), argv.begin(), argv.end());
-    err = ::posix_spawn(&pid, "/bin/sh", &setup.actions, &setup.attr,
-                        sh_argv.data(), envp.data());
+  int err = 0;
+  {
+    std::optional<oom_victim_scope> victim;
+    if (spec.oom_victim)
+      victim.emplace();
+    err = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr,
+                        argv.data(), envp.data());
+    if (err == ENOEXEC) {
+      // A script without a "#!" line: run it with the shell, as execvp
+      // does.
+      std::vector<char*> sh_argv = {const_cast<char*>("/bin/sh")};
+      sh_argv.insert(sh_argv.end(), argv.begin(), argv.end());
+      err = ::posix_spawn(&pid, "/bin/sh", &setup.actions, &setup.attr,
+                          sh_argv.data(), envp.data());
+    }
   }
   ::close(slave_fd);
   if (err != 0) {
@@ -202,12 +261,16 @@ void child_process::signal_group(int signo) const {
 }
 
 int child_process::wait() const {
+  return exit_status_of(wait_status());
+}
+
+int child_process::wait_status() const {
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0) {
     if (errno != EINTR)
-      return 1;
+      return 1 << 8; // Exited 1: the reference's status for "no status".
   }
-  return exit_status_of(status);
+  return status;
 }
 
 } // namespace baton

@@ -17,6 +17,9 @@ struct command_spec {
   std::vector<std::string> env;
   /// Run in a pseudo-terminal (reference: BUILDKITE_PTY, default true).
   bool pty = true;
+  /// Make the command, not this process, the OOM killer's preferred
+  /// victim: it starts with oom_score_adj 1000, which needs no privilege.
+  bool oom_victim = false;
 };
 
 /// A running command in its own process group (its own session when in a
@@ -53,6 +56,9 @@ public:
   /// reports it (128+N when killed by signal N).
   int wait() const;
 
+  /// Blocks until the command exits; returns its waitpid status.
+  int wait_status() const;
+
 private:
   pid_t pid_ = -1;
   int output_fd_ = -1;
@@ -65,5 +71,9 @@ std::vector<char*> c_strings(const std::vector<std::string>& xs);
 
 /// Maps a waitpid status to an exit status as a shell reports it.
 int exit_status_of(int wait_status);
+
+/// The name of the signal that ended a command, such as "SIGSEGV", from
+/// its waitpid status; empty if it exited.
+std::string signal_name_of(int wait_status);
 
 } // namespace baton

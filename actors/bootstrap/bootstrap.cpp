@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -113,8 +114,33 @@ void maybe_report(bootstrap_ptr self) {
     return;
   }
   st.phase = bootstrap_phase::reporting;
-  send_frame(self, wire::exit_report{*st.exit_status, st.timed_out,
-                                     std::move(outputs)});
+  wire::exit_report report{*st.exit_status, st.timed_out, std::move(outputs)};
+  report.signal = st.ended.signal;
+  report.oom_killed = st.ended.oom_killed;
+  report.memory_limit = st.ended.memory_limit;
+  if (st.timed_out)
+    report.timeout_ms
+      = std::chrono::duration_cast<std::chrono::milliseconds>(st.step.timeout)
+          .count();
+  send_frame(self, std::move(report));
+}
+
+// The command ended so; its report waits for the rest of its output.
+void command_ended(bootstrap_ptr self, const step_exit& ended) {
+  auto& st = self->state;
+  st.exit_status = ended.status;
+  st.ended = ended;
+  if (ended.oom_killed)
+    spdlog::info("{}: the OOM killer killed the command", st.name);
+  else if (!ended.signal.empty())
+    spdlog::info("{}: the command was killed by {}", st.name, ended.signal);
+  else
+    spdlog::info("{}: the command exited with status {}", st.name,
+                 ended.status);
+  if (!st.output_done)
+    self->delayed_send(self, defaults::output_drain_timeout, atom::grace::value,
+                       deadline::output_drain);
+  maybe_report(self);
 }
 
 // The command never runs, though its turn came: say why in the job log and
@@ -225,6 +251,8 @@ void start_command(bootstrap_ptr self, const wire::state_update& now) {
   auto pty = st.env.find("BUILDKITE_PTY");
   spec.pty = pty == st.env.end()
              || (pty->second != "false" && pty->second != "0");
+  // Out of memory, the kernel kills the command and leaves us to say so.
+  spec.oom_victim = true;
   if (auto err = st.runner->start(spec, self)) {
     auto text = render(err);
     spdlog::error("{}: {}", st.name, text);
@@ -388,15 +416,8 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
       self->state.output_done = true;
       maybe_report(self);
     },
-    [=](atom::exit, int32_t status) {
-      auto& st = self->state;
-      st.exit_status = status;
-      spdlog::info("{}: the command exited with status {}", st.name, status);
-      if (!st.output_done)
-        self->delayed_send(self, defaults::output_drain_timeout,
-                           atom::grace::value, deadline::output_drain);
-      maybe_report(self);
-    },
+    [=](atom::exit, int32_t status) { command_ended(self, step_exit{status}); },
+    [=](atom::exit, const step_exit& ended) { command_ended(self, ended); },
     [=](atom::signal, int signo) {
       // Reference: Kubernetes signals the bootstrap when the pod stops; the
       // agent decides when to interrupt the command.

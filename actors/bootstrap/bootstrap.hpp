@@ -86,6 +86,8 @@ struct bootstrap_state {
   uint64_t credit = 0;
   bool output_done = false;
   std::optional<int32_t> exit_status;
+  /// How the command ended beyond its status: the signal, the OOM verdict.
+  step_exit ended;
 };
 
 /// Spawns with `spawn(bootstrap, hdl, peer, runner, config)`; sends its

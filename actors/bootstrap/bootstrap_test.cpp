@@ -195,6 +195,26 @@ TEST_F(bootstrap_test, streams_output_and_reports_the_exit_status) {
   EXPECT_TRUE(state_of<fake_peer_state>(peer).closed);
 }
 
+TEST_F(bootstrap_test, the_report_says_how_the_command_ended) {
+  registered(run_state::start);
+  step_exit ended{137};
+  ended.signal = "SIGKILL";
+  ended.oom_killed = true;
+  ended.memory_limit = 64u << 20;
+  caf::anon_send(self, atom::exit::value, ended);
+  caf::anon_send(self, atom::eof::value);
+  run();
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, 137);
+  EXPECT_EQ(exits[0].signal, "SIGKILL");
+  EXPECT_TRUE(exits[0].oom_killed);
+  EXPECT_EQ(exits[0].memory_limit, 64u << 20);
+  EXPECT_EQ(exits[0].timeout_ms, 0);
+  // The container log shows the command's output and the header only.
+  EXPECT_EQ(logged().find("OOM"), std::string::npos);
+}
+
 TEST_F(bootstrap_test, credit_while_running_goes_to_the_reader) {
   registered(run_state::start);
   auto before = runner->granted;
@@ -446,6 +466,7 @@ TEST_F(bootstrap_test, a_step_past_its_timeout_is_cancelled) {
   ASSERT_EQ(exits.size(), 1u);
   EXPECT_EQ(exits[0].status, 137);
   EXPECT_TRUE(exits[0].timed_out);
+  EXPECT_EQ(exits[0].timeout_ms, 30000);
 }
 
 TEST_F(bootstrap_test, a_step_within_its_timeout_is_not_touched) {

@@ -2,6 +2,8 @@
 
 #include "messages/defaults.hpp"
 #include "messages/wire.hpp"
+#include "os/cgroup.hpp"
+#include "os/child_process.hpp"
 #include "os/process.hpp"
 
 #include <caf/send.hpp>
@@ -12,8 +14,10 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fcntl.h>
@@ -155,6 +159,22 @@ void pump_output(credit_gate& gate, int fd, int tee, size_t max,
   caf::anon_send(listener, atom::eof::value);
 }
 
+// How the command ended, from its waitpid status and its cgroup's OOM-kill
+// counter before it started: a command that died of SIGKILL (or a shell
+// whose child did, reporting 137) while the counter rose was OOM-killed.
+step_exit exit_of(int wait_status, const memory_cgroup& cgroup,
+                  std::optional<uint64_t> kills_before) {
+  step_exit result{exit_status_of(wait_status)};
+  result.signal = signal_name_of(wait_status);
+  if (result.status == 128 + SIGKILL && kills_before) {
+    auto kills_after = cgroup.oom_kills();
+    result.oom_killed = kills_after && *kills_after > *kills_before;
+    if (result.oom_killed)
+      result.memory_limit = cgroup.limit().value_or(0);
+  }
+  return result;
+}
+
 class process_runner : public command_runner {
 public:
   process_runner(int tee_fd, size_t chunk_size)
@@ -169,6 +189,10 @@ public:
 
   caf::error start(const command_spec& spec,
                    bootstrap_actor listener) override {
+    // The OOM killer's count before the command, to tell after it whether
+    // the kernel killed it for memory.
+    auto cgroup = memory_cgroup::of_self();
+    auto kills_before = cgroup.oom_kills();
     auto child = child_process::start(spec);
     if (!child)
       return std::move(child.error());
@@ -181,9 +205,10 @@ public:
                  max = chunk_size_, listener] {
       pump_output(*gate, fd, tee, max, listener);
     }}.detach();
-    std::thread{[child = child_, listener] {
-      auto status = child.wait();
-      caf::anon_send(listener, atom::exit::value, static_cast<int32_t>(status));
+    std::thread{[child = child_, listener, cgroup, kills_before] {
+      auto wait_status = child.wait_status();
+      caf::anon_send(listener, atom::exit::value,
+                     exit_of(wait_status, cgroup, kills_before));
     }}.detach();
     return {};
   }
