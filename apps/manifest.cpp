@@ -142,6 +142,7 @@ render_manifest(const pod_spec& spec, const std::string& name,
      {"/baton/lib/ld-linux-x86-64.so.2", "/baton/bin/baton", "install",
       "--from", "/baton", bundle_mount}},
     {"volumeMounts", workspace_mount()},
+    {"resources", json::parse(spec.agent_resources)},
   };
   // The job log is the agent's stdout; diagnostics share the container log,
   // so only warnings and errors are written there.
@@ -159,6 +160,7 @@ render_manifest(const pod_spec& spec, const std::string& name,
     {"command", {baton, "agent"}},
     {"env", env_list(agent_env)},
     {"volumeMounts", workspace_mount()},
+    {"resources", json::parse(spec.agent_resources)},
   });
   std::set<std::string> names;
   for (size_t id = 0; id < spec.containers.size(); ++id) {
@@ -191,6 +193,8 @@ render_manifest(const pod_spec& spec, const std::string& name,
     };
     if (!c.working_dir.empty())
       container["workingDir"] = c.working_dir;
+    if (!c.resources.empty())
+      container["resources"] = json::parse(c.resources);
     containers.push_back(std::move(container));
   }
   json labels = {{"app.kubernetes.io/name", "baton"},

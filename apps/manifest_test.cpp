@@ -83,6 +83,23 @@ TEST(manifest, renders_the_pod_around_the_spec) {
   EXPECT_FALSE(containers[1].contains("workingDir"));
 }
 
+TEST(manifest, resources_go_into_their_containers) {
+  auto spec = parse_pod_spec(R"({"containers": [
+    {"name": "build", "image": "alpine", "command": ["true"],
+     "resources": {"limits": {"memory": "64Mi"}}},
+    {"name": "test", "image": "alpine", "command": ["true"]}]})");
+  ASSERT_TRUE(spec) << render(spec.error());
+  auto manifest = render_manifest(*spec, "ci", "baton:1");
+  ASSERT_TRUE(manifest) << render(manifest.error());
+  auto& pod = (*manifest)["spec"];
+  auto small = json::parse(R"({"requests": {"cpu": "10m", "memory": "32Mi"}})");
+  EXPECT_EQ(pod["initContainers"][0]["resources"], small);
+  EXPECT_EQ(pod["containers"][0]["resources"], small);
+  EXPECT_EQ(pod["containers"][1]["resources"],
+            json::parse(R"({"limits": {"memory": "64Mi"}})"));
+  EXPECT_FALSE(pod["containers"][2].contains("resources"));
+}
+
 TEST(manifest, grace_period_follows_the_jobs) {
   auto spec = two_containers();
   spec.env["BUILDKITE_CANCEL_GRACE_PERIOD"] = "1m0.5s";

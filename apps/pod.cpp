@@ -119,6 +119,11 @@ int run_pod(const pod_options& options) {
     spdlog::error("{}", render(spec.error()));
     return 2;
   }
+  if (std::any_of(spec->containers.begin(), spec->containers.end(),
+                  [](auto& c) { return !c.resources.empty(); })
+      || spec->agent_resources != default_agent_resources)
+    spdlog::info("the spec's resources are for Kubernetes: local processes "
+                 "run without them");
   char tmpl[] = "/tmp/baton-pod-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) {
     spdlog::error("cannot create the job context directory: {}",

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace baton {
@@ -119,6 +120,44 @@ caf::error read_string(const json& j, const char* field,
   return {};
 }
 
+// Reads `key` of `j`, a Kubernetes ResourceRequirements, into `out` as JSON
+// text: `requests` and `limits`, each of cpu, memory and ephemeral-storage
+// as quantities ("500m", "1Gi", or a number).
+caf::error read_resources(const json& j, const std::string& key,
+                          const std::string& where, std::string& out) {
+  auto i = j.find(key);
+  if (i == j.end())
+    return {};
+  auto field = where.empty() ? key : where + "." + key;
+  if (!i->is_object())
+    return bad(field, std::string{"expected an object, got "} + i->type_name());
+  for (auto& [kind, amounts] : i->items()) {
+    if (kind != "requests" && kind != "limits")
+      return bad(field,
+                 "unknown key '" + kind + "' (expected requests or limits)");
+    if (!amounts.is_object())
+      return bad(field + "." + kind,
+                 std::string{"expected an object, got "} + amounts.type_name());
+    for (auto& [resource, quantity] : amounts.items()) {
+      auto at = field + "." + kind + "." + resource;
+      if (resource != "cpu" && resource != "memory"
+          && resource != "ephemeral-storage")
+        return bad(at, "unknown resource (expected cpu, memory or "
+                       "ephemeral-storage)");
+      static const std::regex number{
+        R"([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?)"};
+      auto text = quantity.is_string()   ? quantity.get<std::string>()
+                  : quantity.is_number() ? quantity.dump()
+                                         : std::string{};
+      if (text.empty() || !std::regex_match(text, number))
+        return bad(at, "invalid quantity " + quantity.dump()
+                         + " (expected such as 500m, 1.5, 64Mi or 2G)");
+    }
+  }
+  out = i->dump();
+  return {};
+}
+
 } // namespace
 
 caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
@@ -139,6 +178,9 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
   if (auto err = read_bool(j, "timestampLines", "", result.timestamp_lines))
     return err;
   if (auto err = read_duration(j, "timeout", "", result.timeout))
+    return err;
+  if (auto err = read_resources(j, "agentResources", "",
+                                result.agent_resources))
     return err;
   auto containers = j.find("containers");
   if (containers == j.end())
@@ -182,6 +224,8 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
     if (auto err = read_string(c, "image", where, out.image))
       return err;
     if (auto err = read_step(c, where, out))
+      return err;
+    if (auto err = read_resources(c, "resources", where, out.resources))
       return err;
     result.containers.push_back(std::move(out));
   }

@@ -13,6 +13,13 @@ namespace baton {
 /// `{"env": {"K": "V"}, "timestampLines": bool, "timeout": "1h",
 /// "containers": [{"name", "command", "env", "workingDir", "image",
 /// "softFail": bool or [statuses], "always": bool, "timeout": "10m"}]}`.
+/// The agent's resources when the spec names none: a request only, sized
+/// from what the agent uses under bench/ (a 2-container job: a few ms of
+/// CPU per hand-off; a peak RSS under 16 MiB while streaming 64 MiB, which
+/// the job tests bound at 32 MiB).
+inline constexpr const char* default_agent_resources
+  = R"({"requests":{"cpu":"10m","memory":"32Mi"}})";
+
 struct pod_spec {
   struct container {
     std::string name;
@@ -25,6 +32,10 @@ struct pod_spec {
     /// `step_setting_table` (job/steps.hpp) the container's keys set, such
     /// as BATON_SOFT_FAIL ("true" or "1,3").
     env_map step_env;
+    /// Kubernetes ResourceRequirements as JSON text (`requests`, `limits`
+    /// of cpu, memory, ephemeral-storage), for its container in the
+    /// manifest; empty: none. `baton pod` ignores it.
+    std::string resources;
   };
 
   /// The job environment.
@@ -33,6 +44,9 @@ struct pod_spec {
   bool timestamp_lines = false;
   /// How long the whole job may take (a Go duration); empty: no limit.
   std::string timeout;
+  /// The agent's and the init containers' ResourceRequirements as JSON text:
+  /// `agentResources`, or a small request by default.
+  std::string agent_resources = default_agent_resources;
   std::vector<container> containers;
 };
 

@@ -152,6 +152,44 @@ TEST(pod_spec, names_are_kubernetes_container_names_and_unique) {
             "earlier container too");
 }
 
+TEST(pod_spec, resources_are_kept_as_kubernetes_takes_them) {
+  auto spec = parse_pod_spec(R"({
+    "agentResources": {"requests": {"cpu": "50m"}},
+    "containers": [{"command": ["true"], "resources": {
+      "requests": {"cpu": "500m", "memory": "1Gi"},
+      "limits": {"memory": "2Gi", "ephemeral-storage": "10G", "cpu": 2}}},
+                   {"command": ["true"]}]})");
+  ASSERT_TRUE(spec) << render(spec.error());
+  EXPECT_EQ(spec->agent_resources, R"({"requests":{"cpu":"50m"}})");
+  EXPECT_EQ(spec->containers[0].resources,
+            R"({"limits":{"cpu":2,"ephemeral-storage":"10G","memory":"2Gi"},)"
+            R"("requests":{"cpu":"500m","memory":"1Gi"}})");
+  EXPECT_EQ(spec->containers[1].resources, "");
+  // Without agentResources, a small request.
+  auto plain = parse_pod_spec(R"({"containers": [{"command": ["true"]}]})");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->agent_resources, default_agent_resources);
+}
+
+TEST(pod_spec, bad_resources_name_the_field_and_the_value) {
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
+                                         "resources": []}]})"),
+            "pod spec: containers[0].resources: expected an object, got "
+            "array");
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
+                         "resources": {"claims": []}}]})"),
+            "pod spec: containers[0].resources: unknown key 'claims' "
+            "(expected requests or limits)");
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
+                         "resources": {"limits": {"gpu": "1"}}}]})"),
+            "pod spec: containers[0].resources.limits.gpu: unknown resource "
+            "(expected cpu, memory or ephemeral-storage)");
+  EXPECT_EQ(error_of(R"({"agentResources": {"requests": {"memory": "lots"}},
+                         "containers": [{"command": ["true"]}]})"),
+            "pod spec: agentResources.requests.memory: invalid quantity "
+            "\"lots\" (expected such as 500m, 1.5, 64Mi or 2G)");
+}
+
 TEST(pod_spec, string_fields_must_be_strings) {
   EXPECT_EQ(error_of(R"({"containers": [{"command": ["true"],
                                          "workingDir": 3}]})"),

@@ -63,7 +63,8 @@ memory_cgroup memory_cgroup::find(const std::string& proc_cgroup,
   std::istringstream lines{proc_cgroup};
   for (std::string line; std::getline(lines, line);) {
     auto first = line.find(':');
-    auto second = first == std::string::npos ? first : line.find(':', first + 1);
+    auto second = first == std::string::npos ? first
+                                             : line.find(':', first + 1);
     if (second == std::string::npos)
       continue;
     auto controllers = line.substr(first + 1, second - first - 1);
