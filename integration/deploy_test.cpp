@@ -445,3 +445,25 @@ TEST_F(podman_test, stopping_the_pod_cancels_the_job) {
     pm({"logs", "cancel-agent"}).err.find("job interrupted with status 143"),
     std::string::npos);
 }
+
+// A real OOM kill: the command outgrows its container's memory limit, the
+// kernel kills it (not the bootstrap, which survives to report it), and the
+// job log says so with the limit.
+TEST_F(podman_test, an_oom_killed_command_is_named_with_its_limit) {
+  write_file(dir / "oom.json", R"({"containers": [
+    {"name": "hog", "image": "busybox:1.36",
+     "resources": {"limits": {"memory": "64Mi"}},
+     "command": ["sh", "-c", "echo growing; tail /dev/zero"]}]})");
+  play(dir / "oom.json", "oom");
+  EXPECT_EQ(exit_code("oom-hog"), "137\n");
+  EXPECT_EQ(exit_code("oom-agent"), "137\n");
+  auto job_log = logs("oom-agent");
+  EXPECT_NE(job_log.find("growing\n~~~ Container 0 (hog) was killed by the "
+                         "OOM killer (memory limit 64 MiB) after "),
+            std::string::npos)
+    << job_log;
+  EXPECT_NE(job_log.find("    0  hog  was killed by the OOM killer (memory "
+                         "limit 64 MiB)  "),
+            std::string::npos)
+    << job_log;
+}
