@@ -458,6 +458,10 @@ const command_line<manifest_options>& manifest_line() {
        }},
       {"name", "NAME", nullptr, "<the spec file's name>", false,
        "the pod's (or the Job's) name", text_if_given(&o::name)},
+      {"skip-image-checks", nullptr, nullptr, "false", false,
+       "leave out the init containers that check each step image can be "
+       "pulled and run",
+       boolean(&o::skip_image_checks)},
       {"kind", "KIND", nullptr, "pod", false,
        "pod, or job for a batch/v1 Job around the pod (backoffLimit 0)",
        [](o& out, const option_value& value) -> caf::error {

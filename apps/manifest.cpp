@@ -121,6 +121,11 @@ std::string pod_name_for(const std::string& spec_file) {
   return name.empty() ? "baton-job" : name;
 }
 
+// An image check only starts baton and prints its version.
+constexpr const char* image_check_resources
+  = R"({"requests":{"cpu":"10m","memory":"16Mi"},)"
+    R"("limits":{"cpu":"100m","memory":"32Mi"}})";
+
 caf::expected<json>
 render_manifest(const pod_spec& spec, const std::string& name,
                 const std::string& agent_image, const workload& kind) {
@@ -197,6 +202,26 @@ render_manifest(const pod_spec& spec, const std::string& name,
       container["resources"] = json::parse(c.resources);
     containers.push_back(std::move(container));
   }
+  json init = json::array({install});
+  if (kind.image_checks) {
+    // After the install, one check per image, named after the first
+    // container that uses it; each runs the installed baton there.
+    std::set<std::string> checked;
+    for (auto& c : spec.containers) {
+      if (!checked.insert(c.image).second)
+        continue;
+      auto check = "image-check-" + c.name.substr(0, 63 - 12);
+      while (check.back() == '-')
+        check.pop_back();
+      init.push_back({
+        {"name", check},
+        {"image", c.image},
+        {"command", {baton, "--version"}},
+        {"volumeMounts", workspace_mount()},
+        {"resources", json::parse(image_check_resources)},
+      });
+    }
+  }
   json labels = {{"app.kubernetes.io/name", "baton"},
                  {"app.kubernetes.io/version", BATON_VERSION}};
   json pod = {
@@ -204,7 +229,7 @@ render_manifest(const pod_spec& spec, const std::string& name,
     {"terminationGracePeriodSeconds", *grace},
     {"volumes",
      json::array({{{"name", "workspace"}, {"emptyDir", json::object()}}})},
-    {"initContainers", json::array({install})},
+    {"initContainers", std::move(init)},
     {"containers", containers},
   };
   // The whole job's time limit: Kubernetes stops the pod (or the Job's
@@ -251,8 +276,9 @@ int run_manifest(const manifest_options& options) {
   }
   auto name = options.name.empty() ? pod_name_for(options.spec_file)
                                    : options.name;
-  auto manifest = render_manifest(*spec, name, options.agent_image,
-                                  options.kind);
+  auto kind = options.kind;
+  kind.image_checks = !options.skip_image_checks;
+  auto manifest = render_manifest(*spec, name, options.agent_image, kind);
   if (!manifest) {
     std::cerr << "baton: " << render(manifest.error()) << '\n';
     return 2;

@@ -21,6 +21,10 @@ struct workload {
   /// With a Job: how long Kubernetes keeps it once finished; none: until
   /// deleted.
   std::optional<int64_t> ttl_seconds_after_finished;
+  /// One init container per distinct step image, running the installed
+  /// baton in it: an image that cannot be pulled or run fails the pod
+  /// before the job starts, named.
+  bool image_checks = true;
 };
 
 struct manifest_options {
@@ -29,6 +33,7 @@ struct manifest_options {
   /// The pod's name; empty: derived from the spec file's name.
   std::string name;
   workload kind;
+  bool skip_image_checks = false;
 };
 
 /// The Pod manifest for `spec`, or the Job around it. Errors name the

@@ -53,7 +53,8 @@ TEST(manifest, renders_the_pod_around_the_spec) {
             json::parse(R"([{"name": "workspace", "emptyDir": {}}])"));
   auto mounts = json::parse(R"([{"name": "workspace",
                                  "mountPath": "/workspace"}])");
-  ASSERT_EQ(spec["initContainers"].size(), 1u);
+  // The install, then the checks of the two images.
+  ASSERT_EQ(spec["initContainers"].size(), 3u);
   auto& init = spec["initContainers"][0];
   EXPECT_EQ(init["image"], "baton:1");
   EXPECT_EQ(init["command"],
@@ -98,6 +99,33 @@ TEST(manifest, resources_go_into_their_containers) {
   EXPECT_EQ(pod["containers"][1]["resources"],
             json::parse(R"({"limits": {"memory": "64Mi"}})"));
   EXPECT_FALSE(pod["containers"][2].contains("resources"));
+}
+
+TEST(manifest, each_step_image_is_checked_before_the_job) {
+  auto spec = parse_pod_spec(R"({"containers": [
+    {"name": "checkout", "image": "alpine:3", "command": ["true"]},
+    {"name": "build", "image": "golang:1.22", "command": ["true"]},
+    {"name": "test", "image": "alpine:3", "command": ["true"]}]})");
+  ASSERT_TRUE(spec) << render(spec.error());
+  auto manifest = render_manifest(*spec, "ci", "baton:1");
+  ASSERT_TRUE(manifest) << render(manifest.error());
+  auto& init = (*manifest)["spec"]["initContainers"];
+  // The install first, then one check per distinct image, named after the
+  // first container using it.
+  ASSERT_EQ(init.size(), 3u);
+  EXPECT_EQ(init[0]["name"], "install-baton");
+  EXPECT_EQ(init[1]["name"], "image-check-checkout");
+  EXPECT_EQ(init[1]["image"], "alpine:3");
+  EXPECT_EQ(init[1]["command"],
+            json({"/workspace/baton/bin/baton", "--version"}));
+  EXPECT_EQ(init[1]["resources"]["limits"]["memory"], "32Mi");
+  EXPECT_EQ(init[2]["name"], "image-check-build");
+  EXPECT_EQ(init[2]["image"], "golang:1.22");
+  workload skip;
+  skip.image_checks = false;
+  manifest = render_manifest(*spec, "ci", "baton:1", skip);
+  ASSERT_TRUE(manifest);
+  EXPECT_EQ((*manifest)["spec"]["initContainers"].size(), 1u);
 }
 
 TEST(manifest, grace_period_follows_the_jobs) {

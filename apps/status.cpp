@@ -4,6 +4,7 @@
 #include "messages/wire.hpp"
 #include "os/unix_socket.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -96,11 +97,19 @@ std::string format_status(const nlohmann::json& status) {
   if (status.value("interrupted", false))
     out += ", interrupted";
   out += "\n";
+  auto containers = status.value("containers", nlohmann::json::array());
+  // Names are up to 63 characters: the column is as wide as the longest.
+  size_t name_width = 4;
+  for (auto& c : containers)
+    name_width = std::max(name_width, c.value("name", std::string{}).size());
+  auto name_column = [&](const std::string& name) {
+    return name + std::string(name_width + 1 - name.size(), ' ');
+  };
   char line[128];
-  std::snprintf(line, sizeof(line), "%-4s %-18s %-10s %-6s %-10s %s\n", "ID",
-                "STATE", "PROTOCOL", "EXIT", "LOG BYTES", "NOTES");
-  out += line;
-  for (auto& c : status.value("containers", nlohmann::json::array())) {
+  std::snprintf(line, sizeof(line), "%-18s %-10s %-6s %-10s %s\n", "STATE",
+                "PROTOCOL", "EXIT", "LOG BYTES", "NOTES");
+  out += "ID   " + name_column("NAME") + line;
+  for (auto& c : containers) {
     auto exit = c["exit_status"].is_null()
                   ? std::string{"-"}
                   : std::to_string(c["exit_status"].get<int>());
@@ -124,8 +133,10 @@ std::string format_status(const nlohmann::json& status) {
         names += (names.empty() ? "" : " ") + name.get<std::string>();
       note("outputs: " + names);
     }
+    std::snprintf(line, sizeof(line), "%-4d ", c.value("id", 0));
+    out += line + name_column(c.value("name", std::string{"-"}));
     std::snprintf(
-      line, sizeof(line), "%-4d %-18s %-10s %-6s %-10llu ", c.value("id", 0),
+      line, sizeof(line), "%-18s %-10s %-6s %-10llu ",
       c.value("state", "").c_str(), protocol.c_str(), exit.c_str(),
       static_cast<unsigned long long>(c.value("log_bytes", uint64_t{0})));
     out += line + (notes.empty() ? "-" : notes) + "\n";

@@ -420,7 +420,7 @@ TEST(job, a_bootstrap_as_another_uid_connects) {
 
 TEST(job, baton_status_shows_each_container) {
   job j{2};
-  j.start_agent();
+  j.start_agent({"--container-names", "checkout,integration-tests"});
   auto go = j.dir / "go";
   j.start_bootstrap(0, "echo hello; " + shell_wait_for(go));
   ASSERT_TRUE(
@@ -430,9 +430,15 @@ TEST(job, baton_status_shows_each_container) {
   EXPECT_EQ(table.wait(), 0) << table.err();
   auto out = table.out();
   EXPECT_NE(out.find("job: running"), std::string::npos) << out;
-  EXPECT_NE(out.find("0    connected          baton      -"), std::string::npos)
+  // The NAME column is as wide as the longest name.
+  EXPECT_NE(out.find("ID   NAME              STATE "), std::string::npos)
     << out;
-  EXPECT_NE(out.find("1    not_yet_connected"), std::string::npos) << out;
+  EXPECT_NE(out.find("0    checkout          connected          baton      -"),
+            std::string::npos)
+    << out;
+  EXPECT_NE(out.find("1    integration-tests not_yet_connected"),
+            std::string::npos)
+    << out;
   process as_json{{baton_exe(), "status", "--json", "--socket", j.socket()},
                   j.dir / "status-json"};
   EXPECT_EQ(as_json.wait(), 0) << as_json.err();

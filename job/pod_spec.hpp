@@ -14,9 +14,8 @@ namespace baton {
 /// "containers": [{"name", "command", "env", "workingDir", "image",
 /// "softFail": bool or [statuses], "always": bool, "timeout": "10m"}]}`.
 /// The agent's resources when the spec names none: a request only, sized
-/// from what the agent uses under bench/ (a 2-container job: a few ms of
-/// CPU per hand-off; a peak RSS under 16 MiB while streaming 64 MiB, which
-/// the job tests bound at 32 MiB).
+/// from bench/'s figures (docs/deploy.md, Sizing): a 9.7 MiB peak RSS while
+/// streaming 1 GiB, and CPU only while relaying output.
 inline constexpr const char* default_agent_resources
   = R"({"requests":{"cpu":"10m","memory":"32Mi"}})";
 
