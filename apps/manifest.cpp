@@ -3,6 +3,7 @@
 #include "apps/install.hpp"
 #include "job/command.hpp"
 #include "job/environment.hpp"
+#include "job/names.hpp"
 #include "messages/defaults.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
@@ -21,17 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-// Kubernetes container names: DNS-1123 labels.
-bool is_dns_label(const std::string& name) {
-  if (name.empty() || name.size() > 63 || name.front() == '-'
-      || name.back() == '-')
-    return false;
-  for (auto c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-      return false;
-  return true;
-}
-
 // Pod names: DNS-1123 subdomains.
 bool is_dns_subdomain(const std::string& name) {
   if (name.empty() || name.size() > 253)
@@ -41,7 +31,8 @@ bool is_dns_subdomain(const std::string& name) {
     auto dot = name.find('.', start);
     auto label = name.substr(start, dot == std::string::npos ? std::string::npos
                                                              : dot - start);
-    if (!is_dns_label(label))
+    // Each label: the rule of a container name, a DNS-1123 label.
+    if (!is_container_name(label))
       return false;
     if (dot == std::string::npos)
       break;
@@ -121,10 +112,11 @@ std::string pod_name_for(const std::string& spec_file) {
   return name.empty() ? "baton-job" : name;
 }
 
-// An image check only starts baton and prints its version.
+// An image check only starts baton and prints its version: 7 MiB of RSS
+// (112 MiB for a sanitizer build, which the limit leaves room for).
 constexpr const char* image_check_resources
   = R"({"requests":{"cpu":"10m","memory":"16Mi"},)"
-    R"("limits":{"cpu":"100m","memory":"32Mi"}})";
+    R"("limits":{"cpu":"100m","memory":"128Mi"}})";
 
 caf::expected<json>
 render_manifest(const pod_spec& spec, const std::string& name,
@@ -171,7 +163,8 @@ render_manifest(const pod_spec& spec, const std::string& name,
   for (size_t id = 0; id < spec.containers.size(); ++id) {
     auto& c = spec.containers[id];
     auto where = "pod spec: containers[" + std::to_string(id) + "]";
-    if (!is_dns_label(c.name) || c.name == "agent" || c.name == "install-baton")
+    if (!is_container_name(c.name) || c.name == "agent"
+        || c.name == "install-baton")
       return make_error(ec::invalid_argument,
                         where + ".name: '" + c.name
                           + "' cannot name a Kubernetes container (lowercase "

@@ -118,7 +118,7 @@ TEST(manifest, each_step_image_is_checked_before_the_job) {
   EXPECT_EQ(init[1]["image"], "alpine:3");
   EXPECT_EQ(init[1]["command"],
             json({"/workspace/baton/bin/baton", "--version"}));
-  EXPECT_EQ(init[1]["resources"]["limits"]["memory"], "32Mi");
+  EXPECT_EQ(init[1]["resources"]["limits"]["memory"], "128Mi");
   EXPECT_EQ(init[2]["name"], "image-check-build");
   EXPECT_EQ(init[2]["image"], "golang:1.22");
   workload skip;

@@ -450,6 +450,11 @@ TEST_F(podman_test, stopping_the_pod_cancels_the_job) {
 // kernel kills it (not the bootstrap, which survives to report it), and the
 // job log says so with the limit.
 TEST_F(podman_test, an_oom_killed_command_is_named_with_its_limit) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer's bootstrap alone (shadow memory: 112 MiB of RSS) outgrows
+  // the limit before its command runs.
+  GTEST_SKIP() << "memory limits mean nothing to a sanitizer build";
+#endif
   write_file(dir / "oom.json", R"({"containers": [
     {"name": "hog", "image": "busybox:1.36",
      "resources": {"limits": {"memory": "64Mi"}},
