@@ -767,3 +767,44 @@ TEST_F(runner_test, a_redacted_output_stays_out_of_later_steps_logs) {
                     std::string{"npm publish --token npm-abcdef123 1.2.3\n"});
   EXPECT_EQ(sink->data(), "npm publish --token [REDACTED] 1.2.3\n");
 }
+
+TEST_F(runner_test, each_step_ends_with_the_reason_its_report_gives) {
+  auto r = make_runner(5);
+  auto run = [&](int32_t id, step_settings settings, step_exit x) {
+    connect(r, id, std::move(settings));
+    exit(r, id, std::move(x));
+  };
+  step_exit segv{139};
+  segv.signal = "SIGSEGV";
+  run(0, always(), segv);
+  step_exit oom{137};
+  oom.signal = "SIGKILL";
+  oom.oom_killed = true;
+  oom.memory_limit = 64u << 20;
+  run(1, always(), oom);
+  step_exit late{143, true};
+  late.signal = "SIGTERM";
+  late.timeout_ms = 300;
+  run(2, always(), late);
+  auto soft = soft_fail();
+  soft.always = true;
+  run(3, soft, step_exit{139});
+  run(4, always(), step_exit{0});
+  auto result = status(r);
+  ASSERT_TRUE(result.done);
+  EXPECT_EQ(result.containers[0].reason, step_reason::signaled);
+  EXPECT_EQ(result.containers[0].signal, "SIGSEGV");
+  EXPECT_EQ(result.containers[1].reason, step_reason::oom_killed);
+  EXPECT_EQ(result.containers[1].memory_limit, 64u << 20);
+  EXPECT_EQ(result.containers[2].reason, step_reason::timed_out);
+  EXPECT_EQ(result.containers[2].timeout_ms, 300);
+  EXPECT_EQ(result.containers[3].reason, step_reason::soft_failed);
+  EXPECT_EQ(result.containers[4].reason, step_reason::passed);
+  // The first hard failure is the job's, and its reason names the signal.
+  EXPECT_EQ(result.status, 139);
+  EXPECT_EQ(result.reason,
+            "container 0 (container-0) exited with status 139 (killed by "
+            "SIGSEGV)");
+  for (auto& c : result.containers)
+    EXPECT_EQ(c.duration_ns, 0) << c.id; // Simulated time stands still.
+}
