@@ -4,6 +4,7 @@
 // without CAF's test DSL (it needs a CAF test runner; see Zeek Broker's
 // tests for the same approach).
 
+#include "actors/actor_state.hpp"
 #include "actors/actors.hpp"
 #include "messages/atoms.hpp"
 
@@ -155,9 +156,7 @@ protected:
   /// Reads the state of a stateful typed actor.
   template <class State, class Handle>
   State& state_of(const Handle& hdl) {
-    using impl = caf::stateful_actor<State, typename Handle::base>;
-    auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
-    return dynamic_cast<impl&>(*ptr).state;
+    return baton::testing::state_of<State>(hdl);
   }
 
   test_config cfg;

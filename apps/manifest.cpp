@@ -132,6 +132,7 @@ render_manifest(const pod_spec& spec, const std::string& name,
   std::string baton = std::string{bundle_dir} + "/bin/baton";
   // The agent image holds the bundle at /baton; its loader is named
   // explicitly because the bundled binary expects to live at bundle_dir.
+  auto agent_resources = json::parse(spec.agent_resources);
   json install = {
     {"name", "install-baton"},
     {"image", agent_image},
@@ -139,7 +140,7 @@ render_manifest(const pod_spec& spec, const std::string& name,
      {"/baton/lib/ld-linux-x86-64.so.2", "/baton/bin/baton", "install",
       "--from", "/baton", bundle_mount}},
     {"volumeMounts", workspace_mount()},
-    {"resources", json::parse(spec.agent_resources)},
+    {"resources", agent_resources},
   };
   // The job log is the agent's stdout; diagnostics share the container log,
   // so only warnings and errors are written there.
@@ -157,7 +158,7 @@ render_manifest(const pod_spec& spec, const std::string& name,
     {"command", {baton, "agent"}},
     {"env", env_list(agent_env)},
     {"volumeMounts", workspace_mount()},
-    {"resources", json::parse(spec.agent_resources)},
+    {"resources", agent_resources},
   });
   std::set<std::string> names;
   for (size_t id = 0; id < spec.containers.size(); ++id) {

@@ -4,6 +4,7 @@
 // deterministic test coordinator, and what must hold of the runner's state
 // after any input.
 
+#include "actors/actor_state.hpp"
 #include "actors/agent/log_aggregator.hpp"
 #include "actors/agent/runner.hpp"
 #include "actors/agent/session.hpp"
@@ -77,10 +78,7 @@ inline world& the_world() {
 }
 
 inline void check_runner_invariants(const runner_actor& r) {
-  auto& st
-    = dynamic_cast<caf::stateful_actor<runner_state, runner_actor::base>&>(
-        *caf::actor_cast<caf::abstract_actor*>(r))
-        .state;
+  auto& st = testing::state_of<runner_state>(r);
   // A container that registered is connected, exited or lost; a skipped
   // one may or may not have registered before its turn was passed over.
   uint32_t surely_registered = 0;
@@ -137,10 +135,7 @@ struct job {
   /// own lines.
   void check(size_t log_sent) const {
     check_runner_invariants(runner);
-    auto& agg = dynamic_cast<caf::stateful_actor<log_aggregator_state,
-                                                 log_aggregator_actor::base>&>(
-                  *caf::actor_cast<caf::abstract_actor*>(aggregator))
-                  .state;
+    auto& agg = testing::state_of<log_aggregator_state>(aggregator);
     if (sink->data().size() - agg.agent_bytes > log_sent)
       std::abort();
   }
