@@ -291,6 +291,9 @@ public:
                "default_ulimits = [\"nofile=1024:1024\", "
                "\"nproc=1024:1024\"]\n"
                "[engine]\nruntime = \"runc\"\n");
+    // No registry to search: a short name that is not built here fails at
+    // once, whatever the machine's own configuration.
+    write_file(dir / "registries.conf", "unqualified-search-registries = []\n");
   }
 
   ~podman() {
@@ -312,7 +315,9 @@ public:
                                      "--events-backend",
                                      "file"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, dir_, {{"CONTAINERS_CONF", dir_ / "containers.conf"}},
+    return run(argv, dir_,
+               {{"CONTAINERS_CONF", dir_ / "containers.conf"},
+                {"CONTAINERS_REGISTRIES_CONF", dir_ / "registries.conf"}},
                timeout);
   }
 
@@ -353,24 +358,36 @@ protected:
 
   // Renders `spec` as pod `name`, builds its images, plays it.
   void play(const std::string& spec, const std::string& name) {
+    auto played = try_play(spec, name);
+    ASSERT_EQ(played.status, 0) << played.out << played.err;
+  }
+
+  // As play, but builds no image named `missing` (a name as the spec
+  // gives it, played as `localhost/<missing>`), and returns how podman
+  // took it.
+  outcome try_play(const std::string& spec, const std::string& name,
+                   const std::string& missing = "") {
     auto text = run({baton_exe(), "manifest", spec, "--agent-image",
                      "localhost/baton:test", "--name", name},
                     dir);
-    ASSERT_EQ(text.status, 0) << text.err;
-    auto manifest = json::parse(text.out);
+    EXPECT_EQ(text.status, 0) << text.err;
+    manifest = json::parse(text.out);
     for (auto& c : manifest["spec"]["containers"]) {
       auto container = c["name"].get<std::string>();
       containers.push_back(name + "-" + container);
-      if (container == "agent")
+      auto image = c["image"].get<std::string>();
+      if (container == "agent" || image == missing)
         continue;
       auto built = pm({"build", "--quiet", "--network", "none", "-t",
-                       "localhost/" + c["image"].get<std::string>(),
-                       dir / "busybox-image"});
-      ASSERT_EQ(built.status, 0) << built.err;
+                       "localhost/" + image, dir / "busybox-image"});
+      EXPECT_EQ(built.status, 0) << built.err;
     }
     write_file(dir / "pod.json", text.out);
-    auto played = pm.play(dir / "pod.json");
-    ASSERT_EQ(played.status, 0) << played.out << played.err;
+    return pm.play(dir / "pod.json");
+  }
+
+  bool exists(const std::string& container) {
+    return pm({"container", "exists", container}).status == 0;
   }
 
   // The container's exit code, once it has exited.
@@ -388,6 +405,8 @@ protected:
 
   temp_dir dir;
   podman pm{dir};
+  /// The manifest last played.
+  json manifest;
   /// `<pod>-agent`, then `<pod>-<name>` for each spec container.
   std::vector<std::string> containers;
 };
@@ -471,4 +490,31 @@ TEST_F(podman_test, an_oom_killed_command_is_named_with_its_limit) {
                          "limit 64 MiB)  "),
             std::string::npos)
     << job_log;
+}
+
+// An image that does not exist fails the pod in its image check, before
+// the agent starts: podman, like the kubelet, pulls each init container's
+// image in order and stops at the first it cannot get, so the check of the
+// bad image is the first container it never created, and nothing of the
+// job ran.
+TEST_F(podman_test, a_missing_image_fails_in_its_named_check) {
+  write_file(dir / "missing.json", R"({"containers": [
+    {"name": "checkout", "image": "busybox:1.36", "command": ["true"]},
+    {"name": "build", "image": "missing:1.99", "command": ["true"]},
+    {"name": "test", "image": "busybox:1.36", "command": ["true"]}]})");
+  auto played = try_play(dir / "missing.json", "missing", "missing:1.99");
+  EXPECT_NE(played.status, 0);
+  EXPECT_NE(played.err.find("\"missing:1.99\""), std::string::npos)
+    << played.err;
+  std::vector<std::string> checks;
+  for (auto& c : manifest["spec"]["initContainers"])
+    checks.push_back(c["name"].get<std::string>());
+  ASSERT_EQ(checks,
+            (std::vector<std::string>{"install-baton", "image-check-checkout",
+                                      "image-check-build"}));
+  EXPECT_EQ(manifest["spec"]["initContainers"][2]["image"], "missing:1.99");
+  EXPECT_TRUE(exists("missing-image-check-checkout"));
+  EXPECT_FALSE(exists("missing-image-check-build"));
+  for (auto& container : containers)
+    EXPECT_FALSE(exists(container)) << container;
 }
