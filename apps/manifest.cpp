@@ -200,13 +200,24 @@ render_manifest(const pod_spec& spec, const std::string& name,
   if (kind.image_checks) {
     // After the install, one check per image, named after the first
     // container that uses it; each runs the installed baton there.
+    // A check's name must be free among all the pod's containers: a long
+    // name cut to fit, or a step itself named image-check-*, could take it.
     std::set<std::string> checked;
-    for (auto& c : spec.containers) {
+    names.insert({"agent", "install-baton"});
+    for (size_t id = 0; id < spec.containers.size(); ++id) {
+      auto& c = spec.containers[id];
       if (!checked.insert(c.image).second)
         continue;
       auto check = "image-check-" + c.name.substr(0, 63 - 12);
       while (check.back() == '-')
         check.pop_back();
+      if (!names.insert(check).second)
+        return make_error(ec::invalid_argument,
+                          "pod spec: containers[" + std::to_string(id)
+                            + "].name: '" + c.name
+                            + "' would name its image check '" + check
+                            + "', which another container has (shorten or "
+                              "rename one, or --skip-image-checks)");
       init.push_back({
         {"name", check},
         {"image", c.image},

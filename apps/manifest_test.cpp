@@ -128,6 +128,33 @@ TEST(manifest, each_step_image_is_checked_before_the_job) {
   EXPECT_EQ((*manifest)["spec"]["initContainers"].size(), 1u);
 }
 
+TEST(manifest, an_image_check_needs_a_name_of_its_own) {
+  auto long_name = [](char last) { return std::string(60, 'a') + last; };
+  auto spec
+    = parse_pod_spec(R"({"containers": [
+    {"name": ")" + long_name('b')
+                     + R"(", "image": "alpine:3", "command": ["true"]},
+    {"name": ")" + long_name('c')
+                     + R"(", "image": "golang:1.22", "command": ["true"]}]})");
+  ASSERT_TRUE(spec) << render(spec.error());
+  auto check = "image-check-" + std::string(51, 'a');
+  EXPECT_EQ(error_of(*spec), "pod spec: containers[1].name: '" + long_name('c')
+                               + "' would name its image check '" + check
+                               + "', which another container has (shorten or "
+                                 "rename one, or --skip-image-checks)");
+  spec->containers[1].name = "image-check-build";
+  spec->containers.push_back(spec->containers[1]);
+  spec->containers[2].name = "build";
+  spec->containers[2].image = "debian:12";
+  EXPECT_NE(error_of(*spec).find("containers[2].name: 'build' would name its "
+                                 "image check 'image-check-build'"),
+            std::string::npos);
+  // The same names without the checks are fine.
+  workload skip;
+  skip.image_checks = false;
+  EXPECT_TRUE(render_manifest(*spec, "pod", "baton:1", skip));
+}
+
 TEST(manifest, grace_period_follows_the_jobs) {
   auto spec = two_containers();
   spec.env["BUILDKITE_CANCEL_GRACE_PERIOD"] = "1m0.5s";
