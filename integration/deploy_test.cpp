@@ -303,7 +303,14 @@ public:
 
   outcome operator()(std::vector<std::string> args,
                      std::chrono::milliseconds timeout = 120s) const {
-    std::vector<std::string> argv = {"/usr/bin/podman",
+    // Run from `dir_`: conmon, which podman leaves in its working
+    // directory, writes a file named `oom` there when its container is
+    // OOM-killed.
+    std::vector<std::string> argv = {"/bin/sh",
+                                     "-c",
+                                     "cd \"$0\" && exec \"$@\"",
+                                     dir_.path(),
+                                     "/usr/bin/podman",
                                      "--root",
                                      dir_ / "storage",
                                      "--runroot",
