@@ -200,10 +200,10 @@ render_manifest(const pod_spec& spec, const std::string& name,
   if (kind.image_checks) {
     // After the install, one check per image, named after the first
     // container that uses it; each runs the installed baton there.
-    // A check's name must be free among all the pod's containers: a long
-    // name cut to fit, or a step itself named image-check-*, could take it.
+    // A check's name must be free among the step containers' names and
+    // the other checks' (never agent or install-baton): a long name cut to
+    // fit, or a step itself named image-check-*, could take it.
     std::set<std::string> checked;
-    names.insert({"agent", "install-baton"});
     for (size_t id = 0; id < spec.containers.size(); ++id) {
       auto& c = spec.containers[id];
       if (!checked.insert(c.image).second)

@@ -365,19 +365,19 @@ protected:
 
   // Renders `spec` as pod `name`, builds its images, plays it.
   void play(const std::string& spec, const std::string& name) {
-    auto played = try_play(spec, name);
+    outcome played;
+    ASSERT_NO_FATAL_FAILURE(try_play(spec, name, "", played));
     ASSERT_EQ(played.status, 0) << played.out << played.err;
   }
 
-  // As play, but builds no image named `missing` (a name as the spec
-  // gives it, played as `localhost/<missing>`), and returns how podman
-  // took it.
-  outcome try_play(const std::string& spec, const std::string& name,
-                   const std::string& missing = "") {
+  // As play, but builds no image named `missing` (as the spec names it),
+  // and leaves in `played` how podman took the pod.
+  void try_play(const std::string& spec, const std::string& name,
+                const std::string& missing, outcome& played) {
     auto text = run({baton_exe(), "manifest", spec, "--agent-image",
                      "localhost/baton:test", "--name", name},
                     dir);
-    EXPECT_EQ(text.status, 0) << text.err;
+    ASSERT_EQ(text.status, 0) << text.err;
     manifest = json::parse(text.out);
     for (auto& c : manifest["spec"]["containers"]) {
       auto container = c["name"].get<std::string>();
@@ -387,10 +387,10 @@ protected:
         continue;
       auto built = pm({"build", "--quiet", "--network", "none", "-t",
                        "localhost/" + image, dir / "busybox-image"});
-      EXPECT_EQ(built.status, 0) << built.err;
+      ASSERT_EQ(built.status, 0) << built.err;
     }
     write_file(dir / "pod.json", text.out);
-    return pm.play(dir / "pod.json");
+    played = pm.play(dir / "pod.json");
   }
 
   bool exists(const std::string& container) {
@@ -509,7 +509,9 @@ TEST_F(podman_test, a_missing_image_fails_in_its_named_check) {
     {"name": "checkout", "image": "busybox:1.36", "command": ["true"]},
     {"name": "build", "image": "missing:1.99", "command": ["true"]},
     {"name": "test", "image": "busybox:1.36", "command": ["true"]}]})");
-  auto played = try_play(dir / "missing.json", "missing", "missing:1.99");
+  outcome played;
+  ASSERT_NO_FATAL_FAILURE(
+    try_play(dir / "missing.json", "missing", "missing:1.99", played));
   EXPECT_NE(played.status, 0);
   EXPECT_NE(played.err.find("\"missing:1.99\""), std::string::npos)
     << played.err;
