@@ -101,6 +101,8 @@ using runner_actor = caf::typed_actor<
   caf::replies_to<atom::exit, int32_t, step_exit>::with<atom::ok>,
   // Marks container `id` lost, for the given reason.
   caf::reacts_to<atom::lost, int32_t, std::string>,
+  // Service `id` passed its readiness check: the steps may run.
+  caf::reacts_to<atom::ready, int32_t>,
   // Cancels the job: every container is told to interrupt. Idempotent.
   caf::reacts_to<atom::interrupt>,
   // Stops the job now, for the given reason. Idempotent.
@@ -133,7 +135,16 @@ using log_aggregator_actor = caf::typed_actor<
   // Container `id` has no more output; replies once everything is written.
   caf::replies_to<atom::eof, int32_t>::with<atom::ok>,
   // Replies with the bytes written per container.
-  caf::replies_to<atom::status>::with<std::vector<uint64_t>>>;
+  caf::replies_to<atom::status>::with<std::vector<uint64_t>>,
+  // Writes container `id`'s output in this mode from now on; with
+  // `prefixed`, each line starts with the text given ("[db] ").
+  caf::reacts_to<atom::mode, int32_t, log_mode, std::string>,
+  // Writes the heading given and then the last lines kept of container
+  // `id` (in mode `tail`), if any; replies once they are in the sink.
+  caf::replies_to<atom::tail, int32_t, std::string>::with<atom::ok>,
+  // The partial line of container `id` held since hold number `n` has
+  // waited long enough: write it as a line of its own (sent to itself).
+  caf::reacts_to<atom::tick, int32_t, uint64_t>>;
 
 /// Turns signals into an interrupt, then a terminate.
 using cancellation_watcher_actor = caf::typed_actor<
@@ -190,7 +201,9 @@ using bootstrap_actor = caf::typed_actor<
   // Time to send a heartbeat (sent to itself).
   caf::reacts_to<atom::tick>,
   // One of the command's deadlines passed (sent to itself).
-  caf::reacts_to<atom::grace, deadline>>;
+  caf::reacts_to<atom::grace, deadline>,
+  // A service's readiness check passed (empty) or failed (why).
+  caf::reacts_to<atom::ready, std::string>>;
 
 /// Bridges the bootstrap's connection to the agent: splits bytes into
 /// frames for the bootstrap actor and writes its frames out.

@@ -282,6 +282,20 @@ const command_line<agent_options>& agent_line() {
          out.container_names = std::move(*names);
          return {};
        }},
+      {"services", "IDS", "BATON_SERVICES", "each container says", false,
+       "the ids of the service containers, comma-separated, or 'none': the "
+       "steps wait for them before they connect",
+       [](o& out, const option_value& value) -> caf::error {
+         if (value.defaulted)
+           return {};
+         auto ids = parse_service_ids(value.text, out.containers);
+         if (!ids)
+           return invalid("invalid value for " + value.source + ": "
+                          + render(ids.error()));
+         out.services = std::move(*ids);
+         out.services_known = true;
+         return {};
+       }},
       {"job-context-dir", "DIR", "BUILDKITE_JOB_CONTEXT_DIR",
        defaults::job_context_dir, false,
        "the volume shared by every container of the pod",
@@ -671,10 +685,15 @@ std::string bootstrap_help() {
     "SIGQUIT are logged and ignored:\nthe agent decides when to interrupt.\n"
     "Step settings from the environment (after the merge): BATON_SOFT_FAIL "
     "(true or\nstatuses such as 1,3), BATON_ALWAYS (true: runs after a "
-    "failure or an interrupt),\nBATON_TIMEOUT (a duration). The command gets "
-    "BATON_ENV (a file whose KEY=VALUE\nlines later steps receive), "
-    "BATON_JOB_RESULT and BATON_JOB_STATUS. Exits 1 if the\ncommand never "
-    "ran or was skipped, 2 if the settings are invalid.",
+    "failure or an interrupt),\nBATON_TIMEOUT (a duration); for a service, "
+    "BATON_SERVICE (true: runs beside the\nsteps until they are done), "
+    "BATON_READY (tcp:[HOST:]PORT, or a command that exits\n0 once ready), "
+    "BATON_READY_TIMEOUT (a duration (default 60s)) and\nBATON_SERVICE_LOG "
+    "(job: a service's output goes into the job log too). The\ncommand gets "
+    "BATON_ENV (a file whose KEY=VALUE lines later steps receive),\n"
+    "BATON_JOB_RESULT and BATON_JOB_STATUS. Exits 1 if the command never ran "
+    "or was\nskipped, 2 if the settings are invalid; a service the job "
+    "stopped exits 0.",
     bootstrap_line().options);
 }
 
@@ -688,7 +707,9 @@ std::string pod_help() {
     "\"timestampLines\": false, \"timeout\": \"1h\",\n\"containers\": "
     "[{\"name\": \"checkout\", \"command\": [\"sh\", \"-c\", \"...\"], "
     "\"env\": {...},\n\"workingDir\": \"...\", \"softFail\": [1, 3], "
-    "\"always\": false, \"timeout\": \"10m\"}, ...]}\nBy default only the "
+    "\"always\": false, \"timeout\": \"10m\"}, ...]}\nA service: "
+    "{\"service\": true, \"ready\": \"tcp:5432\", \"readyTimeout\": "
+    "\"60s\", \"log\": \"job\"}.\nBy default only the "
     "job log and warnings show; --verbose shows the nodes' info lines.",
     pod_line().options);
 }
@@ -696,7 +717,8 @@ std::string pod_help() {
 std::string status_help() {
   return help_text("baton status [OPTIONS]",
                    "Asks the agent for the job's status: each container's "
-                   "state, protocol,\nexit status and bytes logged so far.",
+                   "role, state,\nprotocol, exit status and bytes logged so "
+                   "far.",
                    status_line().options);
 }
 
@@ -720,7 +742,10 @@ std::string manifest_help() {
     "and each spec container running\nits command through 'baton "
     "bootstrap'. Every spec container needs an \"image\". A\ncontainer's "
     "softFail, always and timeout become its BATON_SOFT_FAIL, BATON_ALWAYS "
-    "and\nBATON_TIMEOUT; the spec's timestampLines the agent's "
+    "and\nBATON_TIMEOUT, a service's service, ready, readyTimeout and log "
+    "its\nBATON_SERVICE, BATON_READY, BATON_READY_TIMEOUT and "
+    "BATON_SERVICE_LOG (the agent\ngets the services' ids as BATON_SERVICES); "
+    "the spec's timestampLines the agent's "
     "BUILDKITE_TIMESTAMP_LINES, its\ntimeout the activeDeadlineSeconds. "
     "--kind job renders a batch/v1 Job around the pod.",
     manifest_line().options);

@@ -67,6 +67,26 @@ TEST(cli, agent_options_fall_back_to_env_vars) {
   EXPECT_EQ(opts->cancel_grace_period, caf::timespan{1min});
 }
 
+TEST(cli, agent_services_are_known_only_when_given) {
+  auto opts = parse_agent_options({"--containers", "3"}, {});
+  ASSERT_TRUE(opts);
+  EXPECT_FALSE(opts->services_known);
+  opts = parse_agent_options({"--containers", "3", "--services", "2,0"}, {});
+  ASSERT_TRUE(opts) << render(opts.error());
+  EXPECT_TRUE(opts->services_known);
+  EXPECT_EQ(opts->services, (std::vector<uint32_t>{2, 0}));
+  opts = parse_agent_options({"--containers", "2"},
+                             {{"BATON_SERVICES", "none"}});
+  ASSERT_TRUE(opts);
+  EXPECT_TRUE(opts->services_known);
+  EXPECT_TRUE(opts->services.empty());
+  opts = parse_agent_options({"--containers", "2", "--services", "5"}, {});
+  ASSERT_FALSE(opts);
+  EXPECT_EQ(render(opts.error()),
+            "invalid value for --services: service id 5 is out of range: the "
+            "job has containers 0 to 1 in '5'");
+}
+
 TEST(cli, agent_socket_from_env_var) {
   auto opts = parse_agent_options({"--containers", "2"},
                                   {{"BATON_SOCKET", "/run/b.sock"},

@@ -149,6 +149,7 @@ render_manifest(const pod_spec& spec, const std::string& name,
     = std::to_string(spec.containers.size());
   agent_env.emplace("BATON_LOG_LEVEL", "warn");
   agent_env["BATON_CONTAINER_NAMES"] = container_names(spec);
+  agent_env["BATON_SERVICES"] = service_ids(spec);
   if (spec.timestamp_lines)
     agent_env["BUILDKITE_TIMESTAMP_LINES"] = "true";
   json containers = json::array();

@@ -70,6 +70,7 @@ TEST(manifest, renders_the_pod_around_the_spec) {
   EXPECT_EQ(agent["env"],
             json({env_entry("BATON_CONTAINER_NAMES", "checkout,build"),
                   env_entry("BATON_LOG_LEVEL", "warn"),
+                  env_entry("BATON_SERVICES", "none"),
                   env_entry("BUILDKITE_CONTAINER_COUNT", "2"),
                   env_entry("BUILDKITE_JOB_ID", "42")}));
   auto& build = containers[2];
@@ -230,6 +231,7 @@ TEST(manifest, job_steps_become_the_containers_variables) {
   EXPECT_EQ(agent["env"],
             json({env_entry("BATON_CONTAINER_NAMES", "test"),
                   env_entry("BATON_LOG_LEVEL", "warn"),
+                  env_entry("BATON_SERVICES", "none"),
                   env_entry("BUILDKITE_CONTAINER_COUNT", "1"),
                   env_entry("BUILDKITE_TIMESTAMP_LINES", "true")}));
   EXPECT_EQ(pod["containers"][1]["env"],

@@ -156,7 +156,8 @@ int run_pod(const pod_options& options) {
   if (options.no_summary)
     agent.argv.push_back("--no-summary");
   agent.argv.insert(agent.argv.end(),
-                    {"--container-names", container_names(*spec)});
+                    {"--container-names", container_names(*spec), "--services",
+                     service_ids(*spec)});
   procs.push_back(agent);
   for (size_t id = 0; id < n; ++id) {
     auto& c = spec->containers[id];

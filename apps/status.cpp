@@ -106,8 +106,8 @@ std::string format_status(const nlohmann::json& status) {
     return name + std::string(name_width + 1 - name.size(), ' ');
   };
   char line[128];
-  std::snprintf(line, sizeof(line), "%-18s %-10s %-6s %-10s %s\n", "STATE",
-                "PROTOCOL", "EXIT", "LOG BYTES", "NOTES");
+  std::snprintf(line, sizeof(line), "%-8s %-18s %-10s %-6s %-10s %s\n", "ROLE",
+                "STATE", "PROTOCOL", "EXIT", "LOG BYTES", "NOTES");
   out += "ID   " + name_column("NAME") + line;
   for (auto& c : containers) {
     auto exit = c["exit_status"].is_null()
@@ -122,6 +122,9 @@ std::string format_status(const nlohmann::json& status) {
     };
     if (c.value("always", false))
       note("always");
+    if (c["ready_after_ms"].is_number())
+      note("ready after " + std::to_string(c["ready_after_ms"].get<int64_t>())
+           + " ms");
     if (c.value("timed_out", false))
       note("timed out");
     if (c.value("soft_failed", false))
@@ -136,8 +139,9 @@ std::string format_status(const nlohmann::json& status) {
     std::snprintf(line, sizeof(line), "%-4d ", c.value("id", 0));
     out += line + name_column(c.value("name", std::string{"-"}));
     std::snprintf(
-      line, sizeof(line), "%-18s %-10s %-6s %-10llu ",
-      c.value("state", "").c_str(), protocol.c_str(), exit.c_str(),
+      line, sizeof(line), "%-8s %-18s %-10s %-6s %-10llu ",
+      c.value("role", "step").c_str(), c.value("state", "").c_str(),
+      protocol.c_str(), exit.c_str(),
       static_cast<unsigned long long>(c.value("log_bytes", uint64_t{0})));
     out += line + (notes.empty() ? "-" : notes) + "\n";
   }

@@ -431,12 +431,14 @@ TEST(job, baton_status_shows_each_container) {
   auto out = table.out();
   EXPECT_NE(out.find("job: running"), std::string::npos) << out;
   // The NAME column is as wide as the longest name.
-  EXPECT_NE(out.find("ID   NAME              STATE "), std::string::npos)
-    << out;
-  EXPECT_NE(out.find("0    checkout          connected          baton      -"),
+  EXPECT_NE(out.find("ID   NAME              ROLE     STATE "),
             std::string::npos)
     << out;
-  EXPECT_NE(out.find("1    integration-tests not_yet_connected"),
+  EXPECT_NE(
+    out.find("0    checkout          step     connected          baton      -"),
+    std::string::npos)
+    << out;
+  EXPECT_NE(out.find("1    integration-tests step     not_yet_connected"),
             std::string::npos)
     << out;
   process as_json{{baton_exe(), "status", "--json", "--socket", j.socket()},

@@ -63,4 +63,42 @@ parse_container_names(const std::string& text, size_t count) {
   return names;
 }
 
+caf::expected<std::vector<uint32_t>> parse_service_ids(const std::string& text,
+                                                       size_t count) {
+  std::vector<uint32_t> ids;
+  if (text == "none")
+    return ids;
+  auto in = " in '" + text + "'";
+  size_t start = 0;
+  for (;;) {
+    auto comma = text.find(',', start);
+    auto item = text.substr(start, comma - start);
+    if (item.empty() || item.size() > 6
+        || item.find_first_not_of("0123456789") != std::string::npos)
+      return make_error(ec::invalid_argument,
+                        "expected container ids such as 1,2 or 'none', got '"
+                          + item + "'" + in);
+    auto id = static_cast<uint32_t>(std::stoul(item));
+    if (id >= count)
+      return make_error(ec::invalid_argument,
+                        "service id " + item
+                          + " is out of range: the job has "
+                            "containers 0 to "
+                          + std::to_string(count - 1) + in);
+    for (auto other : ids)
+      if (other == id)
+        return make_error(ec::invalid_argument,
+                          "service id " + item + " is given twice" + in);
+    ids.push_back(id);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  if (ids.size() == count)
+    return make_error(ec::invalid_argument,
+                      "every container is a service" + in
+                        + ": the job needs at least one step");
+  return ids;
+}
+
 } // namespace baton

@@ -33,4 +33,9 @@ std::vector<std::string> default_container_names(size_t count);
 caf::expected<std::vector<std::string>>
 parse_container_names(const std::string& text, size_t count);
 
+/// Parses `--services`: a comma list of container ids from 0 to count-1,
+/// each once, or "none". Errors name the value and what is wrong with it.
+caf::expected<std::vector<uint32_t>> parse_service_ids(const std::string& text,
+                                                       size_t count);
+
 } // namespace baton

@@ -66,3 +66,23 @@ TEST(names, a_name_given_twice_is_refused) {
                     "and 2"),
             std::string::npos);
 }
+
+TEST(names, service_ids_are_a_comma_list_or_none) {
+  EXPECT_EQ(*parse_service_ids("none", 3), std::vector<uint32_t>{});
+  EXPECT_EQ(*parse_service_ids("2,0", 3), (std::vector<uint32_t>{2, 0}));
+  auto bad = [](const std::string& text) {
+    auto ids = parse_service_ids(text, 3);
+    return ids ? std::string{"<no error>"} : render(ids.error());
+  };
+  EXPECT_NE(bad("1,x").find("expected container ids such as 1,2 or 'none', "
+                            "got 'x' in '1,x'"),
+            std::string::npos);
+  EXPECT_NE(bad("3").find("service id 3 is out of range: the job has "
+                          "containers 0 to 2"),
+            std::string::npos);
+  EXPECT_NE(bad("1,1").find("service id 1 is given twice in '1,1'"),
+            std::string::npos);
+  EXPECT_NE(bad("0,1,2").find("every container is a service"),
+            std::string::npos);
+  EXPECT_NE(bad("").find("got ''"), std::string::npos);
+}

@@ -21,8 +21,10 @@ step_reason reason_for_exit(const exit_facts& x) {
   return x.soft_failed ? step_reason::soft_failed : step_reason::failed;
 }
 
-std::string container_label(uint32_t id, const std::string& name) {
-  return "container " + std::to_string(id) + " (" + name + ")";
+std::string container_label(uint32_t id, const std::string& name,
+                            bool service) {
+  return (service ? "service " : "container ") + std::to_string(id) + " ("
+         + name + ")";
 }
 
 std::string format_memory(uint64_t bytes) {
@@ -58,6 +60,9 @@ std::string outcome_text(const container_status& c) {
       return "was killed by the OOM killer (memory limit "
              + format_memory(c.memory_limit) + ")";
     case step_reason::timed_out:
+      if (c.service && c.ready_after_ns < 0)
+        return "was not ready after "
+               + format_duration(std::chrono::milliseconds{c.timeout_ms});
       return "timed out after "
              + format_duration(std::chrono::milliseconds{c.timeout_ms});
     case step_reason::lost:
@@ -65,6 +70,7 @@ std::string outcome_text(const container_status& c) {
     case step_reason::never_connected: return "never connected";
     case step_reason::skipped: return "was skipped";
     case step_reason::cancelled: return "was cancelled";
+    case step_reason::stopped: return "was stopped";
   }
   return {};
 }
@@ -81,7 +87,8 @@ bool shows_duration(const container_status& c) {
     case step_reason::soft_failed:
     case step_reason::signaled:
     case step_reason::oom_killed:
-    case step_reason::cancelled: return c.duration_ns >= 0;
+    case step_reason::cancelled:
+    case step_reason::stopped: return c.duration_ns >= 0;
     default: return false;
   }
 }
@@ -89,8 +96,8 @@ bool shows_duration(const container_status& c) {
 } // namespace
 
 std::string step_line(const container_status& c) {
-  auto label = container_label(c.id, c.name);
-  label[0] = 'C';
+  auto label = container_label(c.id, c.name, c.service);
+  label[0] = static_cast<char>(label[0] - 'a' + 'A');
   auto line = "~~~ " + label + " " + outcome_text(c);
   if (shows_duration(c))
     line += " after " + format_seconds(c.duration_ns);

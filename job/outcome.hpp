@@ -28,8 +28,10 @@ struct exit_facts {
 /// signal, then the status (soft failures included).
 step_reason reason_for_exit(const exit_facts& x);
 
-/// How the job log names a container: "container 1 (build)".
-std::string container_label(uint32_t id, const std::string& name);
+/// How the job log names a container: "container 1 (build)", or a
+/// service: "service 1 (db)".
+std::string container_label(uint32_t id, const std::string& name,
+                            bool service = false);
 
 /// What became of a container's step, without its duration: "passed",
 /// "failed with status 3", "was killed by SIGSEGV", "was lost: <why>"...;

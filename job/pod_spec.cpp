@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -100,6 +101,12 @@ caf::error read_step(const json& c, const std::string& where,
     if (!text.empty())
       out.step_env[setting.env] = text;
   }
+  // The service's keys need "service": true.
+  if (!is_service(out))
+    for (auto key : {"ready", "readyTimeout", "log"})
+      if (c.count(key) > 0)
+        return bad(where + "." + key,
+                   "is for services only: add \"service\": true");
   // One source for each setting.
   for (auto& [name, value] : out.step_env)
     if (out.env.count(name) > 0)
@@ -229,6 +236,10 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
       return err;
     result.containers.push_back(std::move(out));
   }
+  if (std::all_of(result.containers.begin(), result.containers.end(),
+                  [](auto& c) { return is_service(c); }))
+    return bad("containers", "every container is a service: the job needs "
+                             "at least one step");
   return result;
 }
 
@@ -238,6 +249,19 @@ env_map container_env(const pod_spec::container& c, size_t id) {
   for (auto& [name, value] : c.step_env)
     env[name] = value;
   return env;
+}
+
+bool is_service(const pod_spec::container& c) {
+  auto i = c.step_env.find(service_variable);
+  return i != c.step_env.end() && i->second == "true";
+}
+
+std::string service_ids(const pod_spec& spec) {
+  std::string ids;
+  for (size_t id = 0; id < spec.containers.size(); ++id)
+    if (is_service(spec.containers[id]))
+      ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  return ids.empty() ? "none" : ids;
 }
 
 std::string container_names(const pod_spec& spec) {

@@ -53,6 +53,13 @@ struct pod_spec {
 /// `BUILDKITE_CONTAINER_ID` and its step settings.
 env_map container_env(const pod_spec::container& c, size_t id);
 
+/// True if the container is a service (`"service": true`).
+bool is_service(const pod_spec::container& c);
+
+/// The services' ids as `baton agent --services` takes them: a comma list,
+/// or "none".
+std::string service_ids(const pod_spec& spec);
+
 /// The containers' names as `baton agent --container-names` takes them: a
 /// comma list in id order.
 std::string container_names(const pod_spec& spec);

@@ -264,7 +264,8 @@ TEST(pod_spec, bad_step_settings_name_the_field_and_the_value) {
             "\"90s\", \"10m\" or \"1h30m\", got 600");
   EXPECT_EQ(one(R"("always": true, "env": {"BATON_ALWAYS": "true"})"),
             "pod spec: containers[0]: env.BATON_ALWAYS repeats a setting of "
-            "the container (softFail, always or timeout): use one of them");
+            "the container (softFail, always, timeout, service, ready, "
+            "readyTimeout or log): use one of them");
   EXPECT_EQ(error_of(R"({"timestampLines": 1, "containers": [{"command":
                         ["true"]}]})"),
             "pod spec: timestampLines: expected true or false, got 1");
@@ -272,4 +273,45 @@ TEST(pod_spec, bad_step_settings_name_the_field_and_the_value) {
                         ["true"]}]})"),
             "pod spec: timeout: expected a duration such as \"90s\", \"10m\" "
             "or \"1h30m\", got \"0s\"");
+}
+
+TEST(pod_spec, a_service_becomes_its_variables_and_the_agents_ids) {
+  auto spec = parse_pod_spec(R"({"containers": [
+    {"name": "db", "command": ["db"], "service": true, "ready": "tcp:5432",
+     "readyTimeout": "30s", "log": "job"},
+    {"name": "test", "command": ["true"]}]})");
+  ASSERT_TRUE(spec) << render(spec.error());
+  auto& db = spec->containers[0];
+  EXPECT_TRUE(is_service(db));
+  EXPECT_FALSE(is_service(spec->containers[1]));
+  EXPECT_EQ(db.step_env, (env_map{{"BATON_SERVICE", "true"},
+                                  {"BATON_READY", "tcp:5432"},
+                                  {"BATON_READY_TIMEOUT", "30s"},
+                                  {"BATON_SERVICE_LOG", "job"}}));
+  EXPECT_EQ(service_ids(*spec), "0");
+  spec->containers[0].step_env.clear();
+  EXPECT_EQ(service_ids(*spec), "none");
+}
+
+TEST(pod_spec, bad_service_keys_name_the_field_and_the_value) {
+  auto two = [](const std::string& fields) {
+    return error_of(R"({"containers": [{"command": ["true"], )" + fields
+                    + R"(}, {"command": ["true"]}]})");
+  };
+  EXPECT_EQ(two(R"("service": true, "ready": "tcp:http")"),
+            "pod spec: containers[0].ready: expected \"tcp:PORT\", "
+            "\"tcp:HOST:PORT\" or a command, got \"tcp:http\"");
+  EXPECT_EQ(two(R"("service": true, "readyTimeout": "soon")"),
+            "pod spec: containers[0].readyTimeout: expected a duration such "
+            "as \"30s\" or \"2m\", got \"soon\"");
+  EXPECT_EQ(two(R"("service": true, "log": "stdout")"),
+            "pod spec: containers[0].log: expected \"job\" or \"container\", "
+            "got \"stdout\"");
+  EXPECT_EQ(two(R"("ready": "tcp:80")"),
+            "pod spec: containers[0].ready: is for services only: add "
+            "\"service\": true");
+  EXPECT_EQ(error_of(R"({"containers": [{"command": ["db"],
+                        "service": true}]})"),
+            "pod spec: containers: every container is a service: the job "
+            "needs at least one step");
 }

@@ -105,7 +105,71 @@ bool render_timeout(const nlohmann::json& value, std::string& text) {
   return true;
 }
 
+bool read_service(const std::string& text, step_config& out) {
+  out.settings.service = text == "true";
+  return text == "true" || text == "false";
+}
+
+bool read_ready(const std::string& text, step_config& out) {
+  return parse_ready_check(text, out.ready);
+}
+
+bool render_ready(const nlohmann::json& value, std::string& text) {
+  if (!value.is_string() || value.get_ref<const std::string&>().empty())
+    return false;
+  ready_check check;
+  if (!parse_ready_check(value.get<std::string>(), check))
+    return false;
+  text = value.get<std::string>();
+  return true;
+}
+
+bool read_ready_timeout(const std::string& text, step_config& out) {
+  auto d = parse_duration(text);
+  if (!d || d->count() <= 0)
+    return false;
+  out.ready_timeout = *d;
+  return true;
+}
+
+bool read_service_log(const std::string& text, step_config& out) {
+  out.settings.log_to_job = text == "job";
+  return text == "job" || text == "container";
+}
+
+bool render_service_log(const nlohmann::json& value, std::string& text) {
+  if (!value.is_string())
+    return false;
+  auto& str = value.get_ref<const std::string&>();
+  if (str == "job")
+    text = str;
+  return str == "job" || str == "container";
+}
+
+// The port of "tcp:[HOST:]PORT", 1 to 65535; 0 if invalid.
+uint16_t parse_port(const std::string& text) {
+  if (text.empty() || text.size() > 5
+      || text.find_first_not_of("0123456789") != std::string::npos)
+    return 0;
+  auto port = std::stoi(text);
+  return port >= 1 && port <= 65535 ? static_cast<uint16_t>(port) : 0;
+}
+
 } // namespace
+
+bool parse_ready_check(const std::string& text, ready_check& out) {
+  out = ready_check{};
+  if (text.rfind("tcp:", 0) != 0) {
+    out.command = text;
+    return true;
+  }
+  auto rest = text.substr(4);
+  auto colon = rest.rfind(':');
+  out.host = colon == std::string::npos ? "127.0.0.1" : rest.substr(0, colon);
+  out.port = parse_port(colon == std::string::npos ? rest
+                                                   : rest.substr(colon + 1));
+  return out.port != 0 && !out.host.empty();
+}
 
 const std::vector<step_setting>& step_setting_table() {
   // Env, spec key, wire field, help, what the variable and the spec key
@@ -124,6 +188,19 @@ const std::vector<step_setting>& step_setting_table() {
      "a duration such as 90s, 10m or 1h30m",
      "a duration such as \"90s\", \"10m\" or \"1h30m\"", read_timeout,
      render_timeout},
+    {service_variable, "service", step_settings::service_field,
+     "true: runs beside the steps until they are done", "true or false",
+     "true or false", read_service, render_always},
+    {"BATON_READY", "ready", nullptr,
+     "tcp:[HOST:]PORT, or a command that exits 0 once ready",
+     "tcp:PORT, tcp:HOST:PORT or a command",
+     "\"tcp:PORT\", \"tcp:HOST:PORT\" or a command", read_ready, render_ready},
+    {"BATON_READY_TIMEOUT", "readyTimeout", nullptr, "a duration (default 60s)",
+     "a duration such as 30s or 2m", "a duration such as \"30s\" or \"2m\"",
+     read_ready_timeout, render_timeout},
+    {"BATON_SERVICE_LOG", "log", step_settings::log_field,
+     "job: a service's output goes into the job log too", "job or container",
+     "\"job\" or \"container\"", read_service_log, render_service_log},
   };
   return table;
 }
@@ -135,6 +212,14 @@ caf::expected<step_config> read_step_config(const env_map& env) {
     if (!text.empty() && !setting.read(text, result))
       return invalid(setting.env, text, setting.env_expected);
   }
+  if (!result.settings.service)
+    for (auto name :
+         {"BATON_READY", "BATON_READY_TIMEOUT", "BATON_SERVICE_LOG"})
+      if (auto text = value_of(env, name); !text.empty())
+        return make_error(ec::invalid_argument,
+                          std::string{name} + "='" + text
+                            + "' is for services only: set " + service_variable
+                            + "=true, or unset it");
   return result;
 }
 
@@ -218,15 +303,18 @@ caf::expected<std::vector<std::string>> read_outputs(const std::string& path) {
   return parse_outputs(text);
 }
 
-void line_stamper::process(const std::string& text, int64_t read_ns,
-                           std::string& out) {
+void line_framer::process(const std::string& text, int64_t read_ns,
+                          std::string& out) {
   if (text.empty())
     return;
-  auto stamp = format_timestamp(read_ns) + " ";
+  std::string head;
+  if (stamp_)
+    head = format_timestamp(read_ns) + " ";
+  head += prefix_;
   size_t pos = 0;
   while (pos < text.size()) {
     if (at_line_start_)
-      out += stamp;
+      out += head;
     auto nl = text.find('\n', pos);
     if (nl == std::string::npos) {
       out.append(text, pos, std::string::npos);

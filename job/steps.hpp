@@ -5,6 +5,7 @@
 // passes on to later steps through $BATON_ENV.
 
 #include "job/environment.hpp"
+#include "messages/defaults.hpp"
 #include "messages/job.hpp"
 
 #include <caf/expected.hpp>
@@ -12,17 +13,43 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace baton {
+
+/// How a service shows it is ready (BATON_READY): a TCP connect that
+/// succeeds, or a command that exits 0; neither: once its command started.
+struct ready_check {
+  /// `tcp:PORT` or `tcp:HOST:PORT`: HOST (127.0.0.1 by default) and PORT.
+  std::string host;
+  uint16_t port = 0;
+  /// Any other value: run with $BUILDKITE_SHELL until it exits 0.
+  std::string command;
+
+  bool none() const {
+    return port == 0 && command.empty();
+  }
+};
+
+/// Parses a BATON_READY value; false if it starts with "tcp:" but names
+/// no valid port (and host).
+bool parse_ready_check(const std::string& text, ready_check& out);
 
 /// A step's settings, from the variables of `step_setting_table`.
 struct step_config {
   step_settings settings;
   /// How long the command may run before it is cancelled; zero: no limit.
   caf::timespan timeout{0};
+  /// A service's readiness check, and how long it may take to pass.
+  ready_check ready;
+  caf::timespan ready_timeout = defaults::ready_timeout;
 };
+
+/// The variable that makes a container a service, and those that only a
+/// service may set.
+inline constexpr const char* service_variable = "BATON_SERVICE";
 
 /// One step setting, by every name it has and with how it reads and
 /// renders: the bootstrap reads it from its environment (`read_step_config`),
@@ -60,7 +87,8 @@ struct step_setting {
 const std::vector<step_setting>& step_setting_table();
 
 /// Reads a step's settings. Unset or empty variables keep the reference's
-/// behaviour. An error names the variable, the value and what is expected.
+/// behaviour. An error names the variable, the value and what is expected,
+/// or the service setting set without BATON_SERVICE=true.
 caf::expected<step_config> read_step_config(const env_map& env);
 
 /// Most bytes a step may pass on through $BATON_ENV.
@@ -77,16 +105,38 @@ caf::expected<std::vector<std::string>> parse_outputs(const std::string& text);
 /// more than `max_outputs_size` bytes is an error.
 caf::expected<std::vector<std::string>> read_outputs(const std::string& path);
 
-/// Starts every line of one container's output with the time it was read
-/// from the command (`--timestamp-lines`). A line split across chunks gets
-/// one stamp, the time of the chunk it began in.
-class line_stamper {
+/// Starts every line of one container's output with what the job log puts
+/// there: the time it was read from the command (`--timestamp-lines`), then
+/// a prefix ("[db] ", for lines merged beside others). A line split across
+/// chunks gets one stamp, the time of the chunk it began in.
+class line_framer {
 public:
-  /// Appends `text`, read at `read_ns`, to `out`, a stamp and a space
-  /// before the start of every line.
+  explicit line_framer(bool stamp = true) : stamp_(stamp) {
+    // nop
+  }
+
+  /// The prefix of every line begun from now on.
+  void set_prefix(std::string prefix) {
+    prefix_ = std::move(prefix);
+  }
+
+  /// Appends `text`, read at `read_ns`, to `out`, the stamp and a space
+  /// and the prefix before the start of every line.
   void process(const std::string& text, int64_t read_ns, std::string& out);
 
+  /// True if the next byte begins a line.
+  bool at_line_start() const noexcept {
+    return at_line_start_;
+  }
+
+  /// The line in progress ends here: the caller added the newline.
+  void cut() noexcept {
+    at_line_start_ = true;
+  }
+
 private:
+  bool stamp_;
+  std::string prefix_;
   bool at_line_start_ = true;
 };
 

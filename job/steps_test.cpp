@@ -99,6 +99,8 @@ TEST(steps, the_settings_frame_carries_the_tables_wire_fields) {
   wire::settings_report report;
   report.settings.always = true;
   report.settings.soft_fail_any = true;
+  report.settings.service = true;
+  report.settings.log_to_job = true;
   auto body = nlohmann::json::parse(wire::encode(report).body);
   std::set<std::string> sent;
   for (auto& [name, value] : body.items())
@@ -188,7 +190,7 @@ TEST(steps, more_than_a_mib_of_outputs_is_refused) {
 // -- timestamps ---------------------------------------------------------------
 
 TEST(steps, every_line_gets_one_stamp_even_when_split) {
-  line_stamper stamper;
+  line_framer stamper;
   std::string out;
   int64_t t1 = 1'000'000'000; // 1970-01-01T00:00:01.000Z
   int64_t t2 = 2'500'000'000; // 1970-01-01T00:00:02.500Z
@@ -198,4 +200,69 @@ TEST(steps, every_line_gets_one_stamp_even_when_split) {
   EXPECT_EQ(out, "1970-01-01T00:00:01.000Z first\n"
                  "1970-01-01T00:00:01.000Z second\n"
                  "1970-01-01T00:00:02.500Z third\n");
+}
+
+TEST(steps, a_prefix_follows_the_stamp_on_every_line) {
+  line_framer framer;
+  framer.set_prefix("[db] ");
+  std::string out;
+  int64_t t1 = 1'000'000'000;
+  framer.process("a\nb", t1, out);
+  EXPECT_FALSE(framer.at_line_start());
+  out += '\n';
+  framer.cut();
+  framer.process("c\n", t1, out);
+  EXPECT_EQ(out, "1970-01-01T00:00:01.000Z [db] a\n"
+                 "1970-01-01T00:00:01.000Z [db] b\n"
+                 "1970-01-01T00:00:01.000Z [db] c\n");
+  line_framer plain{false};
+  plain.set_prefix("[x] ");
+  out.clear();
+  plain.process("1\n2\n", 0, out);
+  EXPECT_EQ(out, "[x] 1\n[x] 2\n");
+}
+
+TEST(steps, a_ready_check_is_a_tcp_address_or_a_command) {
+  ready_check check;
+  ASSERT_TRUE(parse_ready_check("tcp:5432", check));
+  EXPECT_EQ(check.host, "127.0.0.1");
+  EXPECT_EQ(check.port, 5432);
+  ASSERT_TRUE(parse_ready_check("tcp:db.local:80", check));
+  EXPECT_EQ(check.host, "db.local");
+  EXPECT_EQ(check.port, 80);
+  ASSERT_TRUE(parse_ready_check("pg_isready -h 127.0.0.1", check));
+  EXPECT_EQ(check.command, "pg_isready -h 127.0.0.1");
+  EXPECT_FALSE(check.none());
+  for (auto bad : {"tcp:", "tcp:0", "tcp:65536", "tcp:http", "tcp::80"})
+    EXPECT_FALSE(parse_ready_check(bad, check)) << bad;
+}
+
+TEST(steps, service_settings_are_read_and_checked) {
+  auto config = read_step_config({{"BATON_SERVICE", "true"},
+                                  {"BATON_READY", "tcp:6379"},
+                                  {"BATON_READY_TIMEOUT", "5s"},
+                                  {"BATON_SERVICE_LOG", "job"}});
+  ASSERT_TRUE(config) << render(config.error());
+  EXPECT_TRUE(config->settings.service);
+  EXPECT_TRUE(config->settings.log_to_job);
+  EXPECT_EQ(config->ready.port, 6379);
+  EXPECT_EQ(config->ready_timeout, std::chrono::seconds{5});
+  auto plain = read_step_config({{"BATON_SERVICE", "true"}});
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->ready.none());
+  EXPECT_EQ(plain->ready_timeout, std::chrono::seconds{60});
+  auto bad = read_step_config({{"BATON_SERVICE", "yes"}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(render(bad.error()),
+            "invalid BATON_SERVICE='yes': expected true or false");
+  bad = read_step_config({{"BATON_SERVICE", "true"}, {"BATON_READY", "tcp:x"}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(render(bad.error()),
+            "invalid BATON_READY='tcp:x': expected tcp:PORT, tcp:HOST:PORT or "
+            "a command");
+  bad = read_step_config({{"BATON_SERVICE_LOG", "job"}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(render(bad.error()),
+            "BATON_SERVICE_LOG='job' is for services only: set "
+            "BATON_SERVICE=true, or unset it");
 }

@@ -14,6 +14,7 @@ CAF_ADD_TYPE_ID(baton, (baton::run_state))
 CAF_ADD_TYPE_ID(baton, (baton::container_state))
 CAF_ADD_TYPE_ID(baton, (baton::dialect))
 CAF_ADD_TYPE_ID(baton, (baton::deadline))
+CAF_ADD_TYPE_ID(baton, (baton::log_mode))
 CAF_ADD_TYPE_ID(baton, (baton::registration))
 CAF_ADD_TYPE_ID(baton, (baton::step_settings))
 CAF_ADD_TYPE_ID(baton, (baton::turn))
@@ -39,12 +40,15 @@ CAF_ADD_ATOM(baton, baton::atom, fail, "fail")
 CAF_ADD_ATOM(baton, baton::atom, ok, "ok")
 CAF_ADD_ATOM(baton, baton::atom, configure, "configure")
 CAF_ADD_ATOM(baton, baton::atom, env, "env")
+CAF_ADD_ATOM(baton, baton::atom, ready, "ready")
 
 // The log path.
 CAF_ADD_ATOM(baton, baton::atom, log, "log")
 CAF_ADD_ATOM(baton, baton::atom, eof, "eof")
 CAF_ADD_ATOM(baton, baton::atom, credit, "credit")
 CAF_ADD_ATOM(baton, baton::atom, output, "output")
+CAF_ADD_ATOM(baton, baton::atom, mode, "mode")
+CAF_ADD_ATOM(baton, baton::atom, tail, "tail")
 
 // Connections and timers.
 CAF_ADD_ATOM(baton, baton::atom, write, "write")

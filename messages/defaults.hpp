@@ -92,6 +92,24 @@ constexpr auto cancel_grace_period = 15s;
 /// every 1 s; baton retries within milliseconds of the socket appearing).
 constexpr auto connect_timeout = 120s;
 
+/// How long a service has to pass its readiness check (BATON_READY_TIMEOUT).
+constexpr auto ready_timeout = 60s;
+
+/// A service's readiness check is tried every this often at first, backing
+/// off to `ready_poll_max`; each try of a command may take at most
+/// `ready_try_timeout`.
+constexpr auto ready_poll_min = 100ms;
+constexpr auto ready_poll_max = 1s;
+constexpr auto ready_try_timeout = 10s;
+
+/// The last lines of a service's output the job log shows when it fails.
+constexpr size_t service_tail_lines = 20;
+
+/// A line held back for the line merge is written once it is this long, or
+/// has waited `line_hold_timeout`, as a line of its own.
+constexpr size_t max_held_line = 64 * 1024;
+constexpr auto line_hold_timeout = 1s;
+
 /// After the cancel signal, how long before the command gets SIGKILL.
 constexpr auto cancel_signal_timeout = 10s;
 

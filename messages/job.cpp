@@ -24,6 +24,8 @@ const char* to_string(container_state x) {
     case container_state::exited: return "exited";
     case container_state::lost: return "lost";
     case container_state::skipped: return "skipped";
+    case container_state::ready: return "ready";
+    case container_state::stopped: return "stopped";
   }
   return "invalid";
 }
@@ -41,6 +43,17 @@ const char* to_string(step_reason x) {
     case step_reason::never_connected: return "never_connected";
     case step_reason::skipped: return "skipped";
     case step_reason::cancelled: return "cancelled";
+    case step_reason::stopped: return "stopped";
+  }
+  return "invalid";
+}
+
+const char* to_string(log_mode x) {
+  switch (x) {
+    case log_mode::direct: return "direct";
+    case log_mode::prefixed: return "prefixed";
+    case log_mode::lines: return "lines";
+    case log_mode::tail: return "tail";
   }
   return "invalid";
 }
@@ -59,6 +72,8 @@ const char* to_string(deadline x) {
     case deadline::cleanup: return "cleanup";
     case deadline::output_drain: return "output_drain";
     case deadline::step_timeout: return "step_timeout";
+    case deadline::ready_retry: return "ready_retry";
+    case deadline::ready_timeout: return "ready_timeout";
   }
   return "invalid";
 }
@@ -102,12 +117,14 @@ nlohmann::json to_json(const job_result& x) {
   };
   auto containers = nlohmann::json::array();
   for (auto& c : x.containers) {
-    auto exited = c.state == container_state::exited;
+    auto exited = c.state == container_state::exited
+                  || c.state == container_state::stopped;
     auto registered = c.state != container_state::not_yet_connected;
     auto ended = c.reason != step_reason::none;
     containers.push_back(
       {{"id", c.id},
        {"name", c.name},
+       {"role", c.service ? "service" : "step"},
        {"state", to_string(c.state)},
        {"protocol", nullable(registered, to_string(c.protocol))},
        {"exit_status", nullable(exited, c.exit_status)},
@@ -118,6 +135,8 @@ nlohmann::json to_json(const job_result& x) {
        {"finished_at",
         nullable(c.finished_ns != 0, format_timestamp(c.finished_ns))},
        {"duration_ms", nullable(c.duration_ns >= 0, c.duration_ns / 1'000'000)},
+       {"ready_after_ms",
+        nullable(c.ready_after_ns >= 0, c.ready_after_ns / 1'000'000)},
        {"log_bytes", c.log_bytes},
        {"soft_failed", c.soft_failed},
        {"timed_out", c.timed_out},

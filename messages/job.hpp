@@ -35,6 +35,11 @@ enum class container_state : uint8_t {
   lost,
   /// Its turn came after a failure and it is not an always-step.
   skipped,
+  /// A service whose readiness check passed: the steps may run.
+  ready,
+  /// A service the job stopped once its steps were done (or the job was
+  /// terminated): whatever its command's status, it did its part.
+  stopped,
 };
 
 /// A deadline of the bootstrap's command, each a delayed message the
@@ -50,6 +55,10 @@ enum class deadline : uint8_t {
   output_drain,
   /// The step ran past its BATON_TIMEOUT.
   step_timeout,
+  /// A service's readiness check is due again.
+  ready_retry,
+  /// A service was not ready within its BATON_READY_TIMEOUT.
+  ready_timeout,
 };
 
 /// The protocol a container speaks with the agent.
@@ -81,6 +90,24 @@ enum class step_reason : uint8_t {
   /// Told to stop (an interrupt, or another step's failure) before it
   /// ended.
   cancelled,
+  /// A service stopped because the steps were done or the job terminated.
+  stopped,
+};
+
+/// Where the job log puts a container's output.
+enum class log_mode : uint8_t {
+  /// Byte-exact, as it comes: a step running on its own.
+  direct,
+  /// Whole lines only, each prefixed "[<name>] ": a service streaming into
+  /// the job log beside the steps (BATON_SERVICE_LOG=job), a member of a
+  /// parallel group.
+  prefixed,
+  /// Whole lines only, without a prefix: a step running while prefixed
+  /// containers stream beside it, so that lines are never mixed.
+  lines,
+  /// Not written: only the last lines are kept, for the job log to show if
+  /// the container fails (a service without BATON_SERVICE_LOG=job).
+  tail,
 };
 
 const char* to_string(run_state x);
@@ -93,6 +120,8 @@ const char* to_string(container_state x);
 const char* to_string(dialect x);
 
 const char* to_string(deadline x);
+
+const char* to_string(log_mode x);
 
 /// Parses the names `to_string` produces; false if `str` is none of them.
 bool from_string(const std::string& str, run_state& x);
@@ -109,6 +138,8 @@ struct step_settings {
   /// not include job/; that table names its wire fields with these.
   static constexpr const char* always_field = "always";
   static constexpr const char* soft_fail_field = "soft_fail";
+  static constexpr const char* service_field = "service";
+  static constexpr const char* log_field = "service_log";
 
   /// Runs even after a failure or an interrupt.
   bool always = false;
@@ -116,6 +147,11 @@ struct step_settings {
   bool soft_fail_any = false;
   /// These statuses are soft failures.
   std::vector<int32_t> soft_fail;
+  /// Runs beside the steps, outside the turn order, until they are done
+  /// (BATON_SERVICE).
+  bool service = false;
+  /// A service's output goes into the job log too (BATON_SERVICE_LOG=job).
+  bool log_to_job = false;
 
   /// True if exiting with `status` is a soft failure.
   bool soft_fails(int32_t status) const;
@@ -124,7 +160,7 @@ struct step_settings {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_settings& x) {
   return f(caf::meta::type_name("step_settings"), x.always, x.soft_fail_any,
-           x.soft_fail);
+           x.soft_fail, x.service, x.log_to_job);
 }
 
 /// What a container says of itself when it registers.
@@ -238,6 +274,12 @@ struct container_status {
   bool timed_out = false;
   /// It is an always-step (BATON_ALWAYS).
   bool always = false;
+  /// It is a service (BATON_SERVICE), known from its settings or the
+  /// agent's `--services`.
+  bool service = false;
+  /// A service's time from its start to its readiness; negative if it was
+  /// never ready.
+  int64_t ready_after_ns = -1;
   /// The names (never the values) of the variables it passed on.
   std::vector<std::string> outputs;
   /// Why its step ended; `none` while it has not.
@@ -262,9 +304,9 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_status& x) {
   return f(caf::meta::type_name("container_status"), x.id, x.name, x.state,
            x.protocol, x.exit_status, x.log_bytes, x.soft_failed, x.timed_out,
-           x.always, x.outputs, x.reason, x.signal, x.memory_limit,
-           x.timeout_ms, x.lost_why, x.started_ns, x.finished_ns,
-           x.duration_ns);
+           x.always, x.service, x.ready_after_ns, x.outputs, x.reason, x.signal,
+           x.memory_limit, x.timeout_ms, x.lost_why, x.started_ns,
+           x.finished_ns, x.duration_ns);
 }
 
 /// The job as a whole: a snapshot while it runs, the result once done.
@@ -300,9 +342,11 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
 /// Renders the result as the result file's JSON document:
 /// `{"status", "result", "started", "done", "interrupted", "terminated",
 /// "reason", "duration_ms", "containers": [{"id", "name", "state",
-/// "protocol", "exit_status", "reason", "signal", "started_at",
-/// "finished_at", "duration_ms", "log_bytes", "soft_failed", "timed_out",
-/// "always", "outputs"}]}`; `exit_status` is null unless exited,
+/// "role", "protocol", "exit_status", "reason", "signal", "started_at",
+/// "finished_at", "duration_ms", "ready_after_ms", "log_bytes",
+/// "soft_failed", "timed_out", "always", "outputs"}]}`; `role` is "step" or
+/// "service", `ready_after_ms` null unless a service was ready,
+/// `exit_status` is null unless exited (or stopped),
 /// `protocol` ("baton" or "buildkite") null until the container
 /// registered, a container's `reason`, `signal`, times and duration null
 /// until known. Times are RFC 3339 in UTC with milliseconds.

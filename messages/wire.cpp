@@ -30,6 +30,7 @@ const char* to_string(frame_type x) {
     case frame_type::status_report: return "status_report";
     case frame_type::settings: return "settings";
     case frame_type::log_at: return "log_at";
+    case frame_type::ready: return "ready";
   }
   return "unknown";
 }
@@ -399,6 +400,7 @@ caf::expected<message> decode(const frame& x) {
     case frame_type::status_report: return decode_as<status_report>(x);
     case frame_type::settings: return decode_as<settings_report>(x);
     case frame_type::log_at: return decode_as<log_at>(x);
+    case frame_type::ready: return decode_as<ready_report>(x);
   }
   return make_error(ec::unknown_frame_type,
                     "unknown frame type "

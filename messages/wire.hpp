@@ -42,10 +42,11 @@ enum class frame_type : uint8_t {
   status_report = 13,
   settings = 14,
   log_at = 15,
+  ready = 16,
 };
 
 /// The highest frame type.
-constexpr auto last_frame_type = frame_type::log_at;
+constexpr auto last_frame_type = frame_type::ready;
 
 /// Returns the protocol name of `x` ("hello", "register", ...).
 const char* to_string(frame_type x);
@@ -152,10 +153,19 @@ template <class Inspector>
 bool inspect(Inspector& f, settings_report& x) {
   auto& s = x.settings;
   soft_fail_statuses soft_fail{s};
-  return f(field(step_settings::always_field, s.always).optional(),
-           field(step_settings::soft_fail_field, soft_fail)
-             .omit_if(!s.soft_fail_any && s.soft_fail.empty()));
+  return f(
+    field(step_settings::always_field, s.always).optional(),
+    field(step_settings::soft_fail_field, soft_fail)
+      .omit_if(!s.soft_fail_any && s.soft_fail.empty()),
+    field(step_settings::service_field, s.service).omit_if(!s.service),
+    field(step_settings::log_field, s.log_to_job).omit_if(!s.log_to_job));
 }
+
+/// bootstrap -> agent, from a service only: its readiness check passed (or
+/// it has none and its command started). Empty body.
+struct ready_report {
+  static constexpr auto type = frame_type::ready;
+};
 
 /// agent -> bootstrap, pushed on every change: what to do now. With
 /// `start` (version 2): what the command needs to know of the job so far.
@@ -309,7 +319,7 @@ using message
   = std::variant<hello, welcome, register_request, registered, state_update,
                  log_data, credit, heartbeat, exit_report, exit_ack,
                  error_report, status_request, status_report, settings_report,
-                 log_at>;
+                 log_at, ready_report>;
 
 /// Encodes a message as a frame. Never throws: text that is not valid UTF-8
 /// is carried with U+FFFD in place of the invalid bytes (log bytes are raw

@@ -173,10 +173,11 @@ TEST(wire, frame_type_names) {
   EXPECT_STREQ(to_string(frame_type::status_report), "status_report");
   EXPECT_STREQ(to_string(frame_type::settings), "settings");
   EXPECT_STREQ(to_string(frame_type::log_at), "log_at");
+  EXPECT_STREQ(to_string(frame_type::ready), "ready");
   EXPECT_FALSE(is_frame_type(0));
-  for (uint8_t i = 1; i <= 15; ++i)
+  for (uint8_t i = 1; i <= 16; ++i)
     EXPECT_TRUE(is_frame_type(i)) << int{i};
-  EXPECT_FALSE(is_frame_type(16));
+  EXPECT_FALSE(is_frame_type(17));
   EXPECT_FALSE(is_frame_type(255));
 }
 
@@ -279,6 +280,23 @@ TEST(wire, round_trip_settings) {
     EXPECT_EQ(out.settings.soft_fail_any, settings.soft_fail_any);
     EXPECT_EQ(out.settings.soft_fail, settings.soft_fail);
   }
+  step_settings service;
+  service.service = true;
+  service.log_to_job = true;
+  EXPECT_EQ(encode(settings_report{service}).body,
+            R"({"always":false,"service":true,"service_log":true})");
+  settings_report out;
+  ASSERT_NO_FATAL_FAILURE(round_trip(settings_report{service}, out));
+  EXPECT_TRUE(out.settings.service);
+  EXPECT_TRUE(out.settings.log_to_job);
+}
+
+TEST(wire, round_trip_ready) {
+  ready_report out;
+  ASSERT_NO_FATAL_FAILURE(round_trip(ready_report{}, out));
+  EXPECT_EQ(encode(ready_report{}).body, "");
+  EXPECT_TRUE(has_error(decode_error(frame_type::ready, "{}"),
+                        ec::malformed_body, {"ready body must be empty"}));
 }
 
 TEST(wire, bad_settings_are_refused) {
@@ -521,7 +539,7 @@ TEST(wire, default_max_size) {
 // -- unknown frame types ------------------------------------------------------
 
 TEST(wire, unknown_frame_type_fails_at_header) {
-  for (int type : {0, 16, 255}) {
+  for (int type : {0, 17, 255}) {
     frame_decoder dec;
     // A body that is never needed: the header alone fails the stream.
     feed(dec, header(2, static_cast<uint8_t>(type)));
@@ -534,7 +552,7 @@ TEST(wire, unknown_frame_type_fails_at_header) {
 }
 
 TEST(wire, decode_unknown_frame_type) {
-  for (int type : {0, 16, 255}) {
+  for (int type : {0, 17, 255}) {
     auto err = decode_error(static_cast<frame_type>(type), "{}");
     EXPECT_TRUE(has_error(err, ec::unknown_frame_type,
                           {"unknown frame type " + std::to_string(type)}));
@@ -593,12 +611,12 @@ TEST(wire, finish_after_bare_header) {
 
 TEST(wire, decoder_stays_failed) {
   frame_decoder dec{64};
-  feed(dec, stream_of({encode(heartbeat{})}) + header(1, 16));
+  feed(dec, stream_of({encode(heartbeat{})}) + header(1, 17));
   frame f;
   ASSERT_TRUE(dec.next(f));
   EXPECT_FALSE(dec.next(f));
   auto err = dec.error();
-  ASSERT_TRUE(has_error(err, ec::unknown_frame_type, {"16"}));
+  ASSERT_TRUE(has_error(err, ec::unknown_frame_type, {"17"}));
   auto buffered = dec.buffered();
   // A valid frame after the failure changes nothing.
   feed(dec, stream_of({encode(heartbeat{}), encode(register_request{1})}));

@@ -99,6 +99,8 @@ int run_agent(const agent_options& options) {
   rc.env = to_env_list(job_env);
   rc.start_timeout = options.start_timeout;
   rc.names = options.container_names;
+  rc.services = options.services;
+  rc.services_known = options.services_known;
   rc.summary = !options.no_summary;
   socket_broker_config bc;
   bc.session.lost_timeout = options.lost_timeout;

@@ -15,6 +15,9 @@ struct agent_options {
   uint32_t containers = 0;
   /// The containers' names in id order; empty: "container-<id>".
   std::vector<std::string> container_names;
+  /// The ids of the services, if `services_known` (`--services`).
+  std::vector<uint32_t> services;
+  bool services_known = false;
   std::string job_context_dir;
   std::string socket;
   /// Where to serve the reference's RPC dialect; empty: nowhere.

@@ -256,6 +256,12 @@ void baton_dialect::dispatch(session_ptr self, wire::frame& frm) {
       if (st.phase != phase::unbound)
         return refuse_unexpected(self, frm.type);
       return on_status(self);
+    case wire::frame_type::ready:
+      // A service's readiness; the runner checks it is one, and running.
+      if (st.phase != phase::bound || !configured_)
+        return refuse_unexpected(self, frm.type);
+      self->send(st.runner, atom::ready::value, st.id);
+      return;
     case wire::frame_type::heartbeat:
       if (st.phase == phase::handshake)
         return refuse_unexpected(self, frm.type);

@@ -1,5 +1,6 @@
 #include "actors/agent/log_aggregator.hpp"
 
+#include "messages/defaults.hpp"
 #include "messages/error.hpp"
 #include "os/process.hpp"
 
@@ -14,28 +15,91 @@ namespace {
 using aggregator_ptr
   = log_aggregator_actor::stateful_pointer<log_aggregator_state>;
 
+// Keeps `text`, the next redacted bytes of a container in mode `tail`: its
+// last whole lines, and the partial one (cut at the length of a held line).
+void keep_tail(log_stream& s, const std::string& text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    auto end = nl == std::string::npos ? text.size() : nl;
+    s.held.append(text, pos, end - pos);
+    if (nl == std::string::npos && s.held.size() < defaults::max_held_line)
+      return;
+    s.tail.push_back(std::move(s.held));
+    s.held.clear();
+    if (s.tail.size() > defaults::service_tail_lines)
+      s.tail.pop_front();
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+  }
+}
+
 // Appends `redacted`, the next bytes of container `id` after redaction,
-// read at `read_ns`, to `st.out`: stamping its lines if asked to.
-void append_out(log_aggregator_state& st, size_t id,
-                const std::string& redacted, int64_t read_ns) {
-  if (st.timestamp_lines)
-    st.stampers[id].process(redacted, read_ns, st.out);
-  else
-    st.out += redacted;
+// read at `read_ns`, to `st.out` in its final form, as the stream's mode
+// says. Whole-line modes put the held partial line first and take the new
+// one back; a hold that begins asks for its flush in a second.
+void place(aggregator_ptr self, size_t id, const std::string& redacted,
+           int64_t read_ns) {
+  auto& st = self->state;
+  auto& s = st.streams[id];
+  switch (s.mode) {
+    case log_mode::direct:
+      if (st.timestamp_lines)
+        s.framer.process(redacted, read_ns, st.out);
+      else
+        st.out += redacted;
+      return;
+    case log_mode::tail: keep_tail(s, redacted); return;
+    case log_mode::lines:
+    case log_mode::prefixed: break;
+  }
+  if (redacted.empty())
+    return;
+  auto was_held = !s.held.empty();
+  auto base = st.out.size();
+  st.out += s.held;
+  s.held.clear();
+  s.framer.process(redacted, read_ns, st.out);
+  auto nl = st.out.rfind('\n');
+  auto partial = nl == std::string::npos || nl < base ? base : nl + 1;
+  if (st.out.size() - partial >= defaults::max_held_line) {
+    st.out += '\n';
+    s.framer.cut();
+    return;
+  }
+  s.held.assign(st.out, partial, std::string::npos);
+  st.out.resize(partial);
+  // A new line is held if none was, or the one held ended in this piece.
+  if (!s.held.empty() && (!was_held || partial != base))
+    self->delayed_send(self, defaults::line_hold_timeout, atom::tick::value,
+                       static_cast<int32_t>(id), ++s.hold);
 }
 
 // Appends `bytes`, the next bytes of container `id` read at `read_ns`, to
-// `st.out` in their final form: redacted, then stamped.
-void append_piece(log_aggregator_state& st, size_t id, const std::string& bytes,
+// `st.out` in their final form: redacted, then framed.
+void append_piece(aggregator_ptr self, size_t id, const std::string& bytes,
                   int64_t read_ns) {
-  st.last_read[id] = read_ns;
-  if (!st.timestamp_lines) {
-    st.redactors[id].process(bytes, st.out);
+  auto& st = self->state;
+  auto& s = st.streams[id];
+  s.last_read = read_ns;
+  if (s.mode == log_mode::direct && !st.timestamp_lines) {
+    s.redact.process(bytes, st.out);
     return;
   }
   st.redacted.clear();
-  st.redactors[id].process(bytes, st.redacted);
-  append_out(st, id, st.redacted, read_ns);
+  s.redact.process(bytes, st.redacted);
+  place(self, id, st.redacted, read_ns);
+}
+
+// Appends the partial line container `id` holds to `st.out`, as a line of
+// its own.
+void release_held(log_aggregator_state& st, size_t id) {
+  auto& s = st.streams[id];
+  if (s.mode == log_mode::tail || s.held.empty())
+    return;
+  st.out += s.held;
+  st.out += '\n';
+  s.held.clear();
+  s.framer.cut();
 }
 
 // The `id` of the agent's own lines, which count in no container's bytes.
@@ -84,7 +148,7 @@ write_log(aggregator_ptr self, int32_t id, Append append) {
   auto& st = self->state;
   auto index = static_cast<size_t>(id);
   st.out.clear();
-  auto received = append(st, index);
+  auto received = append(index);
   if (auto err = write_out(self, index))
     return err;
   return received;
@@ -101,23 +165,25 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
   st.timestamp_lines = config.timestamp_lines;
   st.bytes.resize(config.containers);
   st.secrets = config.secrets;
-  st.redactors.assign(config.containers, redactor{std::move(config.secrets)});
-  st.stampers.resize(config.containers);
-  st.last_read.resize(config.containers);
+  st.streams.resize(config.containers);
+  for (auto& s : st.streams) {
+    s.redact = redactor{config.secrets};
+    s.framer = line_framer{config.timestamp_lines};
+  }
   return {
     [=](atom::log, int32_t id, int64_t read_ns, const std::string& chunk) {
-      return write_log(self, id, [&](log_aggregator_state& st, size_t index) {
-        append_piece(st, index, chunk, read_ns);
+      return write_log(self, id, [&](size_t index) {
+        append_piece(self, index, chunk, read_ns);
         return static_cast<uint64_t>(chunk.size());
       });
     },
     [=](atom::log, int32_t id, const log_batch& batch) {
       // The pieces of one read, written at once.
-      return write_log(self, id, [&](log_aggregator_state& st, size_t index) {
+      return write_log(self, id, [&](size_t index) {
         uint64_t received = 0;
         for (auto& piece : batch) {
           received += piece.bytes.size();
-          append_piece(st, index, piece.bytes, piece.read_ns);
+          append_piece(self, index, piece.bytes, piece.read_ns);
         }
         return received;
       });
@@ -134,7 +200,7 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       all.process(line, st.redacted);
       all.finish(st.redacted);
       if (st.timestamp_lines)
-        line_stamper{}.process(st.redacted, wall_clock_ns(), st.out);
+        line_framer{}.process(st.redacted, wall_clock_ns(), st.out);
       else
         st.out += st.redacted;
       if (auto err = write_out(self, agent_lines))
@@ -146,10 +212,15 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
         return unrecognized(id);
       auto& st = self->state;
       auto index = static_cast<size_t>(id);
+      auto& s = st.streams[index];
       st.redacted.clear();
-      st.redactors[index].finish(st.redacted);
+      s.redact.finish(st.redacted);
       st.out.clear();
-      append_out(st, index, st.redacted, st.last_read[index]);
+      place(self, index, st.redacted, s.last_read);
+      // The last partial line is written now, or kept among the last lines.
+      release_held(st, index);
+      if (s.mode == log_mode::tail && !s.held.empty())
+        keep_tail(s, "\n");
       if (auto err = write_out(self, index))
         return err;
       return atom::ok::value;
@@ -160,8 +231,8 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       auto& st = self->state;
       auto added = secrets_of(to_env_map(vars), st.patterns);
       for (auto& secret : added) {
-        for (auto& r : st.redactors)
-          r.add(secret);
+        for (auto& s : st.streams)
+          s.redact.add(secret);
         st.secrets.push_back(secret);
       }
       if (!added.empty())
@@ -170,6 +241,58 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
                      st.name, added.size());
     },
     [=](atom::status) { return self->state.bytes; },
+    [=](atom::mode, int32_t id, log_mode mode, std::string& prefix) {
+      if (!valid(self, id))
+        return;
+      auto& st = self->state;
+      auto index = static_cast<size_t>(id);
+      auto& s = st.streams[index];
+      if (s.mode == mode)
+        return;
+      // A partial line held back goes out before the mode changes.
+      st.out.clear();
+      release_held(st, index);
+      if (s.mode == log_mode::tail)
+        s.held.clear();
+      write_out(self, index);
+      s.mode = mode;
+      s.framer.set_prefix(mode == log_mode::prefixed ? std::move(prefix)
+                                                     : std::string{});
+    },
+    [=](atom::tail, int32_t id,
+        const std::string& heading) -> caf::result<atom::ok> {
+      if (!valid(self, id))
+        return unrecognized(id);
+      auto& st = self->state;
+      auto& s = st.streams[static_cast<size_t>(id)];
+      if (s.mode != log_mode::tail || (s.tail.empty() && s.held.empty()))
+        return atom::ok::value;
+      st.out.clear();
+      if (!st.at_line_start)
+        st.out += '\n';
+      st.out += heading;
+      for (auto& line : s.tail)
+        st.out += line + '\n';
+      if (!s.held.empty())
+        st.out += s.held + '\n';
+      s.tail.clear();
+      s.held.clear();
+      if (auto err = write_out(self, agent_lines))
+        return err;
+      return atom::ok::value;
+    },
+    [=](atom::tick, int32_t id, uint64_t hold) {
+      // A partial line waited long enough: a line of its own.
+      auto& st = self->state;
+      if (!valid(self, id))
+        return;
+      auto index = static_cast<size_t>(id);
+      if (st.streams[index].hold != hold)
+        return;
+      st.out.clear();
+      release_held(st, index);
+      write_out(self, index);
+    },
   };
 }
 

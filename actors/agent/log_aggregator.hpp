@@ -8,6 +8,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 namespace baton {
@@ -24,6 +25,24 @@ struct log_aggregator_config {
   bool timestamp_lines = false;
 };
 
+/// One container's output on its way into the job log.
+struct log_stream {
+  log_mode mode = log_mode::direct;
+  /// Secrets may be split across its chunks.
+  redactor redact{{}};
+  /// Stamps (with timestamped lines) and prefixes its lines.
+  line_framer framer;
+  /// In modes `lines` and `prefixed`: the partial line held back until its
+  /// newline, in its final form; in mode `tail`, the partial line kept.
+  std::string held;
+  /// Numbers the holds: the flush of an older one finds it gone.
+  uint64_t hold = 0;
+  /// When its last chunk was read.
+  int64_t last_read = 0;
+  /// In mode `tail`: its last whole lines.
+  std::deque<std::string> tail;
+};
+
 struct log_aggregator_state {
   static constexpr const char* name = "log-aggregator";
 
@@ -34,12 +53,7 @@ struct log_aggregator_state {
   std::vector<uint64_t> bytes;
   /// Bytes of the agent's own lines (step lines, skips, the summary).
   uint64_t agent_bytes = 0;
-  /// One redactor per container: secrets may be split across its chunks.
-  std::vector<redactor> redactors;
-  /// One per container, with timestamped lines: a line may be split too.
-  std::vector<line_stamper> stampers;
-  /// When each container's last chunk was read.
-  std::vector<int64_t> last_read;
+  std::vector<log_stream> streams;
   /// Every secret known: the agent's own lines are redacted with them.
   std::vector<std::string> secrets;
   /// The last byte written ended a line (or nothing was written): an
@@ -60,6 +74,13 @@ struct log_aggregator_state {
 /// which the writer reports to the runner. Every occurrence of a secret
 /// becomes "[REDACTED]" (beyond the reference, which logs raw bytes); with
 /// timestamped lines, each line then starts with the time it was read.
+///
+/// A container's output is written as it comes (`log_mode::direct`), or
+/// as whole lines, for containers that stream at once: each holds at most
+/// one partial line, written when its newline comes, or as a line of its
+/// own once it is 64 KiB long or 1 s old, or at its end (the newline added
+/// is the only byte not the container's). A service's output may be only
+/// kept, its last lines written if it fails (`tail`).
 log_aggregator_actor::behavior_type log_aggregator(
   log_aggregator_actor::stateful_pointer<log_aggregator_state> self,
   log_sink_ptr sink, log_aggregator_config config);

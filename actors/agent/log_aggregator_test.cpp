@@ -177,3 +177,150 @@ TEST_F(log_aggregator_test, a_batch_is_refused_as_a_piece_would_be) {
   EXPECT_EQ(code_of(rep->error), ec::log_sink_failed);
   EXPECT_EQ(sink->data(), "12345");
 }
+
+// -- whole lines --------------------------------------------------------------
+
+namespace {
+
+class line_merge_test : public baton::testing::actor_fixture {
+protected:
+  std::shared_ptr<memory_sink> sink = std::make_shared<memory_sink>();
+  log_aggregator_actor agg;
+
+  void make(bool timestamps = false, std::vector<std::string> secrets = {}) {
+    agg = spawn(log_aggregator, sink,
+                log_aggregator_config{2, std::move(secrets), {}, timestamps});
+  }
+
+  void mode(int32_t id, log_mode m, std::string prefix = {}) {
+    caf::anon_send(agg, atom::mode::value, id, m, std::move(prefix));
+    run();
+  }
+
+  void write(int32_t id, std::string bytes, int64_t read_ns = 0) {
+    auto rep = request<uint64_t>(agg, atom::log::value, id, read_ns, bytes);
+    EXPECT_EQ(rep->get(), bytes.size());
+  }
+
+  void eof(int32_t id) {
+    EXPECT_TRUE(request<atom::ok>(agg, atom::eof::value, id)->value);
+  }
+};
+
+} // namespace
+
+TEST_F(line_merge_test, prefixed_lines_are_never_mixed) {
+  make();
+  mode(0, log_mode::prefixed, "[db] ");
+  mode(1, log_mode::lines);
+  write(0, "ready\nacc");
+  write(1, "step out");
+  write(0, "epted\n");
+  write(1, "put\n");
+  EXPECT_EQ(sink->data(), "[db] ready\n[db] accepted\nstep output\n");
+  // Only the service's own bytes count as its, prefixes included.
+  auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
+  EXPECT_EQ(bytes->get()[1], std::string{"step output\n"}.size());
+}
+
+TEST_F(line_merge_test, a_partial_line_waits_a_second_then_is_a_line) {
+  make();
+  mode(0, log_mode::prefixed, "[db] ");
+  write(0, "waiting");
+  advance(std::chrono::milliseconds{999});
+  EXPECT_EQ(sink->data(), "");
+  advance(std::chrono::milliseconds{1});
+  EXPECT_EQ(sink->data(), "[db] waiting\n");
+  // What follows is a line of its own, with its prefix.
+  write(0, " still\n");
+  EXPECT_EQ(sink->data(), "[db] waiting\n[db]  still\n");
+}
+
+TEST_F(line_merge_test, a_new_partial_line_gets_a_full_second) {
+  make();
+  mode(0, log_mode::prefixed, "[db] ");
+  write(0, "a");
+  advance(std::chrono::milliseconds{600});
+  write(0, "\nb");
+  advance(std::chrono::milliseconds{600});
+  // The first hold's flush finds a line that began later.
+  EXPECT_EQ(sink->data(), "[db] a\n");
+  advance(std::chrono::milliseconds{400});
+  EXPECT_EQ(sink->data(), "[db] a\n[db] b\n");
+}
+
+TEST_F(line_merge_test, a_long_line_is_cut_at_64_kib) {
+  make();
+  mode(0, log_mode::prefixed, "[x] ");
+  std::string half(40 * 1024, 'a');
+  write(0, half);
+  EXPECT_EQ(sink->data(), "");
+  write(0, half);
+  EXPECT_EQ(sink->data(), "[x] " + half + half + "\n");
+  write(0, "tail\n");
+  EXPECT_EQ(sink->data(), "[x] " + half + half + "\n[x] tail\n");
+}
+
+TEST_F(line_merge_test, the_end_of_a_stream_writes_its_partial_line) {
+  make();
+  mode(0, log_mode::lines);
+  write(0, "no newline");
+  eof(0);
+  EXPECT_EQ(sink->data(), "no newline\n");
+}
+
+TEST_F(line_merge_test, redaction_spans_a_split_inside_a_prefixed_line) {
+  make(false, {"hunter2-secret"});
+  mode(0, log_mode::prefixed, "[db] ");
+  write(0, "pw=hunter2");
+  write(0, "-secret ok\n");
+  EXPECT_EQ(sink->data(), "[db] pw=[REDACTED] ok\n");
+}
+
+TEST_F(line_merge_test, the_stamp_goes_before_the_prefix) {
+  make(true);
+  mode(0, log_mode::prefixed, "[db] ");
+  write(0, "one\ntw", 1'000'000'000);
+  write(0, "o\n", 2'000'000'000);
+  EXPECT_EQ(sink->data(), "1970-01-01T00:00:01.000Z [db] one\n"
+                          "1970-01-01T00:00:01.000Z [db] two\n");
+}
+
+TEST_F(line_merge_test, a_tail_writes_nothing_until_asked) {
+  make();
+  mode(0, log_mode::tail);
+  std::string text;
+  for (int i = 0; i < 30; ++i)
+    text += "line " + std::to_string(i) + "\n";
+  write(0, text + "partial");
+  eof(0);
+  EXPECT_EQ(sink->data(), "");
+  auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
+  EXPECT_EQ(bytes->get()[0], 0u);
+  EXPECT_TRUE(request<atom::ok>(agg, atom::tail::value, int32_t{0},
+                                std::string{"~~~ last lines:\n"})
+                ->value);
+  // The last 20 lines, the unfinished one among them.
+  std::string expected = "~~~ last lines:\n";
+  for (int i = 11; i < 30; ++i)
+    expected += "line " + std::to_string(i) + "\n";
+  expected += "partial\n";
+  EXPECT_EQ(sink->data(), expected);
+}
+
+TEST_F(line_merge_test, an_empty_tail_writes_no_heading) {
+  make();
+  mode(0, log_mode::tail);
+  EXPECT_TRUE(request<atom::ok>(agg, atom::tail::value, int32_t{0},
+                                std::string{"~~~ last lines:\n"})
+                ->value);
+  EXPECT_EQ(sink->data(), "");
+}
+
+TEST_F(line_merge_test, direct_output_stays_byte_exact) {
+  make();
+  write(0, "a");
+  write(1, "b\n");
+  write(0, "c");
+  EXPECT_EQ(sink->data(), "ab\nc");
+}

@@ -62,6 +62,9 @@ log_aggregator_actor::behavior_type stalled_aggregator(
     },
     [](atom::env, const std::vector<std::string>&) {},
     [](atom::status) { return std::vector<uint64_t>{}; },
+    [](atom::mode, int32_t, log_mode, const std::string&) {},
+    [](atom::tail, int32_t, const std::string&) { return atom::ok::value; },
+    [](atom::tick, int32_t, uint64_t) {},
   };
 }
 

@@ -32,6 +32,21 @@ caf::error runner_config::validate() const {
     if (!is_container_name(name))
       return make_error(ec::invalid_argument,
                         "invalid container name '" + name + "'");
+  std::vector<bool> seen(containers);
+  for (auto id : services) {
+    if (id >= containers)
+      return make_error(ec::invalid_argument,
+                        "service id " + std::to_string(id)
+                          + " is out of range: this job has containers 0 to "
+                          + std::to_string(containers - 1));
+    if (seen[id])
+      return make_error(ec::invalid_argument,
+                        "service id " + std::to_string(id) + " appears twice");
+    seen[id] = true;
+  }
+  if (services.size() == containers)
+    return make_error(ec::invalid_argument,
+                      "every container is a service: the job needs a step");
   return {};
 }
 
@@ -45,21 +60,46 @@ const char* to_string(job_phase x) {
   return "invalid";
 }
 
+namespace {
+
+// True if container `c` is registered and has not reported or gone.
+bool attached(const container_record& c) {
+  return c.state == container_state::connected
+         || c.state == container_state::ready;
+}
+
+} // namespace
+
 bool runner_state::finished(const container_record& c) const {
   switch (c.state) {
     case container_state::exited:
     case container_state::lost:
-    case container_state::skipped: return true;
+    case container_state::skipped:
+    case container_state::stopped: return true;
     case container_state::not_yet_connected:
       // Awaited, as it may be an always-step, unless the job gave up on it:
       // past the start timeout, once terminated (the grace period bounds an
       // interrupt), or when an interrupt came before any container
       // registered (nothing ran, nothing is left to clean up).
+      // A service is not awaited once the steps are done.
       return start_timed_out || phase == job_phase::terminated
-             || (phase == job_phase::interrupted && !any_registered);
-    case container_state::connected: return false;
+             || (phase == job_phase::interrupted && !any_registered)
+             || (c.service && services_stopping);
+    case container_state::connected:
+    case container_state::ready: return false;
   }
   return true;
+}
+
+bool runner_state::services_ready() const {
+  return std::all_of(containers.begin(), containers.end(), [&](auto& c) {
+    return !c.service || c.state == container_state::ready || finished(c);
+  });
+}
+
+bool runner_state::steps_finished() const {
+  return std::all_of(containers.begin(), containers.end(),
+                     [&](auto& c) { return c.service || finished(c); });
 }
 
 run_state runner_state::run_state_of(size_t id) const {
@@ -68,6 +108,12 @@ run_state runner_state::run_state_of(size_t id) const {
     return run_state::skip;
   if (phase == job_phase::terminated)
     return run_state::shutdown;
+  // A service runs from its start until the steps are done, whatever the
+  // phase: always-steps may need it.
+  if (c.service)
+    return services_stopping ? run_state::shutdown
+           : c.started       ? run_state::start
+                             : run_state::wait;
   if (c.started) {
     // The step running when the job was interrupted is interrupted, as in
     // the reference; always-steps started since run on.
@@ -100,27 +146,54 @@ turn runner_state::turn_of(size_t id) const {
   return result;
 }
 
+namespace {
+
+// The status of a service that failed the job: its own if it exited
+// non-zero, else 1 (never ready, lost, exited 0 too early).
+int32_t failed_service_status(const container_record& c) {
+  if (c.state == container_state::exited && c.exit_status != 0
+      && c.ready_after_ns >= 0)
+    return c.exit_status;
+  if (c.state == container_state::lost)
+    return defaults::lost_status;
+  return 1;
+}
+
+} // namespace
+
 int32_t runner_state::wait_status() const {
+  // A service that failed the job, before any step did, decides its status:
+  // the steps' statuses after it are its consequences.
+  if (failed_service != static_cast<size_t>(-1))
+    return failed_service_status(containers[failed_service]);
   // Reference: scan in id order, first match wins. A soft failure and a
-  // skipped container count as passed.
+  // skipped container count as passed; services do not count.
   for (auto& c : containers) {
+    if (c.service)
+      continue;
     switch (c.state) {
       case container_state::exited:
         if (c.exit_status != 0 && !c.soft_failed)
           return c.exit_status;
         break;
-      case container_state::skipped: break;
+      case container_state::skipped:
+      case container_state::stopped: break;
       case container_state::lost: return defaults::lost_status;
       case container_state::not_yet_connected:
         return defaults::not_connected_status;
-      case container_state::connected: return defaults::unreported_status;
+      case container_state::connected:
+      case container_state::ready: return defaults::unreported_status;
     }
   }
   return 0;
 }
 
 int32_t runner_state::status_so_far() const {
+  if (failed_service != static_cast<size_t>(-1))
+    return failed_service_status(containers[failed_service]);
   for (auto& c : containers) {
+    if (c.service)
+      continue;
     if (c.state == container_state::exited && c.exit_status != 0
         && !c.soft_failed)
       return c.exit_status;
@@ -147,6 +220,8 @@ container_status runner_state::status_of(size_t id) const {
   x.soft_failed = c.soft_failed;
   x.timed_out = c.timed_out;
   x.always = c.configured && c.settings.always;
+  x.service = c.service;
+  x.ready_after_ns = c.ready_after_ns;
   x.outputs = c.outputs;
   x.reason = c.reason;
   x.signal = c.signal;
@@ -197,14 +272,62 @@ void note(runner_ptr self, std::string line) {
           });
 }
 
-// How the job log names container `id`: "container 1 (build)".
+// How the job log names container `id`: "container 1 (build)", or
+// "service 1 (db)".
 std::string label(const runner_state& st, size_t id) {
-  return container_label(static_cast<uint32_t>(id), st.containers[id].name);
+  auto& c = st.containers[id];
+  return container_label(static_cast<uint32_t>(id), c.name, c.service);
+}
+
+// Tells the log aggregator how to write container `id`'s output from now
+// on: before its start is pushed, so that its first bytes find it.
+void set_log_mode(runner_ptr self, size_t id, log_mode mode) {
+  auto& st = self->state;
+  if (!st.aggregator)
+    return;
+  auto prefix = mode == log_mode::prefixed ? "[" + st.containers[id].name + "] "
+                                           : std::string{};
+  self->send(st.aggregator, atom::mode::value, static_cast<int32_t>(id), mode,
+             std::move(prefix));
+}
+
+// True if a service streams into the job log with prefixed lines now: the
+// steps beside it are written as whole lines.
+bool prefixed_streams(const runner_state& st) {
+  return std::any_of(st.containers.begin(), st.containers.end(), [](auto& c) {
+    return c.service && c.started && c.settings.log_to_job && attached(c);
+  });
+}
+
+// Container `id` starts now: notes when, and how its output is written.
+void begin(runner_ptr self, size_t id) {
+  auto& st = self->state;
+  auto& c = st.containers[id];
+  c.started = true;
+  c.started_in = st.phase;
+  c.started_ns = wall_clock_ns();
+  c.started_at = self->clock().now();
+  if (c.service) {
+    set_log_mode(self, id,
+                 c.settings.log_to_job ? log_mode::prefixed : log_mode::tail);
+    if (!c.settings.log_to_job)
+      return;
+    // The steps running already merge whole lines from now on.
+    for (size_t other = 0; other < st.containers.size(); ++other) {
+      auto& o = st.containers[other];
+      if (!o.service && o.started && attached(o))
+        set_log_mode(self, other, log_mode::lines);
+    }
+  } else if (prefixed_streams(st)) {
+    set_log_mode(self, id, log_mode::lines);
+  }
 }
 
 // Container `id`'s step ended for `reason` (its other facts recorded):
-// notes the time and says so in the job log.
-void ended(runner_ptr self, size_t id, step_reason reason) {
+// notes the time and says so in the job log, with `line` if given, else
+// its step line.
+void ended(runner_ptr self, size_t id, step_reason reason,
+           std::string line = {}) {
   auto& st = self->state;
   auto& c = st.containers[id];
   c.reason = reason;
@@ -212,7 +335,7 @@ void ended(runner_ptr self, size_t id, step_reason reason) {
     c.finished_ns = wall_clock_ns();
     c.duration_ns = (self->clock().now() - c.started_at).count();
   }
-  note(self, step_line(st.status_of(id)));
+  note(self, line.empty() ? step_line(st.status_of(id)) : std::move(line));
 }
 
 // Sends container `id` its turn if its run state changed since the last
@@ -220,9 +343,7 @@ void ended(runner_ptr self, size_t id, step_reason reason) {
 // is skipped this way.
 void push(runner_ptr self, size_t id) {
   auto& c = self->state.containers[id];
-  if (!c.session
-      || (c.state != container_state::connected
-          && c.state != container_state::skipped))
+  if (!c.session || (!attached(c) && c.state != container_state::skipped))
     return;
   auto now = self->state.turn_of(id);
   if (now.state == c.pushed)
@@ -241,6 +362,13 @@ void check_done(runner_ptr self) {
       && !std::all_of(st.containers.begin(), st.containers.end(),
                       [&](auto& c) { return st.finished(c); }))
     return;
+  // Terminated from inside, the job still waits for its services to stop:
+  // each bootstrap bounds that with its cancel signal timeout.
+  if (st.phase == job_phase::terminated && st.await_services
+      && std::any_of(st.containers.begin(), st.containers.end(), [](auto& c) {
+           return c.service && c.started && attached(c);
+         }))
+    return;
   st.done = true;
   if (st.reason.empty())
     st.reason = "every container exited";
@@ -252,8 +380,9 @@ void check_done(runner_ptr self) {
       continue;
     if (c.state == container_state::not_yet_connected)
       ended(self, id, step_reason::never_connected);
-    else if (c.state == container_state::connected)
-      ended(self, id, step_reason::cancelled);
+    else if (attached(c))
+      ended(self, id,
+            c.service ? step_reason::stopped : step_reason::cancelled);
   }
   st.ended = self->clock().now();
   auto result = st.snapshot(st.ended);
@@ -275,12 +404,16 @@ void push_all(runner_ptr self, size_t quiet) {
       push(self, id);
 }
 
-void terminate(runner_ptr self, std::string reason) {
+// Stops the job. From inside (`await_services`), it is done once its
+// services stopped; from outside, at once.
+void terminate(runner_ptr self, std::string reason, bool await_services) {
   auto& st = self->state;
   if (st.phase == job_phase::terminated)
     return;
   st.phase = job_phase::terminated;
   st.steps_stopped = true;
+  st.services_stopping = true;
+  st.await_services = await_services;
   if (st.reason.empty())
     st.reason = std::move(reason);
   spdlog::info("runner: job terminated: {}", st.reason);
@@ -305,7 +438,7 @@ void skip(runner_ptr self, size_t id) {
 bool always_step_left(const runner_state& st) {
   for (size_t id = st.first_open; id < st.containers.size(); ++id) {
     auto& c = st.containers[id];
-    if (!st.finished(c) && (!c.configured || c.settings.always))
+    if (!c.service && !st.finished(c) && (!c.configured || c.settings.always))
       return true;
   }
   return false;
@@ -325,18 +458,28 @@ void settle(runner_ptr self, size_t quiet = none) {
     // containers still waiting for their turn skipped.
     for (size_t id = 0; id < n; ++id) {
       auto& c = st.containers[id];
-      if (c.state == container_state::connected && !c.started)
+      if (c.state == container_state::connected && !c.started && !c.service)
         skip(self, id);
     }
-    return terminate(self, st.reason);
+    return terminate(self, st.reason, true);
   }
   std::vector<size_t> touched;
   if (st.phase != job_phase::terminated) {
     while (st.first_open < n && st.finished(st.containers[st.first_open]))
       ++st.first_open;
+    // Services start as soon as they are configured, outside the turn order,
+    // until the steps are done.
+    for (size_t id = 0; id < n && !st.services_stopping; ++id) {
+      auto& c = st.containers[id];
+      if (c.service && c.configured && !c.started
+          && c.state == container_state::connected) {
+        begin(self, id);
+        touched.push_back(id);
+      }
+    }
     for (auto id = st.first_open; id < n; ++id) {
       auto& c = st.containers[id];
-      if (st.finished(c))
+      if (c.service || st.finished(c))
         continue;
       // One step at a time: the next waits for the running one; and for a
       // container to connect and say what it is.
@@ -345,10 +488,10 @@ void settle(runner_ptr self, size_t quiet = none) {
         break;
       auto may_start = st.phase == job_phase::running || c.settings.always;
       if (may_start) {
-        c.started = true;
-        c.started_in = st.phase;
-        c.started_ns = wall_clock_ns();
-        c.started_at = self->clock().now();
+        // The first step, and every later one, waits for the services.
+        if (!st.services_ready())
+          break;
+        begin(self, id);
         touched.push_back(id);
         break;
       }
@@ -357,6 +500,13 @@ void settle(runner_ptr self, size_t quiet = none) {
         touched.push_back(id);
       }
       // Interrupted: it is told to interrupt and reports on its own.
+    }
+    // Once every step is done, the services are told to stop.
+    if (!st.services_stopping && st.steps_finished()) {
+      st.services_stopping = true;
+      for (size_t id = 0; id < n; ++id)
+        if (st.containers[id].service)
+          touched.push_back(id);
     }
   }
   if (st.phase != st.told_phase) {
@@ -395,6 +545,41 @@ std::string cause_of(const container_record& c) {
   return {};
 }
 
+// A service failed for `reason`: it exited before it was told to stop, was
+// never ready in time, or went away (`why` says which). The job fails with
+// it (unless a step failed first), and the job log shows why and the
+// service's last lines.
+void service_failed(runner_ptr self, size_t id, step_reason reason,
+                    const std::string& why) {
+  auto& st = self->state;
+  if (!st.a_step_failed && st.failed_service == none)
+    st.failed_service = id;
+  auto text = label(st, id) + " " + why;
+  auto line = "~~~ " + text + "\n";
+  line[4] = 'S';
+  ended(self, id, reason, std::move(line));
+  if (st.aggregator) {
+    auto heading = "~~~ The last lines of " + label(st, id) + ":\n";
+    self
+      ->request(st.aggregator, caf::infinite, atom::tail::value,
+                static_cast<int32_t>(id), std::move(heading))
+      .then([](atom::ok) {},
+            [=](caf::error& err) {
+              self->send(self, atom::terminate::value, render(err));
+            });
+  }
+  fail(self, std::move(text));
+}
+
+// Why a service that reported its exit failed.
+std::string service_exit_why(const container_record& c) {
+  if (c.ready_after_ns < 0 && c.timed_out)
+    return "was not ready after "
+           + format_duration(std::chrono::milliseconds{c.timeout_ms});
+  return "exited with status " + std::to_string(c.exit_status) + cause_of(c)
+         + " before the steps finished";
+}
+
 caf::error check_id(const runner_state& st, int32_t id) {
   if (id < 0 || static_cast<size_t>(id) >= st.containers.size())
     return make_error(ec::unrecognized_container,
@@ -413,14 +598,15 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
     self->state.containers[id].name = id < config.names.size()
                                         ? config.names[id]
                                         : default_container_name(id);
+  for (auto id : config.services)
+    self->state.containers[id].service = true;
   // A session that ends while its container is connected, for whatever
   // reason, leaves that container lost: the job never waits on a ghost.
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
     for (size_t id = 0; id < st.containers.size(); ++id) {
       auto& c = st.containers[id];
-      if (c.state == container_state::connected && c.session
-          && c.session.address() == msg.source)
+      if (attached(c) && c.session && c.session.address() == msg.source)
         self->send(self, atom::lost::value, static_cast<int32_t>(id),
                    std::string{"its session ended"});
     }
@@ -444,10 +630,24 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
         return make_error(ec::duplicate_container, "client id "
                                                      + std::to_string(id)
                                                      + " already registered");
+      if (c.service && (reg.configured || reg.protocol != dialect::baton))
+        return make_error(ec::unexpected_message,
+                          label(st, index) + " is a service (--services), but "
+                            + (reg.protocol != dialect::baton
+                                 ? "speaks the reference's protocol"
+                                 : "speaks baton's protocol version 1")
+                            + ", which has no services");
+      if (st.config.services_known && reg.configured && reg.settings.service)
+        return make_error(ec::invalid_argument,
+                          label(st, index)
+                            + " says it is a service, but the agent's "
+                              "--services does not list it");
       c.state = container_state::connected;
       c.protocol = reg.protocol;
       c.configured = reg.configured;
       c.settings = reg.settings;
+      if (reg.configured)
+        c.service = reg.settings.service;
       c.outputs_seen = st.outputs.size();
       self->monitor(session);
       ++st.registered;
@@ -476,8 +676,17 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
                           "container " + std::to_string(id)
                             + " sent its settings while " + to_string(c.state)
                             + (c.configured ? " and configured" : ""));
+      if (st.config.services_known && settings.service != c.service)
+        return make_error(ec::invalid_argument,
+                          label(st, index)
+                            + (settings.service
+                                 ? " says BATON_SERVICE=true, but the agent's "
+                                   "--services does not list it"
+                                 : " is a service by the agent's --services, "
+                                   "but does not say BATON_SERVICE=true"));
       c.configured = true;
       c.settings = settings;
+      c.service = settings.service;
       // In the interrupted phase its settings decide its state at once.
       settle(self, index);
       auto now = st.turn_of(index);
@@ -495,7 +704,8 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       // As the reference answers: a container whose turn it is may start,
       // even before it connected.
       if (state == run_state::wait && st.phase == job_phase::running
-          && index == st.first_open)
+          && index == st.first_open && !st.containers[index].service
+          && st.services_ready())
         state = run_state::start;
       return state;
     },
@@ -505,7 +715,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
         return err;
       auto index = static_cast<size_t>(id);
       auto& c = st.containers[index];
-      if (c.state != container_state::connected)
+      if (!attached(c))
         return make_error(ec::unexpected_message,
                           "container " + std::to_string(id)
                             + " reported an exit status while "
@@ -519,7 +729,9 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       auto told = st.run_state_of(index);
       facts.told_to_stop = told == run_state::interrupt
                            || told == run_state::shutdown;
-      c.state = container_state::exited;
+      // A service told to stop did its part, whatever its status.
+      auto stopped = c.service && told == run_state::shutdown;
+      c.state = stopped ? container_state::stopped : container_state::exited;
       c.exit_status = x.status;
       c.timed_out = x.timed_out;
       c.soft_failed = facts.soft_failed;
@@ -536,6 +748,17 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
                    c.soft_failed ? " (soft failure)" : "");
       // After the job was done (a container it stopped waiting for) the
       // step has ended already, as cancelled.
+      if (c.service) {
+        if (!stopped) {
+          service_failed(self, index, reason_for_exit(facts),
+                         service_exit_why(c));
+          return atom::ok::value;
+        }
+        if (c.reason == step_reason::none)
+          ended(self, index, step_reason::stopped);
+        settle(self);
+        return atom::ok::value;
+      }
       if (c.reason == step_reason::none)
         ended(self, index, reason_for_exit(facts));
       // A failure stops the steps that are not always-steps. Once the job
@@ -556,13 +779,27 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
         return;
       auto index = static_cast<size_t>(id);
       auto& c = st.containers[index];
-      if (c.state != container_state::connected)
+      if (!attached(c))
         return;
       // Told to stop, it went away: a stock client interrupted before its
       // turn leaves this way.
       auto told = st.run_state_of(index);
       auto cancelled = told == run_state::interrupt
                        || told == run_state::shutdown;
+      if (c.service) {
+        c.session = nullptr;
+        c.lost_why = why;
+        if (told == run_state::shutdown) {
+          c.state = container_state::stopped;
+          if (c.reason == step_reason::none)
+            ended(self, index, step_reason::stopped);
+          return settle(self);
+        }
+        c.state = container_state::lost;
+        spdlog::warn("runner: service {} lost: {}", id, why);
+        return service_failed(self, index, step_reason::lost,
+                              "was lost: " + why);
+      }
       c.state = container_state::lost;
       c.session = nullptr;
       c.lost_why = why;
@@ -588,7 +825,27 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       settle(self);
     },
     [=](atom::terminate, std::string& reason) {
-      terminate(self, std::move(reason));
+      terminate(self, std::move(reason), false);
+    },
+    [=](atom::ready, int32_t id) {
+      auto& st = self->state;
+      if (check_id(st, id))
+        return;
+      auto index = static_cast<size_t>(id);
+      auto& c = st.containers[index];
+      if (!c.service || !c.started || c.state != container_state::connected) {
+        spdlog::warn("runner: ignoring readiness of container {} while {}", id,
+                     to_string(c.state));
+        return;
+      }
+      c.state = container_state::ready;
+      c.ready_after_ns = (self->clock().now() - c.started_at).count();
+      spdlog::info("runner: service {} ready", id);
+      auto text = label(st, index);
+      text[0] = 'S';
+      note(self, "~~~ " + text + " ready after "
+                   + format_seconds(c.ready_after_ns) + "\n");
+      settle(self);
     },
     [=](atom::status) { return self->state.snapshot(self->clock().now()); },
     [=](atom::done) -> caf::result<job_result> {

@@ -27,6 +27,12 @@ struct runner_config {
   /// End the job log with the job summary (`--no-summary` leaves it out;
   /// the step lines stay).
   bool summary = true;
+  /// The ids of the services, known up front (`--services`): the steps
+  /// wait for them before they have even connected, and a container's own
+  /// BATON_SERVICE must agree. Empty and not `services_known`: each
+  /// container says what it is when its settings come.
+  std::vector<uint32_t> services;
+  bool services_known = false;
 
   /// Returns an error naming the first invalid value.
   caf::error validate() const;
@@ -56,6 +62,13 @@ const char* to_string(job_phase x);
 /// The runner's view of one container.
 struct container_record {
   std::string name;
+  /// A service (BATON_SERVICE): it runs beside the steps, outside the turn
+  /// order, and is stopped once they are done. Known from `--services` or
+  /// its settings.
+  bool service = false;
+  /// When a service's readiness check passed, after its start (by the actor
+  /// clock); negative until then.
+  int64_t ready_after_ns = -1;
   container_state state = container_state::not_yet_connected;
   /// The protocol its bootstrap speaks, once registered.
   dialect protocol = dialect::baton;
@@ -127,6 +140,16 @@ struct runner_state {
   /// Every container below this one has finished: where the search for the
   /// next turn begins.
   size_t first_open = 0;
+  /// Every step has finished (or the job was terminated): the services are
+  /// told to stop.
+  bool services_stopping = false;
+  /// The service whose failure failed the job, if that came first: the
+  /// job's status is its own. `none` if none.
+  size_t failed_service = static_cast<size_t>(-1);
+  /// The job was terminated from inside (no always-step left to run): it is
+  /// done once its services stopped. A terminate from outside (the grace
+  /// period, a job log that cannot be written) does not wait for them.
+  bool await_services = false;
   std::vector<caf::typed_response_promise<job_result>> waiting;
   /// When the runner started, and when the job was done (by the actor
   /// clock): the job's duration.
@@ -135,6 +158,13 @@ struct runner_state {
 
   /// True if container `c` will neither run nor report anymore.
   bool finished(const container_record& c) const;
+
+  /// True if every service known is ready, or will never be: a step may
+  /// start.
+  bool services_ready() const;
+
+  /// True if every container that is not a service has finished.
+  bool steps_finished() const;
 
   /// What container `id` should do now.
   run_state run_state_of(size_t id) const;

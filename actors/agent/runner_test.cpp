@@ -3,6 +3,7 @@
 #include "actors/agent/cancellation_watcher.hpp"
 #include "actors/agent/log_aggregator.hpp"
 #include "actors/test_fixture.hpp"
+#include "job/outcome.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -807,4 +808,317 @@ TEST_F(runner_test, each_step_ends_with_the_reason_its_report_gives) {
             "SIGSEGV)");
   for (auto& c : result.containers)
     EXPECT_EQ(c.duration_ns, 0) << c.id; // Simulated time stands still.
+}
+
+// -- services -----------------------------------------------------------------
+
+namespace {
+
+class service_test : public runner_test {
+protected:
+  runner_actor make_job(uint32_t containers, std::vector<uint32_t> services,
+                        bool known = true) {
+    runner_config config;
+    config.containers = containers;
+    config.services = std::move(services);
+    config.services_known = known;
+    return spawn(runner, config, log_aggregator_actor{});
+  }
+
+  /// Registers container `id` as baton's version 2 does (the settings
+  /// follow), then sends its settings; returns its session and the turn
+  /// the settings were answered with.
+  std::pair<session_actor, turn> join(const runner_actor& r, int32_t id,
+                                      step_settings settings) {
+    auto s = spawn(fake_session);
+    registration reg{id, dialect::baton};
+    reg.configured = false;
+    auto rep = request<std::vector<std::string>, std::string, turn>(
+      r, atom::register_::value, reg, container_actor{s});
+    EXPECT_TRUE(rep->value.has_value()) << render(rep->error);
+    auto now = request<turn>(r, atom::configure::value, id, settings);
+    EXPECT_TRUE(now->value.has_value()) << render(now->error);
+    return {s, now->value ? now->get() : turn{}};
+  }
+
+  static step_settings service() {
+    step_settings x;
+    x.service = true;
+    return x;
+  }
+
+  void ready(const runner_actor& r, int32_t id) {
+    caf::anon_send(r, atom::ready::value, id);
+    run();
+  }
+
+  /// The command was stopped by the cancel signal.
+  static step_exit stopped() {
+    step_exit x{143};
+    x.signal = "SIGTERM";
+    return x;
+  }
+};
+
+} // namespace
+
+TEST_F(service_test, the_steps_wait_for_a_service_to_be_ready) {
+  auto r = make_job(3, {0});
+  auto done = request<job_result>(r, atom::done::value);
+  // The first step connects first: the service it waits for has not.
+  auto [s1, t1] = join(r, 1, {});
+  EXPECT_EQ(t1.state, run_state::wait);
+  auto [s0, t0] = join(r, 0, service());
+  EXPECT_EQ(t0.state, run_state::start);
+  EXPECT_TRUE(states(s1).empty());
+  auto [s2, t2] = join(r, 2, {});
+  EXPECT_EQ(status(r).containers[0].state, container_state::connected);
+  ready(r, 0);
+  EXPECT_EQ(states(s1), std::vector<run_state>{run_state::start});
+  auto mid = status(r);
+  EXPECT_EQ(mid.containers[0].state, container_state::ready);
+  EXPECT_EQ(mid.containers[0].ready_after_ns, 0); // Simulated time.
+  EXPECT_TRUE(mid.containers[0].service);
+  exit(r, 1, 0);
+  EXPECT_EQ(states(s2), std::vector<run_state>{run_state::start});
+  // The service runs until the last step is done, then is told to stop.
+  EXPECT_TRUE(states(s0).empty());
+  exit(r, 2, 0);
+  EXPECT_EQ(states(s0), std::vector<run_state>{run_state::shutdown});
+  EXPECT_FALSE(done->answered());
+  exit(r, 0, stopped());
+  ASSERT_TRUE(done->answered());
+  auto& result = done->get();
+  EXPECT_EQ(result.status, 0);
+  EXPECT_EQ(result.result, "passed");
+  EXPECT_EQ(result.containers[0].state, container_state::stopped);
+  EXPECT_EQ(result.containers[0].reason, step_reason::stopped);
+  EXPECT_EQ(result.containers[0].exit_status, 143);
+  auto json = to_json(result);
+  EXPECT_EQ(json["containers"][0]["role"], "service");
+  EXPECT_EQ(json["containers"][0]["ready_after_ms"], 0);
+  EXPECT_EQ(json["containers"][1]["role"], "step");
+  EXPECT_TRUE(json["containers"][1]["ready_after_ms"].is_null());
+}
+
+TEST_F(service_test, a_service_learnt_from_its_settings_has_no_turn) {
+  // Without --services, container 0 says what it is when its settings come;
+  // the step after it waits until then, then for its readiness.
+  auto r = make_job(2, {}, false);
+  auto [s1, t1] = join(r, 1, {});
+  EXPECT_EQ(t1.state, run_state::wait);
+  auto [s0, t0] = join(r, 0, service());
+  EXPECT_EQ(t0.state, run_state::start);
+  EXPECT_TRUE(states(s1).empty());
+  ready(r, 0);
+  EXPECT_EQ(states(s1), std::vector<run_state>{run_state::start});
+}
+
+TEST_F(service_test, a_service_registering_after_the_steps_would_start) {
+  auto r = make_job(2, {1});
+  auto [s0, t0] = join(r, 0, {});
+  // Its turn would have come: the known service holds it.
+  EXPECT_EQ(t0.state, run_state::wait);
+  EXPECT_EQ(request<run_state>(r, atom::state::value, int32_t{0})->get(),
+            run_state::wait);
+  auto [s1, t1] = join(r, 1, service());
+  EXPECT_EQ(t1.state, run_state::start);
+  ready(r, 1);
+  EXPECT_EQ(states(s0), std::vector<run_state>{run_state::start});
+}
+
+TEST_F(service_test, every_service_must_be_ready_the_slow_one_too) {
+  auto r = make_job(3, {0, 1});
+  auto [s2, t2] = join(r, 2, {});
+  auto [s0, t0] = join(r, 0, service());
+  auto [s1, t1] = join(r, 1, service());
+  ready(r, 0);
+  EXPECT_TRUE(states(s2).empty());
+  ready(r, 1);
+  EXPECT_EQ(states(s2), std::vector<run_state>{run_state::start});
+  exit(r, 2, 0);
+  EXPECT_EQ(last_state(s0), run_state::shutdown);
+  EXPECT_EQ(last_state(s1), run_state::shutdown);
+}
+
+TEST_F(service_test, a_service_that_exits_early_fails_the_job) {
+  auto r = make_job(3, {0});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, service());
+  auto [s1, t1] = join(r, 1, {});
+  auto [s2, t2] = join(r, 2, {});
+  ready(r, 0);
+  EXPECT_EQ(last_state(s1), run_state::start);
+  // During the first step: the step is stopped, the next one skipped.
+  exit(r, 0, step_exit{3});
+  EXPECT_EQ(last_state(s1), run_state::shutdown);
+  EXPECT_EQ(last_state(s2), run_state::skip);
+  // Nothing is left to run: the job is over, the stopped step cancelled.
+  ASSERT_TRUE(done->answered());
+  auto& result = done->get();
+  EXPECT_EQ(result.status, 3);
+  EXPECT_EQ(result.result, "failed");
+  EXPECT_EQ(result.reason, "service 0 (container-0) exited with status 3 "
+                           "before the steps finished");
+  EXPECT_EQ(result.containers[0].state, container_state::exited);
+  EXPECT_EQ(result.containers[0].reason, step_reason::failed);
+  EXPECT_EQ(result.containers[1].reason, step_reason::cancelled);
+  EXPECT_EQ(result.containers[2].reason, step_reason::skipped);
+}
+
+TEST_F(service_test, a_service_never_ready_fails_the_job_with_status_1) {
+  auto r = make_job(2, {0});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, service());
+  auto [s1, t1] = join(r, 1, {});
+  // Its bootstrap gave up after its BATON_READY_TIMEOUT and stopped it.
+  step_exit late{143, true};
+  late.signal = "SIGTERM";
+  late.timeout_ms = 60000;
+  exit(r, 0, late);
+  EXPECT_EQ(last_state(s1), run_state::skip);
+  ASSERT_TRUE(done->answered());
+  auto& result = done->get();
+  EXPECT_EQ(result.status, 1);
+  EXPECT_EQ(result.reason, "service 0 (container-0) was not ready after 1m0s");
+  EXPECT_EQ(outcome_text(result.containers[0]), "was not ready after 1m0s");
+}
+
+TEST_F(service_test, a_service_failing_during_an_always_step_lets_it_finish) {
+  auto r = make_job(3, {0});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, service());
+  auto [s1, t1] = join(r, 1, {});
+  auto [s2, t2] = join(r, 2, always());
+  ready(r, 0);
+  exit(r, 1, 5);
+  // The step failed; the always-step runs beside the service.
+  EXPECT_EQ(last_state(s2), run_state::start);
+  exit(r, 0, step_exit{7});
+  // The always-step goes on; the job's status stays the first failure.
+  EXPECT_EQ(last_state(s2), run_state::start);
+  EXPECT_FALSE(done->answered());
+  exit(r, 2, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 5);
+  EXPECT_EQ(done->get().reason, "container 1 (container-1) exited with "
+                                "status 5");
+}
+
+TEST_F(service_test, an_interrupt_keeps_the_services_up_for_always_steps) {
+  auto r = make_job(3, {0});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, service());
+  auto [s1, t1] = join(r, 1, {});
+  auto [s2, t2] = join(r, 2, always());
+  ready(r, 0);
+  caf::anon_send(r, atom::interrupt::value);
+  run();
+  EXPECT_EQ(last_state(s1), run_state::interrupt);
+  EXPECT_TRUE(states(s0).empty());
+  exit(r, 1, stopped());
+  EXPECT_EQ(last_state(s2), run_state::start);
+  EXPECT_TRUE(states(s0).empty());
+  exit(r, 2, 0);
+  EXPECT_EQ(last_state(s0), run_state::shutdown);
+  exit(r, 0, stopped());
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().result, "cancelled");
+  EXPECT_EQ(done->get().containers[0].reason, step_reason::stopped);
+}
+
+TEST_F(service_test, a_failed_job_waits_for_its_services_to_stop) {
+  auto r = make_job(2, {1});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s1, t1] = join(r, 1, service());
+  auto [s0, t0] = join(r, 0, {});
+  ready(r, 1);
+  exit(r, 0, 2);
+  // Nothing is left to run: terminated, but done once the service stopped.
+  EXPECT_EQ(last_state(s1), run_state::shutdown);
+  EXPECT_FALSE(done->answered());
+  exit(r, 1, stopped());
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 2);
+  EXPECT_EQ(done->get().containers[1].state, container_state::stopped);
+}
+
+TEST_F(service_test, a_terminate_from_outside_does_not_wait) {
+  auto r = make_job(2, {1});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s1, t1] = join(r, 1, service());
+  auto [s0, t0] = join(r, 0, {});
+  ready(r, 1);
+  caf::anon_send(r, atom::terminate::value, std::string{"grace period over"});
+  run();
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(last_state(s1), run_state::shutdown);
+  EXPECT_EQ(done->get().containers[1].reason, step_reason::stopped);
+  // Its exit report, after the job was done, is still taken.
+  EXPECT_TRUE(exit(r, 1, stopped())->value.has_value());
+}
+
+TEST_F(service_test, a_lost_service_fails_the_job) {
+  auto r = make_job(2, {0});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, service());
+  auto [s1, t1] = join(r, 1, {});
+  ready(r, 0);
+  caf::anon_send(r, atom::lost::value, int32_t{0}, std::string{"no heartbeat"});
+  run();
+  EXPECT_EQ(last_state(s1), run_state::shutdown);
+  exit(r, 1, stopped());
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, defaults::lost_status);
+  EXPECT_EQ(done->get().reason, "service 0 (container-0) was lost: no "
+                                "heartbeat");
+}
+
+TEST_F(service_test, roles_that_disagree_with_services_are_refused) {
+  auto r = make_job(2, {1});
+  auto s = spawn(fake_session);
+  registration reg{0, dialect::baton};
+  reg.configured = false;
+  request<std::vector<std::string>, std::string, turn>(
+    r, atom::register_::value, reg, container_actor{s});
+  auto claims = request<turn>(r, atom::configure::value, int32_t{0}, service());
+  EXPECT_EQ(render(claims->error),
+            "container 0 (container-0) says BATON_SERVICE=true, but the "
+            "agent's --services does not list it");
+  auto s1 = spawn(fake_session);
+  registration reg1{1, dialect::baton};
+  reg1.configured = false;
+  request<std::vector<std::string>, std::string, turn>(
+    r, atom::register_::value, reg1, container_actor{s1});
+  auto denies = request<turn>(r, atom::configure::value, int32_t{1},
+                              step_settings{});
+  EXPECT_EQ(render(denies->error),
+            "service 1 (container-1) is a service by the agent's --services, "
+            "but does not say BATON_SERVICE=true");
+  // A stock client cannot be a service.
+  auto r2 = make_job(2, {1});
+  auto [stock, rep] = connect(r2, 1);
+  (void)stock;
+  EXPECT_NE(render(rep->error).find("which has no services"), std::string::npos)
+    << render(rep->error);
+}
+
+TEST_F(service_test, a_ready_of_a_step_is_ignored) {
+  auto r = make_job(2, {1});
+  auto [s0, t0] = join(r, 0, {});
+  ready(r, 0);
+  EXPECT_EQ(status(r).containers[0].state, container_state::connected);
+}
+
+TEST(runner_config, services_are_checked) {
+  runner_config config;
+  config.containers = 2;
+  config.services = {2};
+  EXPECT_EQ(render(config.validate()),
+            "service id 2 is out of range: this job has containers 0 to 1");
+  config.services = {1, 1};
+  EXPECT_EQ(render(config.validate()), "service id 1 appears twice");
+  config.services = {0, 1};
+  EXPECT_EQ(render(config.validate()),
+            "every container is a service: the job needs a step");
 }

@@ -381,7 +381,7 @@ TEST_F(socket_broker_test, a_malformed_frame_closes_only_that_connection) {
   bad.send_raw(std::string{"\x00\x00\x00\x02\x2a", 5} + "{}");
   auto err = bad.expect<wire::error_report>();
   EXPECT_EQ(err.code, "unknown_frame_type");
-  EXPECT_EQ(err.message, "unknown frame type 42 (expected 1 to 15)");
+  EXPECT_EQ(err.message, "unknown frame type 42 (expected 1 to 16)");
   EXPECT_TRUE(bad.expect_eof());
   good.send(wire::log_data{"still here"});
   good.send(wire::exit_report{0});
@@ -421,7 +421,7 @@ TEST_F(socket_broker_test, frames_in_one_write_arrive_in_order) {
   EXPECT_EQ(wait_done().containers[1].state, container_state::lost);
   EXPECT_EQ(log(), expected
                      + "kept\n~~~ Container 1 (container-1) was lost: unknown "
-                       "frame type 42 (expected 1 to 15)\n");
+                       "frame type 42 (expected 1 to 16)\n");
 }
 
 TEST_F(socket_broker_test, an_oversized_frame_is_refused_before_its_body) {

@@ -75,6 +75,9 @@ void finish(bootstrap_ptr self, int status) {
   auto& st = self->state;
   if (st.phase == bootstrap_phase::done)
     return;
+  // A service the job stopped did its part, so that its pod can complete.
+  if (st.stopping)
+    status = 0;
   st.phase = bootstrap_phase::done;
   if (st.connected)
     self->send(st.peer, atom::close::value, st.hdl);
@@ -120,7 +123,7 @@ void maybe_report(bootstrap_ptr self) {
   report.memory_limit = st.ended.memory_limit;
   if (st.timed_out)
     report.timeout_ms
-      = std::chrono::duration_cast<std::chrono::milliseconds>(st.step.timeout)
+      = std::chrono::duration_cast<std::chrono::milliseconds>(st.time_limit)
           .count();
   send_frame(self, std::move(report));
 }
@@ -177,6 +180,35 @@ void cancel(bootstrap_ptr self, const std::string& why) {
   st.runner->signal(st.cancel.signal);
   self->delayed_send(self, st.cancel.signal_timeout, atom::grace::value,
                      deadline::cancel_signal);
+}
+
+// A service is ready: the agent may start the steps.
+void become_ready(bootstrap_ptr self) {
+  auto& st = self->state;
+  st.ready = true;
+  spdlog::info("{}: the service is ready", st.name);
+  send_frame(self, wire::ready_report{});
+}
+
+// Tries a service's readiness check once, for at most the time left.
+void probe(bootstrap_ptr self) {
+  auto& st = self->state;
+  if (!st.config.ready_probe)
+    st.config.ready_probe = make_ready_probe(st.config.stdout_fd);
+  st.config.ready_probe->try_once(st.step.ready, st.env,
+                                  defaults::ready_try_timeout, self);
+}
+
+// A service's command started: it is ready once its check passes, within
+// its BATON_READY_TIMEOUT, or at once without one.
+void await_ready(bootstrap_ptr self) {
+  auto& st = self->state;
+  if (st.step.ready.none())
+    return become_ready(self);
+  st.ready_delay = defaults::ready_poll_min;
+  self->delayed_send(self, st.step.ready_timeout, atom::grace::value,
+                     deadline::ready_timeout);
+  probe(self);
 }
 
 // Creates the command's private $BATON_ENV file; empty if it cannot.
@@ -267,6 +299,8 @@ void start_command(bootstrap_ptr self, const wire::state_update& now) {
   if (st.step.timeout.count() > 0)
     self->delayed_send(self, st.step.timeout, atom::grace::value,
                        deadline::step_timeout);
+  if (st.step.settings.service)
+    await_ready(self);
 }
 
 void on_registered(bootstrap_ptr self, wire::registered& msg) {
@@ -288,6 +322,13 @@ void on_registered(bootstrap_ptr self, wire::registered& msg) {
     st.settings_error = render(step.error());
     spdlog::error("{}: {}", st.name, st.settings_error);
   }
+  // Stock runners know nothing of services (the command line refuses the
+  // container's own BATON_SERVICE before it connects; this is the job's).
+  if (st.step.settings.service && st.config.protocol != dialect::baton) {
+    give_up_before_start(self, "BATON_SERVICE=true needs baton's protocol: "
+                               "the reference's has no services");
+    return;
+  }
   send_frame(self, wire::settings_report{st.step.settings});
   auto argv = command_line(st.config.command, st.env);
   st.phase = bootstrap_phase::waiting;
@@ -303,18 +344,29 @@ void on_state(bootstrap_ptr self, const wire::state_update& now) {
   auto state = now.state;
   switch (st.phase) {
     case bootstrap_phase::waiting:
-      if (state == run_state::start)
+      if (state == run_state::start) {
         start_command(self, now);
-      else if (state == run_state::skip)
+      } else if (state == run_state::skip) {
         skip(self);
-      else if (state != run_state::wait)
+      } else if (state == run_state::shutdown && st.step.settings.service) {
+        // The job was over before the service's turn: nothing to stop.
+        st.stopping = true;
+        st.exit_status = 0;
+        st.phase = bootstrap_phase::reporting;
+        send_frame(self, wire::exit_report{0});
+      } else if (state != run_state::wait) {
         give_up_before_start(self, "job interrupted before starting");
+      }
       return;
     case bootstrap_phase::running:
-      if (state == run_state::interrupt)
+      if (state == run_state::interrupt) {
         cancel(self, "the job is interrupted");
-      else if (state == run_state::shutdown)
+      } else if (state == run_state::shutdown && st.step.settings.service) {
+        st.stopping = true;
+        cancel(self, "the steps are done: stopping the service");
+      } else if (state == run_state::shutdown) {
         cancel(self, "the job is shut down");
+      }
       return;
     default: return;
   }
@@ -424,6 +476,21 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
       spdlog::info("{}: ignoring {}: the agent decides when to interrupt",
                    self->state.name, strsignal(signo));
     },
+    [=](atom::ready, std::string& why) {
+      auto& st = self->state;
+      if (st.ready || st.exit_status || st.cancelling
+          || st.phase != bootstrap_phase::running)
+        return;
+      if (why.empty())
+        return become_ready(self);
+      // Not yet: again soon, backing off to once a second.
+      spdlog::debug("{}: not ready yet: {}", st.name, why);
+      st.ready_error = std::move(why);
+      self->delayed_send(self, st.ready_delay, atom::grace::value,
+                         deadline::ready_retry);
+      st.ready_delay = std::min<caf::timespan>(st.ready_delay * 2,
+                                               defaults::ready_poll_max);
+    },
     [=](atom::tick) {
       auto& st = self->state;
       if (!st.connected || st.phase == bootstrap_phase::done)
@@ -459,12 +526,32 @@ bootstrap(bootstrap_ptr self, caf::io::connection_handle hdl, peer_actor peer,
           if (st.exit_status || st.phase != bootstrap_phase::running)
             return;
           st.timed_out = true;
+          st.time_limit = st.step.timeout;
           log_line(self, "baton: the command ran past its BATON_TIMEOUT of "
                            + format_duration(st.step.timeout) + "; sending "
                            + sigabbrev_np(st.cancel.signal) + ", then SIGKILL "
                            + "after "
                            + format_duration(st.cancel.signal_timeout));
           cancel(self, "the step timed out");
+          return;
+        case deadline::ready_retry:
+          if (!st.ready && !st.exit_status && !st.cancelling
+              && st.phase == bootstrap_phase::running)
+            probe(self);
+          return;
+        case deadline::ready_timeout:
+          if (st.ready || st.exit_status || st.cancelling
+              || st.phase != bootstrap_phase::running)
+            return;
+          st.timed_out = true;
+          st.time_limit = st.step.ready_timeout;
+          log_line(self,
+                   "baton: the service was not ready after "
+                     + format_duration(st.step.ready_timeout)
+                     + (st.ready_error.empty() ? ""
+                                               : " (" + st.ready_error + ")")
+                     + "; stopping it");
+          cancel(self, "the service was not ready in time");
           return;
         case deadline::output_drain:
           if (st.output_done)

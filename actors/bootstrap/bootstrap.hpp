@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/bootstrap/command_runner.hpp"
+#include "actors/bootstrap/ready_probe.hpp"
 #include "job/command.hpp"
 #include "job/environment.hpp"
 #include "job/steps.hpp"
@@ -41,6 +42,10 @@ struct bootstrap_config {
   std::string scratch_dir;
   /// Called once, with the process exit status, when the bootstrap is done.
   std::function<void(int)> on_done;
+  /// The protocol the bootstrap speaks: a service needs baton's.
+  dialect protocol = dialect::baton;
+  /// Tries a service's readiness check; null: the real one.
+  ready_probe_ptr ready_probe;
 };
 
 /// Where a bootstrap is.
@@ -88,6 +93,18 @@ struct bootstrap_state {
   std::optional<int32_t> exit_status;
   /// How the command ended beyond its status: the signal, the OOM verdict.
   step_exit ended;
+  /// With `timed_out`: the limit it ran past, BATON_TIMEOUT or, for a
+  /// service never ready, BATON_READY_TIMEOUT.
+  caf::timespan time_limit{0};
+  /// A service: its readiness check passed (or it has none).
+  bool ready = false;
+  /// A service: the wait before its next readiness try, and why the last
+  /// one failed.
+  caf::timespan ready_delay{0};
+  std::string ready_error;
+  /// A service told to stop (the steps are done): it did its part, and the
+  /// bootstrap exits 0 whatever its command's status.
+  bool stopping = false;
 };
 
 /// Spawns with `spawn(bootstrap, hdl, peer, runner, config)`; sends its

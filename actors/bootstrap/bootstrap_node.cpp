@@ -4,6 +4,7 @@
 #include "actors/bootstrap/rpc_client_broker.hpp"
 #include "actors/node.hpp"
 #include "job/environment.hpp"
+#include "job/steps.hpp"
 #include "messages/duration.hpp"
 #include "messages/error.hpp"
 #include "os/process.hpp"
@@ -32,6 +33,16 @@ int run_bootstrap(const bootstrap_options& options) {
   block_signals({SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE});
   auto name = "baton-bootstrap-" + std::to_string(options.container_id);
   setup_logging(name.c_str());
+  // Stock runners know nothing of services: say so before connecting.
+  auto own = own_environment();
+  if (auto service = own.find(service_variable);
+      options.protocol == dialect::buildkite && service != own.end()
+      && service->second == "true") {
+    spdlog::error("{}=true needs baton's protocol (--protocol baton): the "
+                  "reference's has no services",
+                  service_variable);
+    return defaults::not_started_status;
+  }
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
     options.connect_timeout);
   // A container that starts after the job ended (or while it ends) finds
@@ -54,7 +65,8 @@ int run_bootstrap(const bootstrap_options& options) {
   bootstrap_config config;
   config.container_id = options.container_id;
   config.command = options.command;
-  config.own_env = own_environment();
+  config.own_env = std::move(own);
+  config.protocol = options.protocol;
   config.job_context_dir = options.job_context_dir;
   config.bin_path = executable_dir();
   config.stdout_fd = STDOUT_FILENO;

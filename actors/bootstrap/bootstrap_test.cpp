@@ -45,6 +45,17 @@ public:
   caf::error fail_with;
 };
 
+/// Records the readiness checks the bootstrap tries; the test answers.
+class fake_probe : public ready_probe {
+public:
+  void try_once(const ready_check& check, const env_map&, caf::timespan,
+                bootstrap_actor) override {
+    tries.push_back(check);
+  }
+
+  std::vector<ready_check> tries;
+};
+
 /// The body of the output message the command runner sends: the time it
 /// read the bytes, then the bytes.
 std::string read_at(std::string bytes, int64_t ns = 0) {
@@ -77,6 +88,7 @@ protected:
     config.scratch_dir = "/tmp";
     config.stdout_fd = -1;
     config.on_done = [this](int code) { exit_code = code; };
+    config.ready_probe = probe;
     caf::io::connection_handle hdl;
     self = spawn(bootstrap, hdl, peer, runner, config);
     run();
@@ -127,6 +139,7 @@ protected:
   }
 
   std::shared_ptr<fake_runner> runner = std::make_shared<fake_runner>();
+  std::shared_ptr<fake_probe> probe = std::make_shared<fake_probe>();
   // The fake serves both dialects; the bootstrap writes frames only.
   session_peer_actor peer;
   bootstrap_actor self;
@@ -513,4 +526,107 @@ TEST_F(bootstrap_test, a_bad_baton_env_fails_the_step_and_says_where) {
   ASSERT_EQ(exits.size(), 1u);
   EXPECT_EQ(exits[0].status, 1);
   EXPECT_TRUE(exits[0].outputs.empty());
+}
+
+// -- services -----------------------------------------------------------------
+
+TEST_F(bootstrap_test, a_service_without_a_check_is_ready_once_started) {
+  start({{"BATON_SERVICE", "true"}});
+  registered(run_state::start);
+  ASSERT_EQ(runner->started.size(), 1u);
+  EXPECT_EQ(written_of<wire::ready_report>().size(), 1u);
+  auto settings = written_of<wire::settings_report>();
+  ASSERT_EQ(settings.size(), 1u);
+  EXPECT_TRUE(settings[0].settings.service);
+}
+
+TEST_F(bootstrap_test, a_service_is_ready_when_its_check_passes) {
+  start({{"BATON_SERVICE", "true"}, {"BATON_READY", "tcp:5432"}});
+  registered(run_state::start);
+  ASSERT_EQ(probe->tries.size(), 1u);
+  EXPECT_EQ(probe->tries[0].host, "127.0.0.1");
+  EXPECT_EQ(probe->tries[0].port, 5432);
+  caf::anon_send(self, atom::ready::value, std::string{"refused"});
+  run();
+  // Again after 100 ms, then backing off: 200 ms, 400 ms.
+  advance(99ms);
+  EXPECT_EQ(probe->tries.size(), 1u);
+  advance(1ms);
+  EXPECT_EQ(probe->tries.size(), 2u);
+  caf::anon_send(self, atom::ready::value, std::string{"refused"});
+  run();
+  advance(199ms);
+  EXPECT_EQ(probe->tries.size(), 2u);
+  advance(1ms);
+  EXPECT_EQ(probe->tries.size(), 3u);
+  EXPECT_TRUE(written_of<wire::ready_report>().empty());
+  caf::anon_send(self, atom::ready::value, std::string{});
+  run();
+  EXPECT_EQ(written_of<wire::ready_report>().size(), 1u);
+  // Ready, it is never stopped for its readiness timeout.
+  advance(120s);
+  EXPECT_TRUE(runner->signals.empty());
+}
+
+TEST_F(bootstrap_test, a_service_not_ready_in_time_is_stopped_and_says_so) {
+  start({{"BATON_SERVICE", "true"},
+         {"BATON_READY", "test -f /ready"},
+         {"BATON_READY_TIMEOUT", "2s"}});
+  registered(run_state::start);
+  ASSERT_EQ(probe->tries.size(), 1u);
+  EXPECT_EQ(probe->tries[0].command, "test -f /ready");
+  caf::anon_send(self, atom::ready::value,
+                 std::string{"the check exited with status 1"});
+  run();
+  advance(2s);
+  EXPECT_EQ(runner->signals, std::vector<int>{SIGTERM});
+  EXPECT_NE(logged().find("baton: the service was not ready after 2s (the "
+                          "check exited with status 1); stopping it\n"),
+            std::string::npos)
+    << logged();
+  caf::anon_send(self, atom::exit::value, int32_t{143});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_TRUE(exits[0].timed_out);
+  EXPECT_EQ(exits[0].timeout_ms, 2000);
+  from_agent(wire::exit_ack{});
+  EXPECT_EQ(exit_code, 143);
+}
+
+TEST_F(bootstrap_test, a_stopped_service_exits_0_whatever_its_status) {
+  start({{"BATON_SERVICE", "true"}});
+  registered(run_state::start);
+  from_agent(wire::state_update{run_state::shutdown});
+  EXPECT_EQ(runner->signals, std::vector<int>{SIGTERM});
+  caf::anon_send(self, atom::exit::value, int32_t{143});
+  caf::anon_send(self, atom::eof::value);
+  run();
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, 143);
+  from_agent(wire::exit_ack{});
+  EXPECT_EQ(exit_code, 0);
+}
+
+TEST_F(bootstrap_test, a_service_stopped_before_it_started_exits_0) {
+  start({{"BATON_SERVICE", "true"}});
+  registered(run_state::shutdown);
+  EXPECT_TRUE(runner->started.empty());
+  auto exits = written_of<wire::exit_report>();
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].status, 0);
+  from_agent(wire::exit_ack{});
+  EXPECT_EQ(exit_code, 0);
+}
+
+TEST_F(bootstrap_test, service_settings_without_a_service_are_refused) {
+  start({{"BATON_READY", "tcp:80"}});
+  registered(run_state::start);
+  EXPECT_TRUE(runner->started.empty());
+  EXPECT_NE(logged().find("BATON_READY='tcp:80' is for services only: set "
+                          "BATON_SERVICE=true, or unset it"),
+            std::string::npos)
+    << logged();
 }
