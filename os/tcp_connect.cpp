@@ -18,8 +18,8 @@ namespace {
 
 // Connects one socket to `addr` within `timeout_ms`; 0 or an errno.
 int connect_one(const addrinfo& addr, int timeout_ms) {
-  int fd = ::socket(addr.ai_family, addr.ai_socktype | SOCK_NONBLOCK
-                                      | SOCK_CLOEXEC,
+  int fd = ::socket(addr.ai_family,
+                    addr.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     addr.ai_protocol);
   if (fd < 0)
     return errno;
@@ -56,8 +56,8 @@ caf::error try_tcp_connect(const std::string& host, uint16_t port,
   auto service = std::to_string(port);
   if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
       rc != 0)
-    return make_error(ec::system_error, "cannot resolve '" + host
-                                          + "': " + ::gai_strerror(rc));
+    return make_error(ec::system_error,
+                      "cannot resolve '" + host + "': " + ::gai_strerror(rc));
   auto ms = static_cast<int>(
     std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
   int err = ENOENT;
@@ -68,8 +68,7 @@ caf::error try_tcp_connect(const std::string& host, uint16_t port,
   if (err == 0)
     return {};
   return make_error(ec::system_error, "cannot connect to " + host + ":"
-                                        + service + ": "
-                                        + std::strerror(err));
+                                        + service + ": " + std::strerror(err));
 }
 
 } // namespace baton

@@ -305,9 +305,6 @@ void start_command(bootstrap_ptr self, const wire::state_update& now) {
 
 void on_registered(bootstrap_ptr self, wire::registered& msg) {
   auto& st = self->state;
-  st.label = "container " + std::to_string(st.config.container_id);
-  if (!msg.name.empty())
-    st.label += " (" + msg.name + ")";
   st.env = merge_environment(st.config.own_env, to_env_map(msg.env),
                              st.config.job_context_dir, st.config.bin_path);
   std::vector<std::string> warnings;
@@ -322,6 +319,11 @@ void on_registered(bootstrap_ptr self, wire::registered& msg) {
     st.settings_error = render(step.error());
     spdlog::error("{}: {}", st.name, st.settings_error);
   }
+  // The header names a service as one.
+  st.label = (st.step.settings.service ? "service " : "container ")
+             + std::to_string(st.config.container_id);
+  if (!msg.name.empty())
+    st.label += " (" + msg.name + ")";
   // Stock runners know nothing of services (the command line refuses the
   // container's own BATON_SERVICE before it connects; this is the job's).
   if (st.step.settings.service && st.config.protocol != dialect::baton) {
