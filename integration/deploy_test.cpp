@@ -444,6 +444,20 @@ TEST_F(podman_test, the_rendered_example_runs_to_the_same_job_log) {
   EXPECT_EQ(logs.err, "");
 }
 
+// A pod with a service: the pod completes (the service's container exits 0
+// once the steps are done) rather than running on, as sidecars do.
+TEST_F(podman_test, a_service_pod_completes) {
+  play(std::string{EXAMPLES_DIR} + "/service-pod.json", "service");
+  ASSERT_EQ(containers.size(), 3u);
+  for (auto& container : containers)
+    EXPECT_EQ(exit_code(container), "0\n") << container;
+  auto job_log = logs("service-agent");
+  expect_in_order(job_log,
+                  {"~~~ Service 0 (web) ready after ",
+                   "pong from the service\n", "~~~ Container 1 (test) passed",
+                   "~~~ Service 0 (web) was stopped"});
+}
+
 // Stopping the pod, as deleting it on Kubernetes does: SIGTERM to every
 // container at once. The agent (PID 1 of its container) interrupts the job,
 // the running command's trap runs, the waiting container never starts.

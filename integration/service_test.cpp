@@ -126,9 +126,9 @@ TEST(services, a_tcp_check_waits_for_a_real_listener) {
 TEST(services, a_stubborn_service_is_killed_and_the_job_still_passes) {
   job j{2};
   j.start_agent({"--services", "0"});
-  auto& db = j.start_bootstrap(
-    0, "trap '' TERM; while :; do sleep 0.05; done",
-    service({{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", "1s"}}));
+  auto& db
+    = j.start_bootstrap(0, "trap '' TERM; while :; do sleep 0.05; done",
+                        service({{"BUILDKITE_CANCEL_SIGNAL_TIMEOUT", "1s"}}));
   j.start_bootstrap(1, "true", plain);
   auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
@@ -141,21 +141,20 @@ TEST(services, a_stubborn_service_is_killed_and_the_job_still_passes) {
 TEST(services, an_early_exit_fails_the_job_with_its_status_and_last_lines) {
   job j{3};
   j.start_agent({"--services", "0", "--container-names", "db,test,report"});
-  auto& db = j.start_bootstrap(
-    0, "echo starting; sleep 0.5; echo oops; exit 3",
-    service());
+  auto& db = j.start_bootstrap(0, "echo starting; sleep 0.5; echo oops; exit 3",
+                               service());
   auto& test = j.start_bootstrap(1, "sleep 30", plain);
   j.start_bootstrap(2, "echo report", plain);
   EXPECT_EQ(j.agent->wait(), 3) << j.agent->err();
   EXPECT_EQ(db.wait(), 3);
   test.wait();
   auto log = j.log();
-  expect_in_order(log,
-                  {"~~~ Service 0 (db) exited with status 3 before the steps "
-                   "finished\n",
-                   "~~~ The last lines of service 0 (db):\n"
-                   "~~~ Running service 0 (db): sh -c echo starting",
-                   "\nstarting\noops\n", "~~~ Container 1 (test) was cancelled"});
+  expect_in_order(
+    log, {"~~~ Service 0 (db) exited with status 3 before the steps "
+          "finished\n",
+          "~~~ The last lines of service 0 (db):\n"
+          "~~~ Running service 0 (db): sh -c echo starting",
+          "\nstarting\noops\n", "~~~ Container 1 (test) was cancelled"});
   EXPECT_EQ(log.find("report\n"), std::string::npos) << log;
   auto result = result_of(j);
   EXPECT_EQ(result["status"], 3);
@@ -184,8 +183,8 @@ TEST(services, an_interrupt_leaves_the_service_up_for_the_always_step) {
   j.start_bootstrap(0, server(port),
                     service({{"BATON_READY", "tcp:" + std::to_string(port)}}));
   j.start_bootstrap(1, "echo started; sleep 30", plain);
-  j.start_bootstrap(2, client(port), {{"BATON_ALWAYS", "true"},
-                                      {"BUILDKITE_PTY", "false"}});
+  j.start_bootstrap(2, client(port),
+                    {{"BATON_ALWAYS", "true"}, {"BUILDKITE_PTY", "false"}});
   ASSERT_TRUE(wait_until([&] {
     return read_file(j.log_file()).find("started\n") != std::string::npos;
   }));
@@ -233,11 +232,27 @@ TEST(services, a_service_log_in_the_job_log_is_whole_prefixed_lines) {
 TEST(services, a_stock_client_cannot_be_a_service) {
   job j{1};
   j.start_agent({"--start-timeout", "2s"});
-  auto& p = j.start_bootstrap(0, "true",
-                              {{"BATON_SERVICE", "true"},
-                               {"BATON_PROTOCOL", "buildkite"}});
+  auto& p = j.start_bootstrap(
+    0, "true", {{"BATON_SERVICE", "true"}, {"BATON_PROTOCOL", "buildkite"}});
   EXPECT_EQ(p.wait(), 1);
   EXPECT_NE(p.err().find("BATON_SERVICE=true needs baton's protocol"),
             std::string::npos)
     << p.err();
+}
+
+TEST(services, the_example_service_pod_passes_and_stops_its_service) {
+  temp_dir dir;
+  process pod{{baton_exe(), "pod", EXAMPLES_DIR "/service-pod.json", "--seed",
+               "5", "--result-file", dir / "result.json"},
+              dir / "pod"};
+  EXPECT_EQ(pod.wait(), 0) << pod.err();
+  EXPECT_EQ(pod.err(), "");
+  expect_in_order(pod.out(),
+                  {"[web] web: serving on 127.0.0.1:18080\n",
+                   "~~~ Service 0 (web) ready after ",
+                   "test: asking the service\n", "pong from the service\n",
+                   "test: done\n", "~~~ Service 0 (web) was stopped after "});
+  auto result = json::parse(read_file(dir / "result.json"));
+  EXPECT_EQ(result["containers"][0]["state"], "stopped");
+  EXPECT_EQ(result["containers"][0]["role"], "service");
 }
