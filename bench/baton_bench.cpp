@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   };
   step("handoff", [&] { return handoff(11, runs); });
   step("handoff_128", [&] { return handoff(128, std::max(1, runs / 5)); });
+  step("service_ready", [&] { return service_ready(runs * 4); });
   step("interrupt", [&] { return interrupt(runs * 4); });
   step("lost", [&] { return lost(runs * 4); });
   step("connect_before_agent", [&] { return connect_before_agent(runs * 4); });

@@ -155,6 +155,17 @@ int main(int argc, char** argv) {
     record(base + ".end", now_ns());
     return 0;
   }
+  if (cmd == "serve" && argc == 3) {
+    // A service: up from its start until SIGTERM.
+    record(std::string{argv[2]} + ".start", now_ns());
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    int signo = 0;
+    sigwait(&mask, &signo);
+    return 0;
+  }
   if (cmd == "wait-signal" && argc == 3) {
     struct sigaction sa {};
     sa.sa_handler = [](int) { got_signal = 1; };

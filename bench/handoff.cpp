@@ -64,6 +64,41 @@ json handoff(int containers, int runs) {
           {"ratio_p50", summarize(ratios, "x")}};
 }
 
+// A service is ready -> the first step's command starts: a service without
+// a readiness check is ready once its command started (`bench_tool serve`
+// records when), the step is `bench_tool handoff`. Beside it, in each run,
+// the spawn chain's hand-off; the target is a hand-off's ratio.
+json service_ready(int runs) {
+  std::vector<double> samples, chain, ratios;
+  int failures = 0;
+  for (int run = 0; run < runs; ++run) {
+    auto job = run_job(2);
+    process c{{tool_exe(), "spawn-chain", "2", job / "c"}};
+    c.wait_for_exit();
+    auto limit = handoffs_of(job / "c", 2);
+    auto a = job.start_agent({"--services", "0"});
+    auto service = job.start_bootstrap(0, {tool_exe(), "serve", job / "s"},
+                                       {{"BATON_SERVICE", "true"}});
+    auto step = job.start_bootstrap(1, {tool_exe(), "handoff", job / "h"});
+    auto status = a.wait_for_exit();
+    service.wait_for_exit();
+    step.wait_for_exit();
+    auto ready = read_ns(job / "s.start");
+    auto start = read_ns(job / "h.start");
+    if (status != 0 || ready <= 0 || start <= 0 || limit.empty()) {
+      ++failures;
+      continue;
+    }
+    samples.push_back(ms(start - ready));
+    chain.insert(chain.end(), limit.begin(), limit.end());
+    ratios.push_back(ms(start - ready) / median(limit));
+  }
+  return {{"failed_runs", failures},
+          {"baton", summarize(samples, "ms")},
+          {"spawn_chain", summarize(chain, "ms")},
+          {"ratio_p50", summarize(ratios, "x")}};
+}
+
 // The agent receives SIGTERM -> the running command receives its cancel
 // signal.
 json interrupt(int runs) {

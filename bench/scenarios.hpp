@@ -15,6 +15,9 @@ namespace baton::bench {
 /// Command k exits -> command k+1 starts, beside a raw spawn chain.
 nlohmann::json handoff(int containers, int runs);
 
+/// A service is ready -> the first step starts, beside a raw spawn chain.
+nlohmann::json service_ready(int runs);
+
 /// The agent receives SIGTERM -> the running command receives its signal.
 nlohmann::json interrupt(int runs);
 

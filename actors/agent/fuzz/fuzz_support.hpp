@@ -79,25 +79,32 @@ inline world& the_world() {
 
 inline void check_runner_invariants(const runner_actor& r) {
   auto& st = testing::state_of<runner_state>(r);
-  // A container that registered is connected, exited or lost; a skipped
-  // one may or may not have registered before its turn was passed over.
+  // A container that registered is connected (or ready), exited, stopped or
+  // lost; a skipped one may or may not have registered before its turn was
+  // passed over.
   uint32_t surely_registered = 0;
   uint32_t maybe_registered = 0;
   for (auto& c : st.containers) {
-    if (c.state == container_state::connected
-        || c.state == container_state::exited
+    auto attached = c.state == container_state::connected
+                    || c.state == container_state::ready;
+    if (attached || c.state == container_state::exited
+        || c.state == container_state::stopped
         || c.state == container_state::lost)
       ++surely_registered;
     if (c.state != container_state::not_yet_connected)
       ++maybe_registered;
     // A connected container has a session; a skipped one may keep its
     // session (the runner tells it it is skipped through it); no other has.
-    if (c.state == container_state::connected && !c.session)
+    if (attached && !c.session)
       std::abort();
-    if (c.session && c.state != container_state::connected
-        && c.state != container_state::skipped)
+    if (c.session && !attached && c.state != container_state::skipped)
       std::abort();
-    if (c.state == container_state::connected && st.finished(c))
+    if (attached && st.finished(c))
+      std::abort();
+    // Only a service is ever ready or stopped.
+    if ((c.state == container_state::ready
+         || c.state == container_state::stopped)
+        && !c.service)
       std::abort();
   }
   if (st.registered < surely_registered || st.registered > maybe_registered)

@@ -35,10 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   w.run();
   // Input: records of [op][len][body...]. Bit 0 of op picks the session.
   // With bit 6 set the record is a close (bit 1 clear) or a time step of
-  // 1 + len seconds (bit 1 set); else bits 1-4 are the frame type (0 as 1)
-  // and the body its body, and with bit 5 set the frame joins a batch for
-  // its session, sent as one message (as the broker sends the frames of
-  // one read) before that session's next record.
+  // 1 + len seconds (bit 1 set); else bits 1-4 are the frame type (0 for
+  // ready, type 16) and the body its body, and with bit 5 set the frame
+  // joins a batch for its session, sent as one message (as the broker sends
+  // the frames of one read) before that session's next record.
   size_t log_sent = 0;
   std::vector<wire::frame> pending[2];
   auto flush = [&](size_t index) {
@@ -67,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       w.sched.advance_time(std::chrono::seconds{1 + len});
     } else {
       auto kind = (op >> 1) & 0x0f;
-      auto type = static_cast<wire::frame_type>(kind == 0 ? 1 : kind);
+      auto type = kind == 0 ? wire::frame_type::ready
+                            : static_cast<wire::frame_type>(kind);
       // An upper bound for log_at frames, whose time header is not logged.
       if (type == wire::frame_type::log || type == wire::frame_type::log_at)
         log_sent += body.size();
