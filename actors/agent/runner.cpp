@@ -149,10 +149,10 @@ turn runner_state::turn_of(size_t id) const {
 namespace {
 
 // The status of a service that failed the job: its own if it exited
-// non-zero, else 1 (never ready, lost, exited 0 too early).
+// non-zero, else 1 (not ready in time, exited 0 too early).
 int32_t failed_service_status(const container_record& c) {
-  if (c.state == container_state::exited && c.exit_status != 0
-      && c.ready_after_ns >= 0)
+  auto never_ready = c.timed_out && c.ready_after_ns < 0;
+  if (c.state == container_state::exited && c.exit_status != 0 && !never_ready)
     return c.exit_status;
   if (c.state == container_state::lost)
     return defaults::lost_status;

@@ -984,6 +984,28 @@ TEST_F(service_test, a_service_never_ready_fails_the_job_with_status_1) {
   EXPECT_EQ(outcome_text(result.containers[0]), "was not ready after 1m0s");
 }
 
+TEST_F(service_test, a_service_that_crashes_before_ready_gives_its_status) {
+  auto r = make_job(2, {0});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, service());
+  auto [s1, t1] = join(r, 1, {});
+  exit(r, 0, step_exit{2});
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 2);
+  EXPECT_EQ(done->get().reason, "service 0 (container-0) exited with status 2 "
+                                "before the steps finished");
+  // A service that exits 0 too early fails the job with status 1.
+  auto r2 = make_job(2, {0});
+  auto done2 = request<job_result>(r2, atom::done::value);
+  join(r2, 0, service());
+  join(r2, 1, {});
+  ready(r2, 0);
+  exit(r2, 0, step_exit{0});
+  ASSERT_TRUE(done2->answered());
+  EXPECT_EQ(done2->get().status, 1);
+  EXPECT_EQ(done2->get().result, "failed");
+}
+
 TEST_F(service_test, a_service_failing_during_an_always_step_lets_it_finish) {
   auto r = make_job(3, {0});
   auto done = request<job_result>(r, atom::done::value);
@@ -1041,6 +1063,26 @@ TEST_F(service_test, a_failed_job_waits_for_its_services_to_stop) {
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().status, 2);
   EXPECT_EQ(done->get().containers[1].state, container_state::stopped);
+}
+
+TEST_F(service_test, the_services_stop_after_the_always_steps) {
+  auto r = make_job(3, {0});
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, service());
+  auto [s1, t1] = join(r, 1, {});
+  auto [s2, t2] = join(r, 2, always());
+  ready(r, 0);
+  exit(r, 1, 4);
+  // The step failed: the always-step runs, the service stays up for it.
+  EXPECT_EQ(last_state(s2), run_state::start);
+  EXPECT_TRUE(states(s0).empty());
+  exit(r, 2, 0);
+  EXPECT_EQ(last_state(s0), run_state::shutdown);
+  EXPECT_FALSE(done->answered());
+  exit(r, 0, stopped());
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 4);
+  EXPECT_EQ(done->get().containers[0].reason, step_reason::stopped);
 }
 
 TEST_F(service_test, a_terminate_from_outside_does_not_wait) {
