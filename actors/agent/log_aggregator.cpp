@@ -126,6 +126,26 @@ caf::error write_out(aggregator_ptr self, size_t id) {
   return {};
 }
 
+// Writes `text`, whole lines of the agent's own, as every such line goes:
+// redacted with every secret known, stamped with the time now if lines are,
+// and begun on a line of its own (a container's line left open is closed
+// first, so that a "~~~" line starts a line).
+caf::error write_agent_lines(aggregator_ptr self, const std::string& text) {
+  auto& st = self->state;
+  st.out.clear();
+  if (!st.at_line_start)
+    st.out += '\n';
+  st.redacted.clear();
+  redactor all{st.secrets};
+  all.process(text, st.redacted);
+  all.finish(st.redacted);
+  if (st.timestamp_lines)
+    line_framer{}.process(st.redacted, wall_clock_ns(), st.out);
+  else
+    st.out += st.redacted;
+  return write_out(self, agent_lines);
+}
+
 bool valid(aggregator_ptr self, int32_t id) {
   return id >= 0 && static_cast<size_t>(id) < self->state.bytes.size();
 }
@@ -189,21 +209,7 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       });
     },
     [=](atom::log, const std::string& line) -> caf::result<atom::ok> {
-      // Whole lines, redacted at once; a container's line left open is
-      // closed first, so that a "~~~" line starts a line.
-      auto& st = self->state;
-      st.out.clear();
-      if (!st.at_line_start)
-        st.out += '\n';
-      st.redacted.clear();
-      redactor all{st.secrets};
-      all.process(line, st.redacted);
-      all.finish(st.redacted);
-      if (st.timestamp_lines)
-        line_framer{}.process(st.redacted, wall_clock_ns(), st.out);
-      else
-        st.out += st.redacted;
-      if (auto err = write_out(self, agent_lines))
+      if (auto err = write_agent_lines(self, line))
         return err;
       return atom::ok::value;
     },
@@ -267,17 +273,14 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       auto& s = st.streams[static_cast<size_t>(id)];
       if (s.mode != log_mode::tail || (s.tail.empty() && s.held.empty()))
         return atom::ok::value;
-      st.out.clear();
-      if (!st.at_line_start)
-        st.out += '\n';
-      st.out += heading;
+      auto text = heading;
       for (auto& line : s.tail)
-        st.out += line + '\n';
+        text += line + '\n';
       if (!s.held.empty())
-        st.out += s.held + '\n';
+        text += s.held + '\n';
       s.tail.clear();
       s.held.clear();
-      if (auto err = write_out(self, agent_lines))
+      if (auto err = write_agent_lines(self, text))
         return err;
       return atom::ok::value;
     },

@@ -4,6 +4,7 @@
 #include "actors/test_fixture.hpp"
 #include "messages/error.hpp"
 
+#include <algorithm>
 #include <random>
 
 using namespace baton;
@@ -323,4 +324,21 @@ TEST_F(line_merge_test, direct_output_stays_byte_exact) {
   write(1, "b\n");
   write(0, "c");
   EXPECT_EQ(sink->data(), "ab\nc");
+}
+
+TEST_F(line_merge_test, a_tail_is_stamped_and_redacted_like_every_line) {
+  make(true, {"s3cr3t-db"});
+  mode(0, log_mode::tail);
+  write(0, "pw s3cr3t-db\n", 1'000'000'000);
+  eof(0);
+  EXPECT_TRUE(request<atom::ok>(agg, atom::tail::value, int32_t{0},
+                                std::string{"~~~ last of s3cr3t-db:\n"})
+                ->value);
+  auto out = sink->data();
+  EXPECT_EQ(out.find("s3cr3t-db"), std::string::npos) << out;
+  // Two lines, each starting with a stamp (the time they are written).
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2);
+  EXPECT_NE(out.find("Z ~~~ last of [REDACTED]:\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Z pw [REDACTED]\n"), std::string::npos) << out;
+  EXPECT_EQ(out.rfind("20", 0), 0u) << out;
 }
