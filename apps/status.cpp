@@ -120,6 +120,8 @@ std::string format_status(const nlohmann::json& status) {
     auto note = [&](const std::string& text) {
       notes += (notes.empty() ? "" : ", ") + text;
     };
+    if (c["group"].is_string())
+      note("group " + c["group"].get<std::string>());
     if (c.value("always", false))
       note("always");
     if (c["ready_after_ms"].is_number())

@@ -107,11 +107,36 @@ caf::error read_step(const json& c, const std::string& where,
       if (c.count(key) > 0)
         return bad(where + "." + key,
                    "is for services only: add \"service\": true");
+  auto group = group_of(out);
+  if (is_service(out) && !group.empty())
+    return bad(where + ".group",
+               "is for steps only: a service runs beside every step already");
+  if (group.empty() && c.count("failFast") > 0)
+    return bad(where + ".failFast",
+               "is for the members of a group: add \"group\": \"NAME\"");
   // One source for each setting.
   for (auto& [name, value] : out.step_env)
     if (out.env.count(name) > 0)
       return bad(where, "env." + name + " repeats a setting of the container ("
                           + spec_keys() + "): use one of them");
+  return {};
+}
+
+// Refuses a group whose members are not consecutive.
+caf::error check_groups(const pod_spec& spec) {
+  auto& cs = spec.containers;
+  for (size_t id = 1; id < cs.size(); ++id) {
+    auto group = group_of(cs[id]);
+    if (group.empty() || group == group_of(cs[id - 1]))
+      continue;
+    for (size_t before = 0; before + 1 < id; ++before)
+      if (group_of(cs[before]) == group)
+        return bad("containers[" + std::to_string(id) + "].group",
+                   "\"" + group + "\" is also the group of containers["
+                     + std::to_string(before)
+                     + "], but not of every container between them: a "
+                       "group's members must be consecutive");
+  }
   return {};
 }
 
@@ -236,6 +261,8 @@ caf::expected<pod_spec> parse_pod_spec(const std::string& text) {
       return err;
     result.containers.push_back(std::move(out));
   }
+  if (auto err = check_groups(result))
+    return err;
   if (std::all_of(result.containers.begin(), result.containers.end(),
                   [](auto& c) { return is_service(c); }))
     return bad("containers", "every container is a service: the job needs "
@@ -254,6 +281,11 @@ env_map container_env(const pod_spec::container& c, size_t id) {
 bool is_service(const pod_spec::container& c) {
   auto i = c.step_env.find(service_variable);
   return i != c.step_env.end() && i->second == "true";
+}
+
+std::string group_of(const pod_spec::container& c) {
+  auto i = c.step_env.find(group_variable);
+  return i == c.step_env.end() ? std::string{} : i->second;
 }
 
 std::string service_ids(const pod_spec& spec) {

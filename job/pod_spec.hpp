@@ -56,6 +56,9 @@ env_map container_env(const pod_spec::container& c, size_t id);
 /// True if the container is a service (`"service": true`).
 bool is_service(const pod_spec::container& c);
 
+/// The container's parallel group (`"group"`), or empty.
+std::string group_of(const pod_spec::container& c);
+
 /// The services' ids as `baton agent --services` takes them: a comma list,
 /// or "none".
 std::string service_ids(const pod_spec& spec);

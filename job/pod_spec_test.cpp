@@ -265,7 +265,7 @@ TEST(pod_spec, bad_step_settings_name_the_field_and_the_value) {
   EXPECT_EQ(one(R"("always": true, "env": {"BATON_ALWAYS": "true"})"),
             "pod spec: containers[0]: env.BATON_ALWAYS repeats a setting of "
             "the container (softFail, always, timeout, service, ready, "
-            "readyTimeout or log): use one of them");
+            "readyTimeout, log, group or failFast): use one of them");
   EXPECT_EQ(error_of(R"({"timestampLines": 1, "containers": [{"command":
                         ["true"]}]})"),
             "pod spec: timestampLines: expected true or false, got 1");
@@ -314,4 +314,44 @@ TEST(pod_spec, bad_service_keys_name_the_field_and_the_value) {
                         "service": true}]})"),
             "pod spec: containers: every container is a service: the job "
             "needs at least one step");
+}
+
+TEST(pod_spec, group_keys_become_the_members_variables) {
+  auto spec = parse_pod_spec(R"({"containers": [
+    {"name": "checkout", "command": ["true"]},
+    {"name": "lint", "command": ["true"], "group": "checks", "failFast": true},
+    {"name": "unit", "command": ["true"], "group": "checks"},
+    {"name": "package", "command": ["true"]}]})");
+  ASSERT_TRUE(spec) << render(spec.error());
+  EXPECT_EQ(
+    spec->containers[1].step_env,
+    (env_map{{"BATON_GROUP", "checks"}, {"BATON_GROUP_FAIL_FAST", "true"}}));
+  EXPECT_EQ(group_of(spec->containers[2]), "checks");
+  EXPECT_EQ(group_of(spec->containers[3]), "");
+}
+
+TEST(pod_spec, bad_group_keys_name_the_field_and_the_value) {
+  auto with = [](const std::string& fields) {
+    return error_of(R"({"containers": [{"command": ["true"], )" + fields
+                    + R"(}, {"command": ["true"]}]})");
+  };
+  EXPECT_EQ(with(R"("group": "two words")"),
+            "pod spec: containers[0].group: expected a name of 1 to 63 "
+            "letters, digits, '.', '_' or '-', got \"two words\"");
+  EXPECT_EQ(with(R"("group": "g", "failFast": "yes")"),
+            "pod spec: containers[0].failFast: expected true or false, got "
+            "\"yes\"");
+  EXPECT_EQ(with(R"("failFast": true)"),
+            "pod spec: containers[0].failFast: is for the members of a "
+            "group: add \"group\": \"NAME\"");
+  EXPECT_EQ(with(R"("service": true, "group": "g")"),
+            "pod spec: containers[0].group: is for steps only: a service "
+            "runs beside every step already");
+  EXPECT_EQ(error_of(R"({"containers": [
+              {"command": ["true"], "group": "g"},
+              {"command": ["true"]},
+              {"command": ["true"], "group": "g"}]})"),
+            "pod spec: containers[2].group: \"g\" is also the group of "
+            "containers[0], but not of every container between them: a "
+            "group's members must be consecutive");
 }

@@ -146,6 +146,31 @@ bool render_service_log(const nlohmann::json& value, std::string& text) {
   return str == "job" || str == "container";
 }
 
+// A group's name: 1 to 63 letters, digits, '.', '_' or '-'.
+bool valid_group(const std::string& text) {
+  return !text.empty() && text.size() <= 63
+         && text.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+              == std::string::npos;
+}
+
+bool read_group(const std::string& text, step_config& out) {
+  out.settings.group = text;
+  return valid_group(text);
+}
+
+bool render_group(const nlohmann::json& value, std::string& text) {
+  if (!value.is_string() || !valid_group(value.get<std::string>()))
+    return false;
+  text = value.get<std::string>();
+  return true;
+}
+
+bool read_fail_fast(const std::string& text, step_config& out) {
+  out.settings.fail_fast = text == "true";
+  return text == "true" || text == "false";
+}
+
 // The port of "tcp:[HOST:]PORT", 1 to 65535; 0 if invalid.
 uint16_t parse_port(const std::string& text) {
   if (text.empty() || text.size() > 5
@@ -201,6 +226,14 @@ const std::vector<step_setting>& step_setting_table() {
     {"BATON_SERVICE_LOG", "log", step_settings::log_field,
      "job: a service's output goes into the job log too", "job or container",
      "\"job\" or \"container\"", read_service_log, render_service_log},
+    {group_variable, "group", step_settings::group_field,
+     "a name: consecutive steps of one group run at once",
+     "a name of 1 to 63 letters, digits, '.', '_' or '-'",
+     "a name of 1 to 63 letters, digits, '.', '_' or '-'", read_group,
+     render_group},
+    {"BATON_GROUP_FAIL_FAST", "failFast", step_settings::fail_fast_field,
+     "true: a failure cancels the group's running steps", "true or false",
+     "true or false", read_fail_fast, render_always},
   };
   return table;
 }
@@ -220,6 +253,17 @@ caf::expected<step_config> read_step_config(const env_map& env) {
                           std::string{name} + "='" + text
                             + "' is for services only: set " + service_variable
                             + "=true, or unset it");
+  if (result.settings.service && !result.settings.group.empty())
+    return make_error(ec::invalid_argument,
+                      std::string{group_variable} + "='" + result.settings.group
+                        + "' is for steps only: a service runs beside every "
+                          "step already");
+  if (result.settings.group.empty())
+    if (auto text = value_of(env, "BATON_GROUP_FAIL_FAST"); !text.empty())
+      return make_error(ec::invalid_argument,
+                        "BATON_GROUP_FAIL_FAST='" + text
+                          + "' is for the members of a group: set "
+                          + group_variable + "=NAME, or unset it");
   return result;
 }
 
@@ -301,30 +345,6 @@ caf::expected<std::vector<std::string>> read_outputs(const std::string& path) {
                         + std::to_string(max_outputs_size)
                         + " bytes: a step may pass on at most 1 MiB");
   return parse_outputs(text);
-}
-
-void line_framer::process(const std::string& text, int64_t read_ns,
-                          std::string& out) {
-  if (text.empty())
-    return;
-  std::string head;
-  if (stamp_)
-    head = format_timestamp(read_ns) + " ";
-  head += prefix_;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    if (at_line_start_)
-      out += head;
-    auto nl = text.find('\n', pos);
-    if (nl == std::string::npos) {
-      out.append(text, pos, std::string::npos);
-      at_line_start_ = false;
-      return;
-    }
-    out.append(text, pos, nl + 1 - pos);
-    at_line_start_ = true;
-    pos = nl + 1;
-  }
 }
 
 } // namespace baton

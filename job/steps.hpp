@@ -51,6 +51,9 @@ struct step_config {
 /// service may set.
 inline constexpr const char* service_variable = "BATON_SERVICE";
 
+/// The variable that puts a step into a parallel group.
+inline constexpr const char* group_variable = "BATON_GROUP";
+
 /// One step setting, by every name it has and with how it reads and
 /// renders: the bootstrap reads it from its environment (`read_step_config`),
 /// the pod spec gives it as a container's key (`parse_pod_spec`, whose
@@ -88,7 +91,8 @@ const std::vector<step_setting>& step_setting_table();
 
 /// Reads a step's settings. Unset or empty variables keep the reference's
 /// behaviour. An error names the variable, the value and what is expected,
-/// or the service setting set without BATON_SERVICE=true.
+/// a service setting set without BATON_SERVICE=true, a group on a service,
+/// or BATON_GROUP_FAIL_FAST without BATON_GROUP.
 caf::expected<step_config> read_step_config(const env_map& env);
 
 /// Most bytes a step may pass on through $BATON_ENV.
@@ -104,40 +108,5 @@ caf::expected<std::vector<std::string>> parse_outputs(const std::string& text);
 /// Reads and parses the $BATON_ENV file at `path` (see `parse_outputs`);
 /// more than `max_outputs_size` bytes is an error.
 caf::expected<std::vector<std::string>> read_outputs(const std::string& path);
-
-/// Starts every line of one container's output with what the job log puts
-/// there: the time it was read from the command (`--timestamp-lines`), then
-/// a prefix ("[db] ", for lines merged beside others). A line split across
-/// chunks gets one stamp, the time of the chunk it began in.
-class line_framer {
-public:
-  explicit line_framer(bool stamp = true) : stamp_(stamp) {
-    // nop
-  }
-
-  /// The prefix of every line begun from now on.
-  void set_prefix(std::string prefix) {
-    prefix_ = std::move(prefix);
-  }
-
-  /// Appends `text`, read at `read_ns`, to `out`, the stamp and a space
-  /// and the prefix before the start of every line.
-  void process(const std::string& text, int64_t read_ns, std::string& out);
-
-  /// True if the next byte begins a line.
-  bool at_line_start() const noexcept {
-    return at_line_start_;
-  }
-
-  /// The line in progress ends here: the caller added the newline.
-  void cut() noexcept {
-    at_line_start_ = true;
-  }
-
-private:
-  bool stamp_;
-  std::string prefix_;
-  bool at_line_start_ = true;
-};
 
 } // namespace baton

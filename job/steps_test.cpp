@@ -101,6 +101,8 @@ TEST(steps, the_settings_frame_carries_the_tables_wire_fields) {
   report.settings.soft_fail_any = true;
   report.settings.service = true;
   report.settings.log_to_job = true;
+  report.settings.group = "checks";
+  report.settings.fail_fast = true;
   auto body = nlohmann::json::parse(wire::encode(report).body);
   std::set<std::string> sent;
   for (auto& [name, value] : body.items())
@@ -187,41 +189,6 @@ TEST(steps, more_than_a_mib_of_outputs_is_refused) {
             std::string::npos);
 }
 
-// -- timestamps ---------------------------------------------------------------
-
-TEST(steps, every_line_gets_one_stamp_even_when_split) {
-  line_framer stamper;
-  std::string out;
-  int64_t t1 = 1'000'000'000; // 1970-01-01T00:00:01.000Z
-  int64_t t2 = 2'500'000'000; // 1970-01-01T00:00:02.500Z
-  stamper.process("first\nsec", t1, out);
-  stamper.process("ond\nthird\n", t2, out);
-  stamper.process("", t2, out);
-  EXPECT_EQ(out, "1970-01-01T00:00:01.000Z first\n"
-                 "1970-01-01T00:00:01.000Z second\n"
-                 "1970-01-01T00:00:02.500Z third\n");
-}
-
-TEST(steps, a_prefix_follows_the_stamp_on_every_line) {
-  line_framer framer;
-  framer.set_prefix("[db] ");
-  std::string out;
-  int64_t t1 = 1'000'000'000;
-  framer.process("a\nb", t1, out);
-  EXPECT_FALSE(framer.at_line_start());
-  out += '\n';
-  framer.cut();
-  framer.process("c\n", t1, out);
-  EXPECT_EQ(out, "1970-01-01T00:00:01.000Z [db] a\n"
-                 "1970-01-01T00:00:01.000Z [db] b\n"
-                 "1970-01-01T00:00:01.000Z [db] c\n");
-  line_framer plain{false};
-  plain.set_prefix("[x] ");
-  out.clear();
-  plain.process("1\n2\n", 0, out);
-  EXPECT_EQ(out, "[x] 1\n[x] 2\n");
-}
-
 TEST(steps, a_ready_check_is_a_tcp_address_or_a_command) {
   ready_check check;
   ASSERT_TRUE(parse_ready_check("tcp:5432", check));
@@ -265,4 +232,27 @@ TEST(steps, service_settings_are_read_and_checked) {
   EXPECT_EQ(render(bad.error()),
             "BATON_SERVICE_LOG='job' is for services only: set "
             "BATON_SERVICE=true, or unset it");
+}
+
+TEST(steps, group_settings_are_read_and_checked) {
+  auto config = read_step_config(
+    {{"BATON_GROUP", "checks"}, {"BATON_GROUP_FAIL_FAST", "true"}});
+  ASSERT_TRUE(config) << render(config.error());
+  EXPECT_EQ(config->settings.group, "checks");
+  EXPECT_TRUE(config->settings.fail_fast);
+  EXPECT_EQ(error_of({{"BATON_GROUP", "two words"}}),
+            "invalid BATON_GROUP='two words': expected a name of 1 to 63 "
+            "letters, digits, '.', '_' or '-'");
+  EXPECT_EQ(error_of({{"BATON_GROUP", std::string(64, 'g')}}),
+            "invalid BATON_GROUP='" + std::string(64, 'g')
+              + "': expected a name of 1 to 63 letters, digits, '.', '_' or "
+                "'-'");
+  EXPECT_EQ(error_of({{"BATON_GROUP", "g"}, {"BATON_GROUP_FAIL_FAST", "1"}}),
+            "invalid BATON_GROUP_FAIL_FAST='1': expected true or false");
+  EXPECT_EQ(error_of({{"BATON_GROUP_FAIL_FAST", "true"}}),
+            "BATON_GROUP_FAIL_FAST='true' is for the members of a group: set "
+            "BATON_GROUP=NAME, or unset it");
+  EXPECT_EQ(error_of({{"BATON_SERVICE", "true"}, {"BATON_GROUP", "g"}}),
+            "BATON_GROUP='g' is for steps only: a service runs beside every "
+            "step already");
 }

@@ -125,6 +125,7 @@ nlohmann::json to_json(const job_result& x) {
       {{"id", c.id},
        {"name", c.name},
        {"role", c.service ? "service" : "step"},
+       {"group", nullable(!c.group.empty(), c.group)},
        {"state", to_string(c.state)},
        {"protocol", nullable(registered, to_string(c.protocol))},
        {"exit_status", nullable(exited, c.exit_status)},

@@ -140,6 +140,8 @@ struct step_settings {
   static constexpr const char* soft_fail_field = "soft_fail";
   static constexpr const char* service_field = "service";
   static constexpr const char* log_field = "service_log";
+  static constexpr const char* group_field = "group";
+  static constexpr const char* fail_fast_field = "fail_fast";
 
   /// Runs even after a failure or an interrupt.
   bool always = false;
@@ -152,6 +154,12 @@ struct step_settings {
   bool service = false;
   /// A service's output goes into the job log too (BATON_SERVICE_LOG=job).
   bool log_to_job = false;
+  /// Runs at once beside the consecutive containers of the same group
+  /// (BATON_GROUP); empty: a group of its own.
+  std::string group{};
+  /// The group's first hard failure cancels its running members
+  /// (BATON_GROUP_FAIL_FAST).
+  bool fail_fast = false;
 
   /// True if exiting with `status` is a soft failure.
   bool soft_fails(int32_t status) const;
@@ -160,7 +168,7 @@ struct step_settings {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_settings& x) {
   return f(caf::meta::type_name("step_settings"), x.always, x.soft_fail_any,
-           x.soft_fail, x.service, x.log_to_job);
+           x.soft_fail, x.service, x.log_to_job, x.group, x.fail_fast);
 }
 
 /// What a container says of itself when it registers.
@@ -280,6 +288,8 @@ struct container_status {
   /// A service's time from its start to its readiness; negative if it was
   /// never ready.
   int64_t ready_after_ns = -1;
+  /// The parallel group it runs in (BATON_GROUP); empty if none.
+  std::string group{};
   /// The names (never the values) of the variables it passed on.
   std::vector<std::string> outputs;
   /// Why its step ended; `none` while it has not.
@@ -304,8 +314,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_status& x) {
   return f(caf::meta::type_name("container_status"), x.id, x.name, x.state,
            x.protocol, x.exit_status, x.log_bytes, x.soft_failed, x.timed_out,
-           x.always, x.service, x.ready_after_ns, x.outputs, x.reason, x.signal,
-           x.memory_limit, x.timeout_ms, x.lost_why, x.started_ns,
+           x.always, x.service, x.ready_after_ns, x.group, x.outputs, x.reason,
+           x.signal, x.memory_limit, x.timeout_ms, x.lost_why, x.started_ns,
            x.finished_ns, x.duration_ns);
 }
 
@@ -342,10 +352,11 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
 /// Renders the result as the result file's JSON document:
 /// `{"status", "result", "started", "done", "interrupted", "terminated",
 /// "reason", "duration_ms", "containers": [{"id", "name", "state",
-/// "role", "protocol", "exit_status", "reason", "signal", "started_at",
-/// "finished_at", "duration_ms", "ready_after_ms", "log_bytes",
+/// "role", "group", "protocol", "exit_status", "reason", "signal",
+/// "started_at", "finished_at", "duration_ms", "ready_after_ms", "log_bytes",
 /// "soft_failed", "timed_out", "always", "outputs"}]}`; `role` is "step" or
-/// "service", `ready_after_ms` null unless a service was ready,
+/// "service", `group` null unless it ran in a group, `ready_after_ms` null
+/// unless a service was ready,
 /// `exit_status` is null unless exited (or stopped),
 /// `protocol` ("baton" or "buildkite") null until the container
 /// registered, a container's `reason`, `signal`, times and duration null

@@ -158,7 +158,9 @@ bool inspect(Inspector& f, settings_report& x) {
     field(step_settings::soft_fail_field, soft_fail)
       .omit_if(!s.soft_fail_any && s.soft_fail.empty()),
     field(step_settings::service_field, s.service).omit_if(!s.service),
-    field(step_settings::log_field, s.log_to_job).omit_if(!s.log_to_job));
+    field(step_settings::log_field, s.log_to_job).omit_if(!s.log_to_job),
+    field(step_settings::group_field, s.group).omit_if(s.group.empty()),
+    field(step_settings::fail_fast_field, s.fail_fast).omit_if(!s.fail_fast));
 }
 
 /// bootstrap -> agent, from a service only: its readiness check passed (or

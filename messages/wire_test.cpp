@@ -289,6 +289,17 @@ TEST(wire, round_trip_settings) {
   ASSERT_NO_FATAL_FAILURE(round_trip(settings_report{service}, out));
   EXPECT_TRUE(out.settings.service);
   EXPECT_TRUE(out.settings.log_to_job);
+  step_settings member;
+  member.group = "checks";
+  member.fail_fast = true;
+  EXPECT_EQ(encode(settings_report{member}).body,
+            R"({"always":false,"fail_fast":true,"group":"checks"})");
+  ASSERT_NO_FATAL_FAILURE(round_trip(settings_report{member}, out));
+  EXPECT_EQ(out.settings.group, "checks");
+  EXPECT_TRUE(out.settings.fail_fast);
+  EXPECT_TRUE(has_error(decode_error(frame_type::settings, R"({"group":3})"),
+                        ec::bad_field,
+                        {"field 'group' of settings: expected a string"}));
 }
 
 TEST(wire, round_trip_ready) {

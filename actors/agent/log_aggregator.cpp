@@ -22,11 +22,12 @@ void keep_tail(log_stream& s, const std::string& text) {
   while (pos < text.size()) {
     auto nl = text.find('\n', pos);
     auto end = nl == std::string::npos ? text.size() : nl;
-    s.held.append(text, pos, end - pos);
-    if (nl == std::string::npos && s.held.size() < defaults::max_held_line)
+    s.tail_partial.append(text, pos, end - pos);
+    if (nl == std::string::npos
+        && s.tail_partial.size() < defaults::max_held_line)
       return;
-    s.tail.push_back(std::move(s.held));
-    s.held.clear();
+    s.tail.push_back(std::move(s.tail_partial));
+    s.tail_partial.clear();
     if (s.tail.size() > defaults::service_tail_lines)
       s.tail.pop_front();
     pos = nl == std::string::npos ? text.size() : nl + 1;
@@ -35,8 +36,8 @@ void keep_tail(log_stream& s, const std::string& text) {
 
 // Appends `redacted`, the next bytes of container `id` after redaction,
 // read at `read_ns`, to `st.out` in its final form, as the stream's mode
-// says. Whole-line modes put the held partial line first and take the new
-// one back; a hold that begins asks for its flush in a second.
+// says. A line the merge begins to hold is released in a second unless it
+// ended by then.
 void place(aggregator_ptr self, size_t id, const std::string& redacted,
            int64_t read_ns) {
   auto& st = self->state;
@@ -44,7 +45,7 @@ void place(aggregator_ptr self, size_t id, const std::string& redacted,
   switch (s.mode) {
     case log_mode::direct:
       if (st.timestamp_lines)
-        s.framer.process(redacted, read_ns, st.out);
+        s.merge.framer().process(redacted, read_ns, st.out);
       else
         st.out += redacted;
       return;
@@ -52,26 +53,9 @@ void place(aggregator_ptr self, size_t id, const std::string& redacted,
     case log_mode::lines:
     case log_mode::prefixed: break;
   }
-  if (redacted.empty())
-    return;
-  auto was_held = !s.held.empty();
-  auto base = st.out.size();
-  st.out += s.held;
-  s.held.clear();
-  s.framer.process(redacted, read_ns, st.out);
-  auto nl = st.out.rfind('\n');
-  auto partial = nl == std::string::npos || nl < base ? base : nl + 1;
-  if (st.out.size() - partial >= defaults::max_held_line) {
-    st.out += '\n';
-    s.framer.cut();
-    return;
-  }
-  s.held.assign(st.out, partial, std::string::npos);
-  st.out.resize(partial);
-  // A new line is held if none was, or the one held ended in this piece.
-  if (!s.held.empty() && (!was_held || partial != base))
+  if (s.merge.append(redacted, read_ns, st.out))
     self->delayed_send(self, defaults::line_hold_timeout, atom::tick::value,
-                       static_cast<int32_t>(id), ++s.hold);
+                       static_cast<int32_t>(id), s.merge.hold());
 }
 
 // Appends `bytes`, the next bytes of container `id` read at `read_ns`, to
@@ -94,12 +78,8 @@ void append_piece(aggregator_ptr self, size_t id, const std::string& bytes,
 // its own.
 void release_held(log_aggregator_state& st, size_t id) {
   auto& s = st.streams[id];
-  if (s.mode == log_mode::tail || s.held.empty())
-    return;
-  st.out += s.held;
-  st.out += '\n';
-  s.held.clear();
-  s.framer.cut();
+  if (s.mode != log_mode::tail)
+    s.merge.release(st.out);
 }
 
 // The `id` of the agent's own lines, which count in no container's bytes.
@@ -119,9 +99,10 @@ caf::error write_out(aggregator_ptr self, size_t id) {
     return err;
   }
   st.at_line_start = st.out.back() == '\n';
-  if (id != agent_lines)
+  if (id != agent_lines) {
     st.bytes[id] += st.out.size();
-  else
+    st.streams[id].line_open = !st.at_line_start;
+  } else
     st.agent_bytes += st.out.size();
   return {};
 }
@@ -188,7 +169,8 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
   st.streams.resize(config.containers);
   for (auto& s : st.streams) {
     s.redact = redactor{config.secrets};
-    s.framer = line_framer{config.timestamp_lines};
+    s.merge = line_merge{line_framer{config.timestamp_lines},
+                         defaults::max_held_line};
   }
   return {
     [=](atom::log, int32_t id, int64_t read_ns, const std::string& chunk) {
@@ -225,7 +207,7 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       place(self, index, st.redacted, s.last_read);
       // The last partial line is written now, or kept among the last lines.
       release_held(st, index);
-      if (s.mode == log_mode::tail && !s.held.empty())
+      if (s.mode == log_mode::tail && !s.tail_partial.empty())
         keep_tail(s, "\n");
       if (auto err = write_out(self, index))
         return err;
@@ -255,15 +237,25 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       auto& s = st.streams[index];
       if (s.mode == mode)
         return;
-      // A partial line held back goes out before the mode changes.
+      // A partial line held back goes out before the mode changes, and one
+      // written as it came ends: whole lines may follow from others.
       st.out.clear();
       release_held(st, index);
+      if (s.mode == log_mode::direct && s.line_open) {
+        st.out += '\n';
+        s.merge.framer().cut();
+      }
       if (s.mode == log_mode::tail)
-        s.held.clear();
+        s.tail_partial.clear();
       write_out(self, index);
+      // Prefixed from its first byte on, a container's first line, its
+      // header, stays a plain "~~~" section line.
+      if (mode == log_mode::prefixed && st.bytes[index] == 0
+          && s.merge.framer().at_line_start())
+        s.merge.framer().plain_next_line();
       s.mode = mode;
-      s.framer.set_prefix(mode == log_mode::prefixed ? std::move(prefix)
-                                                     : std::string{});
+      s.merge.framer().set_prefix(mode == log_mode::prefixed ? std::move(prefix)
+                                                             : std::string{});
     },
     [=](atom::tail, int32_t id,
         const std::string& heading) -> caf::result<atom::ok> {
@@ -271,15 +263,16 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
         return unrecognized(id);
       auto& st = self->state;
       auto& s = st.streams[static_cast<size_t>(id)];
-      if (s.mode != log_mode::tail || (s.tail.empty() && s.held.empty()))
+      if (s.mode != log_mode::tail
+          || (s.tail.empty() && s.tail_partial.empty()))
         return atom::ok::value;
       auto text = heading;
       for (auto& line : s.tail)
         text += line + '\n';
-      if (!s.held.empty())
-        text += s.held + '\n';
+      if (!s.tail_partial.empty())
+        text += s.tail_partial + '\n';
       s.tail.clear();
-      s.held.clear();
+      s.tail_partial.clear();
       if (auto err = write_agent_lines(self, text))
         return err;
       return atom::ok::value;
@@ -290,7 +283,7 @@ log_aggregator(aggregator_ptr self, log_sink_ptr sink,
       if (!valid(self, id))
         return;
       auto index = static_cast<size_t>(id);
-      if (st.streams[index].hold != hold)
+      if (st.streams[index].merge.hold() != hold)
         return;
       st.out.clear();
       release_held(st, index);

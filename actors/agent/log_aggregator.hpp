@@ -1,8 +1,9 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "job/line_merge.hpp"
 #include "job/redactor.hpp"
-#include "job/steps.hpp"
+#include "messages/defaults.hpp"
 #include "os/log_sink.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -30,17 +31,16 @@ struct log_stream {
   log_mode mode = log_mode::direct;
   /// Secrets may be split across its chunks.
   redactor redact{{}};
-  /// Stamps (with timestamped lines) and prefixes its lines.
-  line_framer framer;
-  /// In modes `lines` and `prefixed`: the partial line held back until its
-  /// newline, in its final form; in mode `tail`, the partial line kept.
-  std::string held;
-  /// Numbers the holds: the flush of an older one finds it gone.
-  uint64_t hold = 0;
+  /// Stamps (with timestamped lines) and prefixes its lines, and in modes
+  /// `lines` and `prefixed` holds back its partial line.
+  line_merge merge{line_framer{false}, defaults::max_held_line};
   /// When its last chunk was read.
   int64_t last_read = 0;
-  /// In mode `tail`: its last whole lines.
+  /// The last byte written of it did not end a line.
+  bool line_open = false;
+  /// In mode `tail`: its last whole lines, and the partial one.
   std::deque<std::string> tail;
+  std::string tail_partial;
 };
 
 struct log_aggregator_state {

@@ -198,6 +198,21 @@ protected:
     run();
   }
 
+  /// Container `id` starts prefixed, and writes its header line first, as a
+  /// bootstrap does; `log()` leaves the headers out.
+  void start(int32_t id, std::string prefix) {
+    mode(id, log_mode::prefixed, std::move(prefix));
+    auto header = "~~~ Running container " + std::to_string(id) + "\n";
+    write(id, header);
+    headers = sink->data().size();
+  }
+
+  std::string log() const {
+    return sink->data().substr(headers);
+  }
+
+  size_t headers = 0;
+
   void write(int32_t id, std::string bytes, int64_t read_ns = 0) {
     auto rep = request<uint64_t>(agg, atom::log::value, id, read_ns, bytes);
     EXPECT_EQ(rep->get(), bytes.size());
@@ -212,13 +227,13 @@ protected:
 
 TEST_F(line_merge_test, prefixed_lines_are_never_mixed) {
   make();
-  mode(0, log_mode::prefixed, "[db] ");
+  start(0, "[db] ");
   mode(1, log_mode::lines);
   write(0, "ready\nacc");
   write(1, "step out");
   write(0, "epted\n");
   write(1, "put\n");
-  EXPECT_EQ(sink->data(), "[db] ready\n[db] accepted\nstep output\n");
+  EXPECT_EQ(log(), "[db] ready\n[db] accepted\nstep output\n");
   // Only the service's own bytes count as its, prefixes included.
   auto bytes = request<std::vector<uint64_t>>(agg, atom::status::value);
   EXPECT_EQ(bytes->get()[1], std::string{"step output\n"}.size());
@@ -226,40 +241,40 @@ TEST_F(line_merge_test, prefixed_lines_are_never_mixed) {
 
 TEST_F(line_merge_test, a_partial_line_waits_a_second_then_is_a_line) {
   make();
-  mode(0, log_mode::prefixed, "[db] ");
+  start(0, "[db] ");
   write(0, "waiting");
   advance(std::chrono::milliseconds{999});
-  EXPECT_EQ(sink->data(), "");
+  EXPECT_EQ(log(), "");
   advance(std::chrono::milliseconds{1});
-  EXPECT_EQ(sink->data(), "[db] waiting\n");
+  EXPECT_EQ(log(), "[db] waiting\n");
   // What follows is a line of its own, with its prefix.
   write(0, " still\n");
-  EXPECT_EQ(sink->data(), "[db] waiting\n[db]  still\n");
+  EXPECT_EQ(log(), "[db] waiting\n[db]  still\n");
 }
 
 TEST_F(line_merge_test, a_new_partial_line_gets_a_full_second) {
   make();
-  mode(0, log_mode::prefixed, "[db] ");
+  start(0, "[db] ");
   write(0, "a");
   advance(std::chrono::milliseconds{600});
   write(0, "\nb");
   advance(std::chrono::milliseconds{600});
   // The first hold's flush finds a line that began later.
-  EXPECT_EQ(sink->data(), "[db] a\n");
+  EXPECT_EQ(log(), "[db] a\n");
   advance(std::chrono::milliseconds{400});
-  EXPECT_EQ(sink->data(), "[db] a\n[db] b\n");
+  EXPECT_EQ(log(), "[db] a\n[db] b\n");
 }
 
 TEST_F(line_merge_test, a_long_line_is_cut_at_64_kib) {
   make();
-  mode(0, log_mode::prefixed, "[x] ");
+  start(0, "[x] ");
   std::string half(40 * 1024, 'a');
   write(0, half);
-  EXPECT_EQ(sink->data(), "");
+  EXPECT_EQ(log(), "");
   write(0, half);
-  EXPECT_EQ(sink->data(), "[x] " + half + half + "\n");
+  EXPECT_EQ(log(), "[x] " + half + half + "\n");
   write(0, "tail\n");
-  EXPECT_EQ(sink->data(), "[x] " + half + half + "\n[x] tail\n");
+  EXPECT_EQ(log(), "[x] " + half + half + "\n[x] tail\n");
 }
 
 TEST_F(line_merge_test, the_end_of_a_stream_writes_its_partial_line) {
@@ -272,19 +287,53 @@ TEST_F(line_merge_test, the_end_of_a_stream_writes_its_partial_line) {
 
 TEST_F(line_merge_test, redaction_spans_a_split_inside_a_prefixed_line) {
   make(false, {"hunter2-secret"});
-  mode(0, log_mode::prefixed, "[db] ");
+  start(0, "[db] ");
   write(0, "pw=hunter2");
   write(0, "-secret ok\n");
-  EXPECT_EQ(sink->data(), "[db] pw=[REDACTED] ok\n");
+  EXPECT_EQ(log(), "[db] pw=[REDACTED] ok\n");
 }
 
 TEST_F(line_merge_test, the_stamp_goes_before_the_prefix) {
   make(true);
-  mode(0, log_mode::prefixed, "[db] ");
+  start(0, "[db] ");
   write(0, "one\ntw", 1'000'000'000);
   write(0, "o\n", 2'000'000'000);
-  EXPECT_EQ(sink->data(), "1970-01-01T00:00:01.000Z [db] one\n"
-                          "1970-01-01T00:00:01.000Z [db] two\n");
+  EXPECT_EQ(log(), "1970-01-01T00:00:01.000Z [db] one\n"
+                   "1970-01-01T00:00:01.000Z [db] two\n");
+}
+
+TEST_F(line_merge_test, members_write_whole_lines_after_their_plain_headers) {
+  make(true);
+  mode(0, log_mode::prefixed, "[lint] ");
+  mode(1, log_mode::prefixed, "[unit] ");
+  write(0, "~~~ Running container 0 (lint): make lint\n", 1'000'000'000);
+  write(1, "~~~ Running container 1 (unit): make test\nPASS a", 2'000'000'000);
+  write(0, "checking", 3'000'000'000);
+  write(1, "\nPASS b\n", 4'000'000'000);
+  write(0, " done\n", 5'000'000'000);
+  EXPECT_EQ(sink->data(),
+            "1970-01-01T00:00:01.000Z ~~~ Running container 0 (lint): make "
+            "lint\n"
+            "1970-01-01T00:00:02.000Z ~~~ Running container 1 (unit): make "
+            "test\n"
+            "1970-01-01T00:00:02.000Z [unit] PASS a\n"
+            "1970-01-01T00:00:04.000Z [unit] PASS b\n"
+            "1970-01-01T00:00:03.000Z [lint] checking done\n");
+}
+
+TEST_F(line_merge_test, a_line_open_when_the_mode_changes_ends_there) {
+  make();
+  write(0, "direct ");
+  mode(0, log_mode::prefixed, "[a] ");
+  // Not the first line: prefixed. The line left open got its newline.
+  write(0, "first\nsecond\n");
+  EXPECT_EQ(sink->data(), "direct \n[a] first\n[a] second\n");
+  write(1, "step, half a line");
+  mode(1, log_mode::lines);
+  write(0, "x\n");
+  write(1, " and the rest\n");
+  EXPECT_EQ(sink->data(), "direct \n[a] first\n[a] second\nstep, half a line\n"
+                          "[a] x\n and the rest\n");
 }
 
 TEST_F(line_merge_test, a_tail_writes_nothing_until_asked) {

@@ -102,6 +102,17 @@ bool runner_state::steps_finished() const {
                      [&](auto& c) { return c.service || finished(c); });
 }
 
+bool runner_state::member(size_t id) const {
+  auto& c = containers[id];
+  return c.configured && !c.service && !c.settings.group.empty();
+}
+
+bool runner_state::fails_fast(const std::string& group) const {
+  return std::any_of(containers.begin(), containers.end(), [&](auto& c) {
+    return c.configured && c.settings.group == group && c.settings.fail_fast;
+  });
+}
+
 run_state runner_state::run_state_of(size_t id) const {
   auto& c = containers[id];
   if (c.state == container_state::skipped)
@@ -121,8 +132,10 @@ run_state runner_state::run_state_of(size_t id) const {
         && c.started_in != job_phase::interrupted)
       return run_state::interrupt;
     // Another container failed while this one ran (a waiting one lost, the
-    // start timeout): unless it is an always-step, it stops.
-    if (phase == job_phase::failing && !c.settings.always)
+    // start timeout, a sibling in a group that fails fast): unless it is an
+    // always-step, it stops. A group that does not fail fast runs on.
+    if (phase == job_phase::failing && !c.settings.always
+        && !(member(id) && c.settings.group == runs_on))
       return run_state::shutdown;
     return run_state::start;
   }
@@ -169,7 +182,7 @@ int32_t runner_state::wait_status() const {
   // Reference: scan in id order, first match wins. A soft failure and a
   // skipped container count as passed; services do not count.
   for (auto& c : containers) {
-    if (c.service)
+    if (c.service || c.cut_short)
       continue;
     switch (c.state) {
       case container_state::exited:
@@ -192,7 +205,7 @@ int32_t runner_state::status_so_far() const {
   if (failed_service != static_cast<size_t>(-1))
     return failed_service_status(containers[failed_service]);
   for (auto& c : containers) {
-    if (c.service)
+    if (c.service || c.cut_short)
       continue;
     if (c.state == container_state::exited && c.exit_status != 0
         && !c.soft_failed)
@@ -222,6 +235,8 @@ container_status runner_state::status_of(size_t id) const {
   x.always = c.configured && c.settings.always;
   x.service = c.service;
   x.ready_after_ns = c.ready_after_ns;
+  if (member(id))
+    x.group = c.settings.group;
   x.outputs = c.outputs;
   x.reason = c.reason;
   x.signal = c.signal;
@@ -312,12 +327,16 @@ void begin(runner_ptr self, size_t id) {
                  c.settings.log_to_job ? log_mode::prefixed : log_mode::tail);
     if (!c.settings.log_to_job)
       return;
-    // The steps running already merge whole lines from now on.
+    // The steps running already merge whole lines from now on (a group's
+    // members do from their start).
     for (size_t other = 0; other < st.containers.size(); ++other) {
       auto& o = st.containers[other];
-      if (!o.service && o.started && attached(o))
+      if (!o.service && o.started && attached(o) && !st.member(other))
         set_log_mode(self, other, log_mode::lines);
     }
+  } else if (st.member(id)) {
+    // The members of a group stream at once: prefixed whole lines.
+    set_log_mode(self, id, log_mode::prefixed);
   } else if (prefixed_streams(st)) {
     set_log_mode(self, id, log_mode::lines);
   }
@@ -433,15 +452,81 @@ void skip(runner_ptr self, size_t id) {
   ended(self, id, step_reason::skipped);
 }
 
-// True if a container not finished yet is, or may turn out to be, an
-// always-step that has still to run or is running.
-bool always_step_left(const runner_state& st) {
+// True if a step not finished yet is, or may turn out to be, one that runs
+// in the failing phase and has still to run or is running: an always-step,
+// or a member of the group that runs on.
+bool step_left_to_run(const runner_state& st) {
   for (size_t id = st.first_open; id < st.containers.size(); ++id) {
     auto& c = st.containers[id];
-    if (!c.service && !st.finished(c) && (!c.configured || c.settings.always))
+    if (c.service || st.finished(c))
+      continue;
+    if (!c.configured || c.settings.always
+        || (st.member(id) && c.settings.group == st.runs_on))
       return true;
   }
   return false;
+}
+
+// Passes on the outputs of every group that ended: all its members finished
+// and the container after it is known not to be one. They join the job's
+// outputs in id order, so that for the same name the higher id wins.
+void commit_group_outputs(runner_state& st) {
+  auto n = st.containers.size();
+  for (size_t id = 0; id < n;) {
+    if (!st.member(id)) {
+      ++id;
+      continue;
+    }
+    auto& group = st.containers[id].settings.group;
+    auto end = id;
+    auto ended = true;
+    for (; end < n && st.member(end)
+           && st.containers[end].settings.group == group;
+         ++end)
+      ended = ended && st.finished(st.containers[end]);
+    ended = ended
+            && (end == n || st.containers[end].configured
+                || st.finished(st.containers[end]));
+    for (; ended && id < end; ++id) {
+      auto& held = st.containers[id].held_outputs;
+      st.outputs.insert(st.outputs.end(), std::make_move_iterator(held.begin()),
+                        std::make_move_iterator(held.end()));
+      held.clear();
+    }
+    id = end;
+  }
+}
+
+// Describes two members of a group with a container between them that is
+// not one, the later member first in `member`; empty if there are none.
+std::string split_group(const runner_state& st, size_t& member) {
+  auto n = st.containers.size();
+  // A container known to be in no group, or in another one.
+  auto outside = [&](size_t k, const std::string& group) {
+    auto& c = st.containers[k];
+    return c.configured && (!st.member(k) || c.settings.group != group);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (!st.member(i))
+      continue;
+    auto& group = st.containers[i].settings.group;
+    for (size_t j = i; j-- > 0;) {
+      if (st.member(j) && st.containers[j].settings.group == group)
+        break;
+      if (!outside(j, group))
+        continue;
+      for (size_t k = j; k-- > 0;)
+        if (st.member(k) && st.containers[k].settings.group == group) {
+          member = i;
+          return label(st, i) + " is in group \"" + group + "\" with "
+                 + label(st, k) + ", but " + label(st, j)
+                 + " between them is not: a group's members must be "
+                   "consecutive";
+        }
+      break;
+    }
+  }
+  return {};
 }
 
 // Moves the job on after any event: gives the turn to the next container
@@ -453,7 +538,7 @@ bool always_step_left(const runner_state& st) {
 void settle(runner_ptr self, size_t quiet = none) {
   auto& st = self->state;
   auto n = st.containers.size();
-  if (st.phase == job_phase::failing && !always_step_left(st)) {
+  if (st.phase == job_phase::failing && !step_left_to_run(st)) {
     // Nothing can run anymore: the reference's terminate, with the
     // containers still waiting for their turn skipped.
     for (size_t id = 0; id < n; ++id) {
@@ -467,6 +552,7 @@ void settle(runner_ptr self, size_t quiet = none) {
   if (st.phase != job_phase::terminated) {
     while (st.first_open < n && st.finished(st.containers[st.first_open]))
       ++st.first_open;
+    commit_group_outputs(st);
     // Services start as soon as they are configured, outside the turn order,
     // until the steps are done.
     for (size_t id = 0; id < n && !st.services_stopping; ++id) {
@@ -477,23 +563,38 @@ void settle(runner_ptr self, size_t quiet = none) {
         touched.push_back(id);
       }
     }
+    // The turn: the first step not finished, and with it the rest of its
+    // parallel group, whose members start as they come. Any other step waits
+    // for the turn to end; and for a container to connect and say what it
+    // is.
+    auto taken = false;
+    std::string group;
     for (auto id = st.first_open; id < n; ++id) {
       auto& c = st.containers[id];
       if (c.service || st.finished(c))
         continue;
-      // One step at a time: the next waits for the running one; and for a
-      // container to connect and say what it is.
-      if (c.started || c.state == container_state::not_yet_connected
-          || !c.configured)
+      if (taken
+          && (group.empty() || !st.member(id) || c.settings.group != group))
         break;
-      auto may_start = st.phase == job_phase::running || c.settings.always;
+      if (c.started) {
+        taken = true;
+        group = st.member(id) ? c.settings.group : std::string{};
+        continue;
+      }
+      if (c.state == container_state::not_yet_connected || !c.configured)
+        break;
+      auto may_start = st.phase == job_phase::running || c.settings.always
+                       || (st.phase == job_phase::failing && st.member(id)
+                           && c.settings.group == st.runs_on);
       if (may_start) {
         // The first step, and every later one, waits for the services.
         if (!st.services_ready())
           break;
         begin(self, id);
         touched.push_back(id);
-        break;
+        taken = true;
+        group = st.member(id) ? c.settings.group : std::string{};
+        continue;
       }
       if (st.phase == job_phase::failing) {
         skip(self, id);
@@ -519,19 +620,24 @@ void settle(runner_ptr self, size_t quiet = none) {
   check_done(self);
 }
 
-// A step failed hard: unless the job was interrupted first, only the
-// always-steps still run.
-void fail(runner_ptr self, std::string reason) {
+// A step failed hard (container `who`, if one did): unless the job was
+// interrupted first, only the always-steps still run, and the rest of a
+// group that does not fail fast, if `who` is its member.
+void fail(runner_ptr self, std::string reason, size_t who = none,
+          size_t quiet = none) {
   auto& st = self->state;
   st.a_step_failed = true;
   if (st.reason.empty())
     st.reason = std::move(reason);
   if (st.phase == job_phase::running) {
+    if (who != none && st.member(who)
+        && !st.fails_fast(st.containers[who].settings.group))
+      st.runs_on = st.containers[who].settings.group;
     st.phase = job_phase::failing;
     st.steps_stopped = true;
     spdlog::info("runner: job failed: {}", st.reason);
   }
-  settle(self);
+  settle(self, quiet);
 }
 
 // What the job's reason adds to a failing status: how the command died.
@@ -578,6 +684,23 @@ std::string service_exit_why(const container_record& c) {
            + format_duration(std::chrono::milliseconds{c.timeout_ms});
   return "exited with status " + std::to_string(c.exit_status) + cause_of(c)
          + " before the steps finished";
+}
+
+// Moves the job on once container `index` said what it is. Two members of a
+// group apart fail the job, said once; returns why if `index` is the later
+// of them, which is refused.
+std::string settle_configured(runner_ptr self, size_t index) {
+  auto& st = self->state;
+  size_t member = none;
+  auto split = st.groups_split ? std::string{} : split_group(st, member);
+  if (split.empty()) {
+    settle(self, index);
+    return {};
+  }
+  st.groups_split = true;
+  spdlog::warn("runner: {}", split);
+  fail(self, split, none, index);
+  return member == index ? split : std::string{};
 }
 
 caf::error check_id(const runner_state& st, int32_t id) {
@@ -655,7 +778,9 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       spdlog::info("runner: container {} registered ({} of {}, {} protocol)",
                    id, st.registered, st.containers.size(),
                    to_string(reg.protocol));
-      settle(self, index);
+      // A container that says what it is as it registers is never a member,
+      // but may stand between two.
+      settle_configured(self, index);
       // Answered here rather than pushed.
       c.session = std::move(session);
       auto now = st.turn_of(index);
@@ -688,7 +813,8 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       c.settings = settings;
       c.service = settings.service;
       // In the interrupted phase its settings decide its state at once.
-      settle(self, index);
+      if (auto split = settle_configured(self, index); !split.empty())
+        return make_error(ec::invalid_argument, split);
       auto now = st.turn_of(index);
       c.pushed = now.state;
       return now;
@@ -732,6 +858,8 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       // A service told to stop did its part, whatever its status.
       auto stopped = c.service && told == run_state::shutdown;
       c.state = stopped ? container_state::stopped : container_state::exited;
+      c.cut_short = told == run_state::shutdown
+                    && st.phase == job_phase::failing && st.member(index);
       c.exit_status = x.status;
       c.timed_out = x.timed_out;
       c.soft_failed = facts.soft_failed;
@@ -739,9 +867,11 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       c.memory_limit = x.memory_limit;
       c.timeout_ms = x.timeout_ms;
       c.session = nullptr;
+      // A member's outputs wait for its group to end.
+      auto& passed = st.member(index) ? c.held_outputs : st.outputs;
       for (auto& entry : x.outputs) {
         c.outputs.push_back(entry.substr(0, entry.find('=')));
-        st.outputs.push_back(std::move(entry));
+        passed.push_back(std::move(entry));
       }
       spdlog::info("runner: container {} exited with status {}{}{}", id,
                    x.status, x.timed_out ? " (timed out)" : "",
@@ -766,9 +896,11 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       // job would cut short the cleanup of a command still handling its
       // cancel signal (the grace period bounds that instead). (The
       // reference terminates at every failure.)
-      if (x.status != 0 && !c.soft_failed)
-        fail(self, label(st, index) + " exited with status "
-                     + std::to_string(x.status) + cause_of(c));
+      if (x.status != 0 && !c.soft_failed && !c.cut_short)
+        fail(self,
+             label(st, index) + " exited with status "
+               + std::to_string(x.status) + cause_of(c),
+             index);
       else
         settle(self);
       return atom::ok::value;
@@ -810,7 +942,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       // As for a failure: once interrupted, the others' cleanup is not cut
       // short. A stock client interrupted before its turn leaves this way,
       // without an exit status.
-      fail(self, label(st, index) + " lost: " + why);
+      fail(self, label(st, index) + " lost: " + why, index);
     },
     [=](atom::interrupt) {
       auto& st = self->state;

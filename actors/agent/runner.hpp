@@ -42,12 +42,13 @@ struct runner_config {
 /// table beside the reference's.
 enum class job_phase : uint8_t {
   /// Steps run one after another in id order (the reference's only phase
-  /// besides terminated).
+  /// besides terminated), the members of a parallel group at once.
   running,
   /// A step failed hard (a non-zero status that is not a soft failure, a
   /// lost container, the start timeout): the always-steps still run in id
-  /// order, the others are skipped. Once no always-step is left to run the
-  /// job is terminated.
+  /// order, the others are skipped. A parallel group that does not fail
+  /// fast, whose member failed, runs on to its end first. Once nothing is
+  /// left to run the job is terminated.
   failing,
   /// Cancelled: the running step is interrupted, the others are told to
   /// interrupt, then the always-steps that have not run yet run in id
@@ -81,6 +82,9 @@ struct container_record {
   job_phase started_in = job_phase::running;
   int32_t exit_status = 0;
   bool soft_failed = false;
+  /// A group member stopped because the job failed while it ran (a sibling
+  /// failing fast): its status is a consequence, not a failure of its own.
+  bool cut_short = false;
   bool timed_out = false;
   /// Why its step ended, and what its exit report said of it.
   step_reason reason = step_reason::none;
@@ -96,6 +100,9 @@ struct container_record {
   int64_t duration_ns = -1;
   /// The names of the variables its step passed on.
   std::vector<std::string> outputs;
+  /// A group member's outputs, as `KEY=VALUE`, held until its group ends:
+  /// its siblings never see them.
+  std::vector<std::string> held_outputs;
   /// Job outputs that existed when it registered: its environment had
   /// them, later ones come with its start.
   size_t outputs_seen = 0;
@@ -140,6 +147,11 @@ struct runner_state {
   /// Every container below this one has finished: where the search for the
   /// next turn begins.
   size_t first_open = 0;
+  /// The group whose members run on after one of them failed hard (it does
+  /// not fail fast): its turn goes on to its end. Empty if none.
+  std::string runs_on;
+  /// Two members of a group are not consecutive: said once, the job fails.
+  bool groups_split = false;
   /// Every step has finished (or the job was terminated): the services are
   /// told to stop.
   bool services_stopping = false;
@@ -165,6 +177,12 @@ struct runner_state {
 
   /// True if every container that is not a service has finished.
   bool steps_finished() const;
+
+  /// True if container `id` is a step of a parallel group (BATON_GROUP).
+  bool member(size_t id) const;
+
+  /// True if a member of `group` says BATON_GROUP_FAIL_FAST=true.
+  bool fails_fast(const std::string& group) const;
 
   /// What container `id` should do now.
   run_state run_state_of(size_t id) const;

@@ -1164,3 +1164,305 @@ TEST(runner_config, services_are_checked) {
   EXPECT_EQ(render(config.validate()),
             "every container is a service: the job needs a step");
 }
+
+// -- parallel groups ----------------------------------------------------------
+
+namespace {
+
+class group_test : public service_test {
+protected:
+  runner_actor make_job(uint32_t containers) {
+    return service_test::make_job(containers, {}, true);
+  }
+
+  /// A member of `group`.
+  static step_settings in(std::string group, bool fail_fast = false,
+                          bool always = false) {
+    step_settings x;
+    x.group = std::move(group);
+    x.fail_fast = fail_fast;
+    x.always = always;
+    return x;
+  }
+
+  /// Registers container `id` (version 2) and returns its session with the
+  /// registration's environment; the settings are sent with `configure`.
+  std::pair<session_actor, std::vector<std::string>>
+  register_only(const runner_actor& r, int32_t id) {
+    auto s = spawn(fake_session);
+    registration reg{id, dialect::baton};
+    reg.configured = false;
+    auto rep = request<std::vector<std::string>, std::string, turn>(
+      r, atom::register_::value, reg, container_actor{s});
+    EXPECT_TRUE(rep->value.has_value()) << render(rep->error);
+    return {s,
+            rep->value ? std::get<0>(*rep->value) : std::vector<std::string>{}};
+  }
+
+  auto configure(const runner_actor& r, int32_t id, step_settings settings) {
+    return request<turn>(r, atom::configure::value, id, std::move(settings));
+  }
+
+  using states_t = std::vector<run_state>;
+  using strings = std::vector<std::string>;
+};
+
+} // namespace
+
+TEST_F(group_test, members_start_together_and_the_next_waits_for_all) {
+  auto r = make_job(5);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, {});
+  auto [s1, t1] = join(r, 1, in("checks"));
+  auto [s2, t2] = join(r, 2, in("checks"));
+  auto [s3, t3] = join(r, 3, in("checks"));
+  auto [s4, t4] = join(r, 4, {});
+  EXPECT_EQ(t0.state, run_state::start);
+  for (auto& t : {t1, t2, t3, t4})
+    EXPECT_EQ(t.state, run_state::wait);
+  exit(r, 0, 0);
+  // The group's turn: every member at once, the step after it waits.
+  for (auto& s : {s1, s2, s3})
+    EXPECT_EQ(states(s), states_t{run_state::start});
+  EXPECT_TRUE(states(s4).empty());
+  auto mid = status(r);
+  EXPECT_EQ(mid.containers[1].state, container_state::connected);
+  EXPECT_NE(mid.containers[2].started_ns, 0);
+  EXPECT_NE(mid.containers[3].started_ns, 0);
+  exit(r, 2, 0);
+  exit(r, 1, 0);
+  EXPECT_TRUE(states(s4).empty());
+  exit(r, 3, 0);
+  EXPECT_EQ(states(s4), states_t{run_state::start});
+  exit(r, 4, 0);
+  ASSERT_TRUE(done->answered());
+  auto json = to_json(done->get());
+  EXPECT_TRUE(json["containers"][0]["group"].is_null());
+  for (auto id : {1, 2, 3})
+    EXPECT_EQ(json["containers"][id]["group"], "checks");
+  EXPECT_TRUE(json["containers"][4]["group"].is_null());
+  EXPECT_EQ(done->get().status, 0);
+}
+
+TEST_F(group_test, a_member_registering_late_starts_as_it_comes) {
+  auto r = make_job(3);
+  auto [s0, t0] = join(r, 0, in("g"));
+  EXPECT_EQ(t0.state, run_state::start);
+  // The step after the group waits for the member not connected yet: it
+  // may be one.
+  auto [s2, t2] = join(r, 2, {});
+  EXPECT_EQ(t2.state, run_state::wait);
+  auto [s1, t1] = join(r, 1, in("g"));
+  EXPECT_EQ(t1.state, run_state::start);
+  exit(r, 0, 0);
+  EXPECT_TRUE(states(s2).empty());
+  exit(r, 1, 0);
+  EXPECT_EQ(states(s2), states_t{run_state::start});
+}
+
+TEST_F(group_test, consecutive_members_of_different_groups_take_turns) {
+  auto r = make_job(4);
+  auto [s0, t0] = join(r, 0, in("a"));
+  auto [s1, t1] = join(r, 1, in("a"));
+  auto [s2, t2] = join(r, 2, in("b"));
+  auto [s3, t3] = join(r, 3, in("b"));
+  EXPECT_EQ(t0.state, run_state::start);
+  EXPECT_EQ(t1.state, run_state::start);
+  EXPECT_EQ(t2.state, run_state::wait);
+  exit(r, 0, 0);
+  exit(r, 1, 0);
+  EXPECT_EQ(states(s2), states_t{run_state::start});
+  EXPECT_EQ(states(s3), states_t{run_state::start});
+}
+
+TEST_F(group_test, members_apart_are_refused_and_fail_the_job) {
+  auto r = make_job(3);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g"));
+  auto [s1, t1] = join(r, 1, {});
+  register_only(r, 2);
+  auto refused = configure(r, 2, in("g"));
+  ASSERT_FALSE(refused->value.has_value());
+  auto why = "container 2 (container-2) is in group \"g\" with container 0 "
+             "(container-0), but container 1 (container-1) between them is "
+             "not: a group's members must be consecutive";
+  EXPECT_EQ(render(refused->error), why);
+  EXPECT_EQ(code_of(refused->error), ec::invalid_argument);
+  // The job fails with it: nothing is left to run, the running step is
+  // told to stop, the next one is skipped.
+  EXPECT_EQ(states(s0), states_t{run_state::shutdown});
+  EXPECT_EQ(last_state(s1), run_state::skip);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().reason, why);
+  EXPECT_NE(done->get().status, 0);
+}
+
+TEST_F(group_test, members_found_apart_later_fail_the_job_too) {
+  auto r = make_job(3);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g"));
+  // Container 1 has not said what it is: container 2 may be a member.
+  auto [s2, t2] = join(r, 2, in("g"));
+  EXPECT_EQ(t2.state, run_state::wait);
+  // It says it is not: the member after it is apart.
+  auto [s1, t1] = join(r, 1, {});
+  EXPECT_EQ(t1.state, run_state::skip);
+  EXPECT_EQ(last_state(s2), run_state::skip);
+  EXPECT_EQ(states(s0), states_t{run_state::shutdown});
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().reason,
+            "container 2 (container-2) is in group \"g\" with container 0 "
+            "(container-0), but container 1 (container-1) between them is "
+            "not: a group's members must be consecutive");
+}
+
+TEST_F(group_test, a_failure_lets_the_siblings_run_on) {
+  auto r = make_job(4);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g"));
+  auto [s1, t1] = join(r, 1, in("g"));
+  auto [s2, t2] = join(r, 2, {});
+  auto [s3, t3] = join(r, 3, always());
+  exit(r, 1, 3);
+  // Its sibling is told nothing: it runs to its end.
+  EXPECT_TRUE(states(s0).empty());
+  EXPECT_TRUE(states(s2).empty());
+  EXPECT_FALSE(done->answered());
+  exit(r, 0, 2);
+  // Then the steps after the group are skipped, but for always-steps.
+  EXPECT_EQ(states(s2), states_t{run_state::skip});
+  EXPECT_EQ(states(s3), states_t{run_state::start});
+  exit(r, 3, 0);
+  ASSERT_TRUE(done->answered());
+  auto& result = done->get();
+  // The first hard failure in id order, though it came second.
+  EXPECT_EQ(result.status, 2);
+  EXPECT_EQ(result.reason, "container 1 (container-1) exited with status 3");
+  EXPECT_EQ(result.containers[0].reason, step_reason::failed);
+  EXPECT_EQ(result.containers[2].state, container_state::skipped);
+}
+
+TEST_F(group_test, a_member_registering_after_a_sibling_failed_still_runs) {
+  auto r = make_job(3);
+  auto [s0, t0] = join(r, 0, in("g"));
+  exit(r, 0, 1);
+  // Container 1 may be a member: the job waits to know.
+  EXPECT_EQ(status(r).reason, "running");
+  auto [s1, t1] = join(r, 1, in("g"));
+  EXPECT_EQ(t1.state, run_state::start);
+  auto [s2, t2] = join(r, 2, {});
+  EXPECT_EQ(t2.state, run_state::wait);
+  exit(r, 1, 0);
+  EXPECT_EQ(last_state(s2), run_state::skip);
+}
+
+TEST_F(group_test, fail_fast_cancels_the_running_siblings) {
+  auto r = make_job(4);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g", true));
+  auto [s1, t1] = join(r, 1, in("g"));
+  auto [s3, t3] = join(r, 3, always());
+  exit(r, 1, 3);
+  EXPECT_EQ(states(s0), states_t{run_state::shutdown});
+  // A member not connected yet does not run.
+  auto [s2, t2] = join(r, 2, in("g"));
+  EXPECT_EQ(t2.state, run_state::skip);
+  EXPECT_TRUE(states(s3).empty());
+  exit(r, 0, stopped());
+  EXPECT_EQ(states(s3), states_t{run_state::start});
+  exit(r, 3, 0);
+  ASSERT_TRUE(done->answered());
+  auto& result = done->get();
+  EXPECT_EQ(result.status, 3);
+  EXPECT_EQ(result.containers[0].reason, step_reason::cancelled);
+  EXPECT_EQ(result.containers[2].state, container_state::skipped);
+}
+
+TEST_F(group_test, an_always_member_runs_after_an_earlier_failure) {
+  auto r = make_job(3);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, {});
+  auto [s1, t1] = join(r, 1, in("g", false, true));
+  auto [s2, t2] = join(r, 2, in("g"));
+  exit(r, 0, 1);
+  EXPECT_EQ(states(s1), states_t{run_state::start});
+  EXPECT_EQ(states(s2), states_t{run_state::skip});
+  exit(r, 1, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 1);
+}
+
+TEST_F(group_test, outputs_reach_the_steps_after_the_group_in_id_order) {
+  auto r = make_job(4);
+  auto [s0, t0] = join(r, 0, {});
+  auto [s1, t1] = join(r, 1, in("g"));
+  auto [s2, t2] = join(r, 2, in("g"));
+  auto [s3, t3] = join(r, 3, {});
+  exit(r, 0, step_exit{0, false, {"BASE=0"}});
+  EXPECT_EQ(turns(s1)[0].env, strings{"BASE=0"});
+  EXPECT_EQ(turns(s2)[0].env, strings{"BASE=0"});
+  // The higher id exits first; its values still win.
+  exit(r, 2, step_exit{0, false, {"X=2", "Y=2"}});
+  exit(r, 1, step_exit{0, false, {"X=1", "Z=1"}});
+  ASSERT_EQ(turns(s3).size(), 1u);
+  EXPECT_EQ(turns(s3)[0].env, (strings{"BASE=0", "X=1", "Z=1", "X=2", "Y=2"}));
+  EXPECT_EQ(status(r).containers[2].outputs, (strings{"X", "Y"}));
+}
+
+TEST_F(group_test, siblings_never_see_each_others_outputs) {
+  auto r = make_job(3);
+  auto [s0, t0] = join(r, 0, in("g"));
+  exit(r, 0, step_exit{0, false, {"X=0"}});
+  // Registered after its sibling exited: neither its environment nor its
+  // start has X.
+  auto [s1, env1] = register_only(r, 1);
+  EXPECT_EQ(std::count(env1.begin(), env1.end(), "X=0"), 0);
+  auto t1 = configure(r, 1, in("g"));
+  ASSERT_TRUE(t1->value.has_value());
+  EXPECT_EQ(t1->get().state, run_state::start);
+  EXPECT_TRUE(t1->get().env.empty());
+  // The step after the group registered while it ran: both come with its
+  // start.
+  auto [s2, env2] = register_only(r, 2);
+  EXPECT_EQ(std::count(env2.begin(), env2.end(), "X=0"), 0);
+  EXPECT_EQ(configure(r, 2, {})->get().state, run_state::wait);
+  exit(r, 1, step_exit{0, false, {"X=1"}});
+  EXPECT_EQ(turns(s2)[0].env, (strings{"X=0", "X=1"}));
+}
+
+TEST_F(group_test, an_interrupt_while_a_group_runs_reaches_every_member) {
+  auto r = make_job(3);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g"));
+  auto [s1, t1] = join(r, 1, in("g"));
+  auto [s2, t2] = join(r, 2, always());
+  caf::anon_send(r, atom::interrupt::value);
+  run();
+  EXPECT_EQ(states(s0), states_t{run_state::interrupt});
+  EXPECT_EQ(states(s1), states_t{run_state::interrupt});
+  EXPECT_TRUE(states(s2).empty());
+  exit(r, 0, stopped());
+  EXPECT_TRUE(states(s2).empty());
+  exit(r, 1, stopped());
+  EXPECT_EQ(states(s2), states_t{run_state::start});
+  exit(r, 2, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().result, "cancelled");
+  EXPECT_EQ(done->get().containers[0].reason, step_reason::cancelled);
+}
+
+TEST_F(group_test, a_stock_client_is_never_a_member_but_splits_a_group) {
+  auto r = make_job(3);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g"));
+  register_only(r, 2);
+  EXPECT_EQ(configure(r, 2, in("g"))->get().state, run_state::wait);
+  auto stock = spawn(fake_session);
+  request<std::vector<std::string>, std::string, turn>(
+    r, atom::register_::value, registration{1, dialect::buildkite},
+    container_actor{stock});
+  EXPECT_EQ(status(r).containers[1].state, container_state::skipped);
+  ASSERT_TRUE(done->answered());
+  EXPECT_NE(done->get().reason.find("a group's members must be consecutive"),
+            std::string::npos);
+}
