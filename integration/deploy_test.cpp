@@ -458,6 +458,22 @@ TEST_F(podman_test, a_service_pod_completes) {
                    "~~~ Service 0 (web) was stopped"});
 }
 
+// A pod with a parallel group: both checks' lines reach the agent's job
+// log whole and prefixed, and the step after them sees their outputs.
+TEST_F(podman_test, a_group_pod_runs_its_checks_at_once) {
+  play(std::string{EXAMPLES_DIR} + "/group-pod.json", "group");
+  ASSERT_EQ(containers.size(), 5u);
+  for (auto& container : containers)
+    EXPECT_EQ(exit_code(container), "0\n") << container;
+  auto job_log = logs("group-agent");
+  EXPECT_NE(job_log.find("[lint] lint: no warnings\n"), std::string::npos)
+    << job_log;
+  EXPECT_NE(job_log.find("[unit] unit: 41 passed\n"), std::string::npos)
+    << job_log;
+  expect_in_order(job_log, {"~~~ Container 2 (unit) passed",
+                            "package: 41 tests passed, 0 lint warnings\n"});
+}
+
 // Stopping the pod, as deleting it on Kubernetes does: SIGTERM to every
 // container at once. The agent (PID 1 of its container) interrupts the job,
 // the running command's trap runs, the waiting container never starts.
