@@ -93,6 +93,9 @@ int main(int argc, char** argv) {
   step("throughput_256", [&] { return throughput(size / 16, 256, runs); });
   step("slow_sink", [&] { return slow_sink(size / 8, 20e6); });
   step("line_latency", [&] { return line_latency(300); });
+  step("group_wall_4", [&] { return group_wall(4, runs); });
+  step("group_merge_8", [&] { return group_merge(size / 4, 8, runs); });
+  step("group_slow_sink_8", [&] { return slow_sink(size / 8, 20e6, 8); });
   step("simulate_10k", [&] { return simulate(10000); });
   step("agent_rss_waiting_10", [&] { return agent_rss_waiting(10, runs); });
   step("agent_rss_waiting_100", [&] { return agent_rss_waiting(100, runs); });

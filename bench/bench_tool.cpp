@@ -7,6 +7,7 @@
 //                                  SIGTERM, records its arrival in FILE
 //   bench_tool write BYTES BLOCK   writes BYTES to stdout in BLOCK-sized
 //                                  writes, as fast as it can
+//   bench_tool lines BYTES BLOCK   the same, in 80-byte lines
 //   bench_tool trickle N MS        writes N lines, one every MS ms, each
 //                                  holding the time it was written
 //   bench_tool relay SOCKET        copies stdin to the Unix socket SOCKET
@@ -188,6 +189,24 @@ int main(int argc, char** argv) {
       buf[i] = static_cast<char>('a' + i % 26);
     for (uint64_t done = 0; done < total;) {
       auto n = std::min<uint64_t>(block, total - done);
+      if (!write_all(STDOUT_FILENO, buf.data(), n))
+        return 1;
+      done += n;
+    }
+    return 0;
+  }
+  if (cmd == "lines" && argc == 4) {
+    // As "write", but in 80-byte lines (a compiler's or a test runner's),
+    // the blocks splitting them anywhere.
+    auto total = std::strtoull(argv[2], nullptr, 10);
+    auto block = std::strtoull(argv[3], nullptr, 10);
+    std::vector<char> buf(block);
+    for (uint64_t done = 0; done < total;) {
+      auto n = std::min<uint64_t>(block, total - done);
+      for (uint64_t i = 0; i < n; ++i) {
+        auto at = done + i;
+        buf[i] = at % 80 == 79 ? '\n' : static_cast<char>('a' + at % 26);
+      }
       if (!write_all(STDOUT_FILENO, buf.data(), n))
         return 1;
       done += n;

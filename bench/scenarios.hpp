@@ -39,11 +39,21 @@ nlohmann::json exec_to_registered(int runs);
 /// beside its raw relay.
 nlohmann::json throughput(uint64_t size, uint64_t block, int runs);
 
-/// The job log a pipe read at `rate` bytes/s.
-nlohmann::json slow_sink(uint64_t size, double rate);
+/// The job log a pipe read at `rate` bytes/s, written by one step or by
+/// `members` steps of one group at once.
+nlohmann::json slow_sink(uint64_t size, double rate, int members = 1);
 
 /// A line written -> the line in the job log.
 nlohmann::json line_latency(int lines);
+
+// -- groups.cpp: parallel groups --------------------------------------------
+
+/// `members` steps sleeping a second, in one group and one after another.
+nlohmann::json group_wall(int members, int runs);
+
+/// `members` steps of one group streaming `size` bytes of lines in all,
+/// beside one step streaming them alone: the merge's CPU and memory.
+nlohmann::json group_merge(uint64_t size, int members, int runs);
 
 // -- scale.cpp: many containers -----------------------------------------------
 

@@ -203,9 +203,11 @@ json throughput(uint64_t size, uint64_t block, int runs) {
 }
 
 // The job log is a pipe read at `rate` bytes/s, far slower than the
-// command: memory must stay flat and every byte arrive.
-json slow_sink(uint64_t size, double rate) {
-  auto job = run_job(1);
+// command: memory must stay flat and every byte arrive. With `members` > 1,
+// that many steps of one group stream `size` bytes of lines in all at once,
+// through the whole-line merge: the slow sink slows every one of them.
+json slow_sink(uint64_t size, double rate, int members) {
+  auto job = run_job(static_cast<uint32_t>(members));
   uint64_t received = 0;
   auto start = now_ns();
   log_pipe log{job.log_file(), 64 * 1024, [&](const char*, size_t n) {
@@ -221,18 +223,34 @@ json slow_sink(uint64_t size, double rate) {
   auto a = job.start_agent({}, {}, launcher(job / "agent.usage"));
   wait_for_file(job.socket());
   auto t0 = now_ns();
-  auto b = job.start_bootstrap(
-    0, {tool_exe(), "write", std::to_string(size), "65536"}, {},
-    launcher(job / "bootstrap.usage"));
+  std::vector<process> bs;
+  if (members == 1) {
+    bs.push_back(job.start_bootstrap(
+      0, {tool_exe(), "write", std::to_string(size), "65536"}, {},
+      launcher(job / "bootstrap.usage")));
+  } else {
+    auto each = std::to_string(size / static_cast<uint64_t>(members));
+    for (int id = 0; id < members; ++id)
+      bs.push_back(job.start_bootstrap(
+        id, {tool_exe(), "lines", each, "4093"},
+        {{"BATON_GROUP", "sink"}, {"BUILDKITE_PTY", "false"}},
+        launcher(job / ("bootstrap" + std::to_string(id) + ".usage"))));
+  }
   a.wait_for_exit();
-  b.wait_for_exit();
+  for (auto& b : bs)
+    b.wait_for_exit();
   log.finish();
   auto seconds = static_cast<double>(a.exited_ns() - t0) / 1e9;
   return {{"bytes", size},
+          {"members", members},
           {"sink_mb_s", rate / 1e6},
           {"effective_mb_s", static_cast<double>(size) / 1e6 / seconds},
           {"agent_peak_rss_mib", usage_of(job / "agent.usage").first},
-          {"bootstrap_peak_rss_mib", usage_of(job / "bootstrap.usage").first},
+          {"bootstrap_peak_rss_mib",
+           usage_of(job
+                    / (members == 1 ? std::string{"bootstrap.usage"}
+                                    : std::string{"bootstrap0.usage"}))
+             .first},
           {"bytes_received", received},
           {"all_bytes_arrived", received >= size}};
 }

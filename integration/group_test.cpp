@@ -158,7 +158,8 @@ TEST(groups, members_streaming_8_mib_each_write_whole_lines_and_every_byte) {
     };
     ASSERT_TRUE(starts("[left] left ") || starts("[right] right ")
                 || starts("~~~ "))
-      << "line " << lines << ": " << log.substr(pos, std::min<size_t>(80, nl - pos));
+      << "line " << lines << ": "
+      << log.substr(pos, std::min<size_t>(80, nl - pos));
   }
   EXPECT_EQ(pos, log.size()) << "the job log ends inside a line";
   for (auto name : {"left", "right"}) {
@@ -167,8 +168,8 @@ TEST(groups, members_streaming_8_mib_each_write_whole_lines_and_every_byte) {
     auto merged = lines_of(log, "[" + std::string{name} + "] ");
     size_t added = 0;
     EXPECT_TRUE(same_but_added_newlines(merged, original, added))
-      << name << ": " << merged.size() << " bytes merged, "
-      << original.size() << " written";
+      << name << ": " << merged.size() << " bytes merged, " << original.size()
+      << " written";
     // A line is cut only when it waited a second: rare, never many.
     EXPECT_LE(added, 16u) << name;
   }
@@ -187,8 +188,7 @@ TEST(groups, a_failure_lets_the_sibling_finish_and_skips_the_next_step) {
   auto log = j.log();
   expect_in_order(log, {"~~~ Container 0 (fails) failed with status 3",
                         "[slow] slow done\n", "~~~ Container 1 (slow) passed",
-                        "~~~ Skipping container 2 (next)",
-                        "report failed\n"});
+                        "~~~ Skipping container 2 (next)", "report failed\n"});
   EXPECT_EQ(log.find("should not run"), std::string::npos) << log;
   auto result = result_of(j);
   EXPECT_EQ(result["containers"][1]["reason"], "passed");
@@ -224,8 +224,7 @@ TEST(groups, outputs_reach_the_next_step_merged_in_id_order) {
   EXPECT_EQ(j.agent->wait(), 0) << j.agent->err();
   auto log = j.log();
   EXPECT_NE(log.find("[b] b sees nothing\n"), std::string::npos) << log;
-  EXPECT_NE(log.find("after: X=from-b ONLY_A=yes\n"), std::string::npos)
-    << log;
+  EXPECT_NE(log.find("after: X=from-b ONLY_A=yes\n"), std::string::npos) << log;
 }
 
 TEST(groups, the_example_group_pod_runs_its_checks_at_once) {
@@ -235,7 +234,8 @@ TEST(groups, the_example_group_pod_runs_its_checks_at_once) {
               dir / "pod"};
   EXPECT_EQ(pod.wait(), 0) << pod.err();
   auto out = pod.out();
-  expect_in_order(out, {"checkout: branch main", "~~~ Container 0 (checkout) passed"});
+  expect_in_order(out, {"checkout: branch main",
+                        "~~~ Container 0 (checkout) passed"});
   EXPECT_NE(out.find("[lint] lint: no warnings\n"), std::string::npos) << out;
   EXPECT_NE(out.find("[unit] unit: 41 passed\n"), std::string::npos) << out;
   expect_in_order(out, {"~~~ Running container 3 (package)",

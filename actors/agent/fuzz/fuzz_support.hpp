@@ -109,6 +109,17 @@ inline void check_runner_invariants(const runner_actor& r) {
   }
   if (st.registered < surely_registered || st.registered > maybe_registered)
     std::abort();
+  // Steps run one at a time, but for the members of one parallel group.
+  const container_record* running = nullptr;
+  for (size_t id = 0; id < st.containers.size(); ++id) {
+    auto& c = st.containers[id];
+    if (c.service || !c.started || st.finished(c))
+      continue;
+    if (running != nullptr
+        && (!st.member(id) || running->settings.group != c.settings.group))
+      std::abort();
+    running = &c;
+  }
 }
 
 /// One input's job: two containers, a runner, and an aggregator that
