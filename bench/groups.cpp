@@ -105,10 +105,10 @@ json group_merge(uint64_t size, int members, int runs) {
       members, {tool_exe(), "lines", std::to_string(each), "4093"});
     auto merged = run_steps(merged_job, writers, true, merged_job / "usage");
     auto direct_job = run_job(1);
-    auto direct = run_steps(direct_job,
-                            {{tool_exe(), "lines",
-                              std::to_string(each * members), "4093"}},
-                            false, direct_job / "usage");
+    auto direct = run_steps(
+      direct_job,
+      {{tool_exe(), "lines", std::to_string(each * members), "4093"}}, false,
+      direct_job / "usage");
     if (merged < 0 || direct < 0) {
       ++failures;
       continue;
