@@ -6,11 +6,9 @@
 #include "bench/scenarios.hpp"
 
 #include <algorithm>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <sys/stat.h>
 
 namespace baton::bench {
 
@@ -23,10 +21,8 @@ namespace {
 double run_steps(job_dir& job,
                  const std::vector<std::vector<std::string>>& commands,
                  bool group, const std::string& usage = {}) {
-  std::vector<std::string> prefix;
-  if (!usage.empty())
-    prefix = {tool_exe(), "launch", usage, "--"};
-  auto a = job.start_agent({}, {}, prefix);
+  auto a = job.start_agent(
+    {}, {}, usage.empty() ? std::vector<std::string>{} : launcher(usage));
   if (!wait_for_file(job.socket()))
     return -1;
   std::map<std::string, std::string> env{{"BUILDKITE_PTY", "false"}};
@@ -40,15 +36,6 @@ double run_steps(job_dir& job,
   for (auto& b : bs)
     b.wait_for_exit();
   return status == 0 ? static_cast<double>(a.exited_ns() - t0) / 1e9 : -1;
-}
-
-// Peak RSS (MiB) and CPU (s) that `bench_tool launch` wrote.
-std::pair<double, double> usage_of(const std::string& usage_file) {
-  std::istringstream in{read_file(usage_file)};
-  double kib = 0;
-  double us = 0;
-  in >> kib >> us;
-  return {kib / 1024, us / 1e6};
 }
 
 } // namespace

@@ -9,6 +9,18 @@
 
 namespace baton::bench {
 
+std::vector<std::string> launcher(const std::string& usage_file) {
+  return {tool_exe(), "launch", usage_file, "--"};
+}
+
+std::pair<double, double> usage_of(const std::string& usage_file) {
+  std::istringstream in{read_file(usage_file)};
+  double kib = 0;
+  double us = 0;
+  in >> kib >> us;
+  return {kib / 1024, us / 1e6};
+}
+
 std::string tool_exe() {
   return BENCH_TOOL_EXE;
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace baton::bench {
@@ -52,6 +53,15 @@ int64_t read_ns(const std::string& path);
 /// Parses the agent's "container N registered" line in `agent_err` (its
 /// stderr): its UTC timestamp in nanoseconds, or -1.
 int64_t registered_ns(const std::string& agent_err, int id);
+
+/// Runs a process under `bench_tool launch`, which reports the peak RSS
+/// and CPU of its own child to `usage_file`: a process forked straight from
+/// this one would carry this process's peak into its own (Linux keeps it
+/// across exec).
+std::vector<std::string> launcher(const std::string& usage_file);
+
+/// The peak RSS (MiB) and CPU (s) that `bench_tool launch` wrote.
+std::pair<double, double> usage_of(const std::string& usage_file);
 
 double ms(int64_t ns);
 

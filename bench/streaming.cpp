@@ -29,23 +29,6 @@ struct stream_run {
   bool exact = false;
 };
 
-// Runs a process under `bench_tool launch`, which reports the peak RSS of
-// its own child to `usage_file`: a process forked straight from this one
-// would carry this process's peak into its own (Linux keeps it across
-// exec).
-std::vector<std::string> launcher(const std::string& usage_file) {
-  return {tool_exe(), "launch", usage_file, "--"};
-}
-
-// Peak RSS (MiB) and CPU (s) that `bench_tool launch` wrote.
-std::pair<double, double> usage_of(const std::string& usage_file) {
-  std::istringstream in{read_file(usage_file)};
-  double kib = 0;
-  double us = 0;
-  in >> kib >> us;
-  return {kib / 1024, us / 1e6};
-}
-
 // One command writes `size` bytes in `block`-sized writes; the job log is a
 // file.
 stream_run stream_once(uint64_t size, uint64_t block, bool pty) {
