@@ -935,10 +935,15 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       c.state = container_state::lost;
       c.session = nullptr;
       c.lost_why = why;
+      c.cut_short = told == run_state::shutdown
+                    && st.phase == job_phase::failing && st.member(index);
       spdlog::warn("runner: container {} lost: {}", id, why);
       if (c.reason == step_reason::none)
         ended(self, index,
               cancelled ? step_reason::cancelled : step_reason::lost);
+      // A member a sibling's failure stopped did not fail on its own.
+      if (c.cut_short)
+        return settle(self);
       // As for a failure: once interrupted, the others' cleanup is not cut
       // short. A stock client interrupted before its turn leaves this way,
       // without an exit status.

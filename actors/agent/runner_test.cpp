@@ -1378,6 +1378,22 @@ TEST_F(group_test, fail_fast_cancels_the_running_siblings) {
   EXPECT_EQ(result.containers[2].state, container_state::skipped);
 }
 
+TEST_F(group_test, a_sibling_gone_after_fail_fast_does_not_count) {
+  auto r = make_job(2);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g", true));
+  auto [s1, t1] = join(r, 1, in("g"));
+  exit(r, 0, 4);
+  EXPECT_EQ(states(s1), states_t{run_state::shutdown});
+  // Told to stop, it went away without an exit status.
+  caf::anon_send(r, atom::lost::value, int32_t{1},
+                 std::string{"its session ended"});
+  run();
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 4);
+  EXPECT_EQ(done->get().containers[1].reason, step_reason::cancelled);
+}
+
 TEST_F(group_test, an_always_member_runs_after_an_earlier_failure) {
   auto r = make_job(3);
   auto done = request<job_result>(r, atom::done::value);
