@@ -690,13 +690,12 @@ std::string bootstrap_help() {
     "BATON_READY (tcp:[HOST:]PORT, or a command that exits\n0 once ready), "
     "BATON_READY_TIMEOUT (a duration (default 60s)) and\nBATON_SERVICE_LOG "
     "(job: a service's output goes into the job log too); for a\nparallel "
-    "group, BATON_GROUP (a name: consecutive steps of one group run at once) "
-    "and\nBATON_GROUP_FAIL_FAST (true: a failure cancels the group's running "
-    "steps). The\ncommand gets "
-    "BATON_ENV (a file whose KEY=VALUE lines later steps receive),\n"
-    "BATON_JOB_RESULT and BATON_JOB_STATUS. Exits 1 if the command never ran "
-    "or was\nskipped, 2 if the settings are invalid; a service the job "
-    "stopped exits 0.",
+    "group, BATON_GROUP (a name: consecutive steps of one group run at\n"
+    "once) and BATON_GROUP_FAIL_FAST (true: a failure cancels the group's "
+    "running\nsteps). The command gets BATON_ENV (a file whose KEY=VALUE "
+    "lines later steps\nreceive), BATON_JOB_RESULT and BATON_JOB_STATUS. "
+    "Exits 1 if the command never ran\nor was skipped, 2 if the settings are "
+    "invalid; a service the job stopped exits 0.",
     bootstrap_line().options);
 }
 
@@ -749,9 +748,9 @@ std::string manifest_help() {
     "its\nBATON_SERVICE, BATON_READY, BATON_READY_TIMEOUT and "
     "BATON_SERVICE_LOG (the agent\ngets the services' ids as BATON_SERVICES), "
     "a step's group and failFast its\nBATON_GROUP and BATON_GROUP_FAIL_FAST; "
-    "the spec's timestampLines the agent's "
-    "BUILDKITE_TIMESTAMP_LINES, its\ntimeout the activeDeadlineSeconds. "
-    "--kind job renders a batch/v1 Job around the pod.",
+    "the spec's timestampLines the agent's\nBUILDKITE_TIMESTAMP_LINES, its "
+    "timeout the activeDeadlineSeconds. --kind job\nrenders a batch/v1 Job "
+    "around the pod.",
     manifest_line().options);
 }
 

@@ -114,8 +114,15 @@ caf::error write_out(aggregator_ptr self, size_t id) {
 caf::error write_agent_lines(aggregator_ptr self, const std::string& text) {
   auto& st = self->state;
   st.out.clear();
-  if (!st.at_line_start)
+  if (!st.at_line_start) {
+    // The line left open ends here: its container goes on on a new line.
     st.out += '\n';
+    for (auto& s : st.streams)
+      if (s.line_open) {
+        s.line_open = false;
+        s.merge.framer().cut();
+      }
+  }
   st.redacted.clear();
   redactor all{st.secrets};
   all.process(text, st.redacted);

@@ -336,6 +336,17 @@ TEST_F(line_merge_test, a_line_open_when_the_mode_changes_ends_there) {
                           "[a] x\n and the rest\n");
 }
 
+TEST_F(line_merge_test, a_line_an_agent_line_ended_gets_no_second_newline) {
+  make();
+  write(1, "half");
+  EXPECT_TRUE(request<atom::ok>(agg, atom::log::value,
+                                std::string{"~~~ Skipping container 0\n"})
+                ->value);
+  mode(1, log_mode::lines);
+  write(1, " line\n");
+  EXPECT_EQ(sink->data(), "half\n~~~ Skipping container 0\n line\n");
+}
+
 TEST_F(line_merge_test, a_tail_writes_nothing_until_asked) {
   make();
   mode(0, log_mode::tail);

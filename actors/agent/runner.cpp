@@ -198,7 +198,7 @@ int32_t runner_state::wait_status() const {
       case container_state::ready: return defaults::unreported_status;
     }
   }
-  return 0;
+  return groups_split ? defaults::invalid_settings_status : 0;
 }
 
 int32_t runner_state::status_so_far() const {
@@ -213,7 +213,7 @@ int32_t runner_state::status_so_far() const {
     if (c.state == container_state::lost)
       return defaults::lost_status;
   }
-  return 0;
+  return groups_split ? defaults::invalid_settings_status : 0;
 }
 
 const char* runner_state::result_so_far() const {
@@ -454,14 +454,16 @@ void skip(runner_ptr self, size_t id) {
 
 // True if a step not finished yet is, or may turn out to be, one that runs
 // in the failing phase and has still to run or is running: an always-step,
-// or a member of the group that runs on.
+// a member of the group that runs on, or a running member.
 bool step_left_to_run(const runner_state& st) {
   for (size_t id = st.first_open; id < st.containers.size(); ++id) {
     auto& c = st.containers[id];
     if (c.service || st.finished(c))
       continue;
+    // A member told to stop is awaited too: it ends cancelled, and the
+    // job's status is its failing sibling's.
     if (!c.configured || c.settings.always
-        || (st.member(id) && c.settings.group == st.runs_on))
+        || (st.member(id) && (c.started || c.settings.group == st.runs_on)))
       return true;
   }
   return false;
@@ -630,9 +632,10 @@ void fail(runner_ptr self, std::string reason, size_t who = none,
   if (st.reason.empty())
     st.reason = std::move(reason);
   if (st.phase == job_phase::running) {
-    if (who != none && st.member(who)
-        && !st.fails_fast(st.containers[who].settings.group))
-      st.runs_on = st.containers[who].settings.group;
+    if (who != none && st.member(who)) {
+      auto& group = st.containers[who].settings.group;
+      (st.fails_fast(group) ? st.cut_group : st.runs_on) = group;
+    }
     st.phase = job_phase::failing;
     st.steps_stopped = true;
     spdlog::info("runner: job failed: {}", st.reason);
@@ -686,6 +689,14 @@ std::string service_exit_why(const container_record& c) {
          + " before the steps finished";
 }
 
+// True if container `index`, told `told`, was stopped because a sibling
+// failed in a group that fails fast (an interrupt may have come since).
+bool cut_short(const runner_state& st, size_t index, run_state told) {
+  return (told == run_state::shutdown || told == run_state::interrupt)
+         && st.member(index) && !st.cut_group.empty()
+         && st.containers[index].settings.group == st.cut_group;
+}
+
 // Moves the job on once container `index` said what it is. Two members of a
 // group apart fail the job, said once; returns why if `index` is the later
 // of them, which is refused.
@@ -694,6 +705,17 @@ std::string settle_configured(runner_ptr self, size_t index) {
   size_t member = none;
   auto split = st.groups_split ? std::string{} : split_group(st, member);
   if (split.empty()) {
+    // A member saying BATON_GROUP_FAIL_FAST=true after its sibling failed:
+    // the group no longer runs on, its running members are told to stop.
+    auto& c = st.containers[index];
+    if (st.member(index) && c.settings.fail_fast
+        && c.settings.group == st.runs_on) {
+      st.cut_group = st.runs_on;
+      st.runs_on.clear();
+      settle(self, index);
+      push_all(self, index);
+      return {};
+    }
     settle(self, index);
     return {};
   }
@@ -858,8 +880,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       // A service told to stop did its part, whatever its status.
       auto stopped = c.service && told == run_state::shutdown;
       c.state = stopped ? container_state::stopped : container_state::exited;
-      c.cut_short = told == run_state::shutdown
-                    && st.phase == job_phase::failing && st.member(index);
+      c.cut_short = cut_short(st, index, told);
       c.exit_status = x.status;
       c.timed_out = x.timed_out;
       c.soft_failed = facts.soft_failed;
@@ -935,8 +956,7 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       c.state = container_state::lost;
       c.session = nullptr;
       c.lost_why = why;
-      c.cut_short = told == run_state::shutdown
-                    && st.phase == job_phase::failing && st.member(index);
+      c.cut_short = cut_short(st, index, told);
       spdlog::warn("runner: container {} lost: {}", id, why);
       if (c.reason == step_reason::none)
         ended(self, index,

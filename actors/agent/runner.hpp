@@ -82,8 +82,8 @@ struct container_record {
   job_phase started_in = job_phase::running;
   int32_t exit_status = 0;
   bool soft_failed = false;
-  /// A group member stopped because the job failed while it ran (a sibling
-  /// failing fast): its status is a consequence, not a failure of its own.
+  /// A group member stopped because a sibling failed while the group fails
+  /// fast: its status is a consequence, not a failure of its own.
   bool cut_short = false;
   bool timed_out = false;
   /// Why its step ended, and what its exit report said of it.
@@ -150,7 +150,11 @@ struct runner_state {
   /// The group whose members run on after one of them failed hard (it does
   /// not fail fast): its turn goes on to its end. Empty if none.
   std::string runs_on;
-  /// Two members of a group are not consecutive: said once, the job fails.
+  /// The group whose member failed hard while it fails fast: its siblings
+  /// still running are cut short. Empty if none.
+  std::string cut_group;
+  /// Two members of a group are not consecutive: said once, the job fails
+  /// (with `defaults::invalid_settings_status` unless a step failed).
   bool groups_split = false;
   /// Every step has finished (or the job was terminated): the services are
   /// told to stop.

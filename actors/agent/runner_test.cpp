@@ -1288,9 +1288,11 @@ TEST_F(group_test, members_apart_are_refused_and_fail_the_job) {
              "not: a group's members must be consecutive";
   EXPECT_EQ(render(refused->error), why);
   EXPECT_EQ(code_of(refused->error), ec::invalid_argument);
-  // The job fails with it: nothing is left to run, the running step is
-  // told to stop, the next one is skipped.
+  // The job fails with it: the running member is told to stop and
+  // awaited, then the next step is skipped.
   EXPECT_EQ(states(s0), states_t{run_state::shutdown});
+  EXPECT_FALSE(done->answered());
+  exit(r, 0, stopped());
   EXPECT_EQ(last_state(s1), run_state::skip);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().reason, why);
@@ -1306,9 +1308,11 @@ TEST_F(group_test, members_found_apart_later_fail_the_job_too) {
   EXPECT_EQ(t2.state, run_state::wait);
   // It says it is not: the member after it is apart.
   auto [s1, t1] = join(r, 1, {});
-  EXPECT_EQ(t1.state, run_state::skip);
-  EXPECT_EQ(last_state(s2), run_state::skip);
+  EXPECT_EQ(t1.state, run_state::wait);
   EXPECT_EQ(states(s0), states_t{run_state::shutdown});
+  exit(r, 0, stopped());
+  EXPECT_EQ(last_state(s1), run_state::skip);
+  EXPECT_EQ(last_state(s2), run_state::skip);
   ASSERT_TRUE(done->answered());
   EXPECT_EQ(done->get().reason,
             "container 2 (container-2) is in group \"g\" with container 0 "
@@ -1394,6 +1398,97 @@ TEST_F(group_test, a_sibling_gone_after_fail_fast_does_not_count) {
   EXPECT_EQ(done->get().containers[1].reason, step_reason::cancelled);
 }
 
+TEST_F(group_test, fail_fast_waits_for_the_cancelled_sibling_to_end) {
+  auto r = make_job(3);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g"));
+  auto [s1, t1] = join(r, 1, in("g", true));
+  auto [s2, t2] = join(r, 2, {});
+  // The higher id fails; the lower one still runs, and is awaited.
+  exit(r, 1, 3);
+  EXPECT_EQ(states(s0), states_t{run_state::shutdown});
+  EXPECT_TRUE(states(s2).empty());
+  EXPECT_FALSE(done->answered());
+  exit(r, 0, stopped());
+  EXPECT_EQ(last_state(s2), run_state::skip);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 3);
+  EXPECT_EQ(done->get().result, "failed");
+  EXPECT_EQ(done->get().containers[0].reason, step_reason::cancelled);
+}
+
+TEST_F(group_test, a_cancelled_sibling_interrupted_later_still_does_not_count) {
+  auto r = make_job(3);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g", true));
+  auto [s1, t1] = join(r, 1, in("g"));
+  auto [s2, t2] = join(r, 2, always());
+  exit(r, 1, 3);
+  caf::anon_send(r, atom::interrupt::value);
+  run();
+  EXPECT_EQ(states(s0), (states_t{run_state::shutdown, run_state::interrupt}));
+  exit(r, 0, stopped());
+  exit(r, 2, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().status, 3);
+}
+
+TEST_F(group_test, a_member_saying_fail_fast_late_stops_its_siblings) {
+  auto r = make_job(3);
+  auto [s0, t0] = join(r, 0, in("g"));
+  auto [s1, t1] = join(r, 1, in("g"));
+  exit(r, 0, 1);
+  // The group ran on; now its last member says it fails fast.
+  EXPECT_TRUE(states(s1).empty());
+  auto [s2, t2] = join(r, 2, in("g", true));
+  EXPECT_EQ(t2.state, run_state::skip);
+  EXPECT_EQ(states(s1), states_t{run_state::shutdown});
+}
+
+TEST_F(group_test, a_split_group_fails_the_job_even_if_the_rest_passes) {
+  auto r = make_job(4);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, in("g"));
+  register_only(r, 2);
+  EXPECT_EQ(configure(r, 2, in("g"))->get().state, run_state::wait);
+  auto [s3, t3] = join(r, 3, always());
+  // Container 1 comes last and splits the group.
+  auto [s1, t1] = join(r, 1, {});
+  EXPECT_EQ(states(s0), states_t{run_state::shutdown});
+  exit(r, 0, stopped());
+  EXPECT_EQ(states(s3), states_t{run_state::start});
+  EXPECT_EQ(turns(s3)[0].job_result, "failed");
+  EXPECT_EQ(turns(s3)[0].job_status, 143);
+  exit(r, 3, 0);
+  ASSERT_TRUE(done->answered());
+  EXPECT_EQ(done->get().result, "failed");
+  EXPECT_EQ(done->get().status, 143);
+}
+
+TEST_F(group_test, a_split_with_no_step_failing_gives_status_2) {
+  auto r = make_job(4);
+  auto done = request<job_result>(r, atom::done::value);
+  auto [s0, t0] = join(r, 0, always());
+  auto [s1, t1] = join(r, 1, in("g"));
+  register_only(r, 3);
+  EXPECT_EQ(configure(r, 3, in("g"))->get().state, run_state::wait);
+  // A stock client comes last, between the members.
+  auto stock = spawn(fake_session);
+  request<std::vector<std::string>, std::string, turn>(
+    r, atom::register_::value, registration{2, dialect::buildkite},
+    container_actor{stock});
+  // The always-step runs on; nothing else runs.
+  EXPECT_TRUE(states(s0).empty());
+  exit(r, 0, 0);
+  ASSERT_TRUE(done->answered());
+  auto& result = done->get();
+  EXPECT_EQ(result.status, 2);
+  EXPECT_EQ(result.result, "failed");
+  EXPECT_EQ(result.containers[1].state, container_state::skipped);
+  EXPECT_NE(result.reason.find("a group's members must be consecutive"),
+            std::string::npos);
+}
+
 TEST_F(group_test, an_always_member_runs_after_an_earlier_failure) {
   auto r = make_job(3);
   auto done = request<job_result>(r, atom::done::value);
@@ -1477,6 +1572,7 @@ TEST_F(group_test, a_stock_client_is_never_a_member_but_splits_a_group) {
   request<std::vector<std::string>, std::string, turn>(
     r, atom::register_::value, registration{1, dialect::buildkite},
     container_actor{stock});
+  exit(r, 0, stopped());
   EXPECT_EQ(status(r).containers[1].state, container_state::skipped);
   ASSERT_TRUE(done->answered());
   EXPECT_NE(done->get().reason.find("a group's members must be consecutive"),

@@ -21,6 +21,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -150,11 +151,14 @@ struct job {
   /// Aborts unless the runner's state is consistent and the job log holds
   /// no more than the `log_sent` bytes sent (redaction only shrinks or
   /// keeps: "[REDACTED]" is shorter than the secret), but for the agent's
-  /// own lines.
+  /// own lines and, for the members of a group, a prefix ("[container-1] ")
+  /// and an added newline per line.
   void check(size_t log_sent) const {
     check_runner_invariants(runner);
     auto& agg = testing::state_of<log_aggregator_state>(aggregator);
-    if (sink->data().size() - agg.agent_bytes > log_sent)
+    auto& log = sink->data();
+    auto lines = static_cast<size_t>(std::count(log.begin(), log.end(), '\n'));
+    if (log.size() - agg.agent_bytes > log_sent + (lines + 1) * 15)
       std::abort();
   }
 
