@@ -1203,6 +1203,15 @@ protected:
     return request<turn>(r, atom::configure::value, id, std::move(settings));
   }
 
+  /// Registers a stock client (the reference's protocol: no settings) as
+  /// container `id`.
+  void register_stock(const runner_actor& r, int32_t id) {
+    auto stock = spawn(fake_session);
+    request<std::vector<std::string>, std::string, turn>(
+      r, atom::register_::value, registration{id, dialect::buildkite},
+      container_actor{stock});
+  }
+
   using states_t = std::vector<run_state>;
   using strings = std::vector<std::string>;
 };
@@ -1473,10 +1482,7 @@ TEST_F(group_test, a_split_with_no_step_failing_gives_status_2) {
   register_only(r, 3);
   EXPECT_EQ(configure(r, 3, in("g"))->get().state, run_state::wait);
   // A stock client comes last, between the members.
-  auto stock = spawn(fake_session);
-  request<std::vector<std::string>, std::string, turn>(
-    r, atom::register_::value, registration{2, dialect::buildkite},
-    container_actor{stock});
+  register_stock(r, 2);
   // The always-step runs on; nothing else runs.
   EXPECT_TRUE(states(s0).empty());
   exit(r, 0, 0);
@@ -1568,10 +1574,7 @@ TEST_F(group_test, a_stock_client_is_never_a_member_but_splits_a_group) {
   auto [s0, t0] = join(r, 0, in("g"));
   register_only(r, 2);
   EXPECT_EQ(configure(r, 2, in("g"))->get().state, run_state::wait);
-  auto stock = spawn(fake_session);
-  request<std::vector<std::string>, std::string, turn>(
-    r, atom::register_::value, registration{1, dialect::buildkite},
-    container_actor{stock});
+  register_stock(r, 1);
   exit(r, 0, stopped());
   EXPECT_EQ(status(r).containers[1].state, container_state::skipped);
   ASSERT_TRUE(done->answered());
