@@ -95,13 +95,17 @@ bool shows_duration(const container_status& c) {
 
 } // namespace
 
+std::string section_line(std::string text) {
+  if (!text.empty() && text[0] >= 'a' && text[0] <= 'z')
+    text[0] = static_cast<char>(text[0] - 'a' + 'A');
+  return "~~~ " + text + "\n";
+}
+
 std::string step_line(const container_status& c) {
-  auto label = container_label(c.id, c.name, c.service);
-  label[0] = static_cast<char>(label[0] - 'a' + 'A');
-  auto line = "~~~ " + label + " " + outcome_text(c);
+  auto text = container_label(c.id, c.name, c.service) + " " + outcome_text(c);
   if (shows_duration(c))
-    line += " after " + format_seconds(c.duration_ns);
-  return line + "\n";
+    text += " after " + format_seconds(c.duration_ns);
+  return section_line(std::move(text));
 }
 
 std::string job_summary(const job_result& x) {

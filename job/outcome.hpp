@@ -33,6 +33,11 @@ step_reason reason_for_exit(const exit_facts& x);
 std::string container_label(uint32_t id, const std::string& name,
                             bool service = false);
 
+/// A "~~~" line of the agent's own about a container: `text`, which begins
+/// with its label, begun with a capital ("service 1 (db) ready after 0.10s"
+/// -> "~~~ Service 1 (db) ready after 0.10s\n").
+std::string section_line(std::string text);
+
 /// What became of a container's step, without its duration: "passed",
 /// "failed with status 3", "was killed by SIGSEGV", "was lost: <why>"...;
 /// empty while it runs.

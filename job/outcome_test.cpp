@@ -110,3 +110,10 @@ TEST(outcome, the_summary_aligns_its_columns) {
   x.result = "cancelled";
   EXPECT_EQ(job_summary(x).substr(0, 28), "~~~ Job cancelled after 4.10");
 }
+
+TEST(outcome, a_section_line_begins_with_a_capital) {
+  EXPECT_EQ(section_line("service 1 (db) ready after 0.10s"),
+            "~~~ Service 1 (db) ready after 0.10s\n");
+  EXPECT_EQ(section_line("Job passed"), "~~~ Job passed\n");
+  EXPECT_EQ(section_line(""), "~~~ \n");
+}

@@ -664,9 +664,7 @@ void service_failed(runner_ptr self, size_t id, step_reason reason,
   if (!st.a_step_failed && st.failed_service == none)
     st.failed_service = id;
   auto text = label(st, id) + " " + why;
-  auto line = "~~~ " + text + "\n";
-  line[4] = 'S';
-  ended(self, id, reason, std::move(line));
+  ended(self, id, reason, section_line(text));
   if (st.aggregator) {
     auto heading = "~~~ The last lines of " + label(st, id) + ":\n";
     self
@@ -998,10 +996,8 @@ runner_actor::behavior_type runner(runner_ptr self, runner_config config,
       c.state = container_state::ready;
       c.ready_after_ns = (self->clock().now() - c.started_at).count();
       spdlog::info("runner: service {} ready", id);
-      auto text = label(st, index);
-      text[0] = 'S';
-      note(self, "~~~ " + text + " ready after "
-                   + format_seconds(c.ready_after_ns) + "\n");
+      note(self, section_line(label(st, index) + " ready after "
+                              + format_seconds(c.ready_after_ns)));
       settle(self);
     },
     [=](atom::status) { return self->state.snapshot(self->clock().now()); },
