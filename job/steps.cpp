@@ -73,12 +73,14 @@ bool render_soft_fail(const nlohmann::json& value, std::string& text) {
   return true;
 }
 
-bool read_always(const std::string& text, step_config& out) {
-  out.settings.always = text == "true";
+// Reads "true" or "false" into the step setting `Flag`.
+template <bool step_settings::*Flag>
+bool read_flag(const std::string& text, step_config& out) {
+  out.settings.*Flag = text == "true";
   return text == "true" || text == "false";
 }
 
-bool render_always(const nlohmann::json& value, std::string& text) {
+bool render_flag(const nlohmann::json& value, std::string& text) {
   if (!value.is_boolean())
     return false;
   if (value.get<bool>())
@@ -103,11 +105,6 @@ bool render_timeout(const nlohmann::json& value, std::string& text) {
     return false;
   text = str;
   return true;
-}
-
-bool read_service(const std::string& text, step_config& out) {
-  out.settings.service = text == "true";
-  return text == "true" || text == "false";
 }
 
 bool read_ready(const std::string& text, step_config& out) {
@@ -166,11 +163,6 @@ bool render_group(const nlohmann::json& value, std::string& text) {
   return true;
 }
 
-bool read_fail_fast(const std::string& text, step_config& out) {
-  out.settings.fail_fast = text == "true";
-  return text == "true" || text == "false";
-}
-
 // The port of "tcp:[HOST:]PORT", 1 to 65535; 0 if invalid.
 uint16_t parse_port(const std::string& text) {
   if (text.empty() || text.size() > 5
@@ -208,14 +200,14 @@ const std::vector<step_setting>& step_setting_table() {
      render_soft_fail},
     {"BATON_ALWAYS", "always", step_settings::always_field,
      "true: runs after a failure or an interrupt", "true or false",
-     "true or false", read_always, render_always},
+     "true or false", read_flag<&step_settings::always>, render_flag},
     {"BATON_TIMEOUT", "timeout", nullptr, "a duration",
      "a duration such as 90s, 10m or 1h30m",
      "a duration such as \"90s\", \"10m\" or \"1h30m\"", read_timeout,
      render_timeout},
     {service_variable, "service", step_settings::service_field,
      "true: runs beside the steps until they are done", "true or false",
-     "true or false", read_service, render_always},
+     "true or false", read_flag<&step_settings::service>, render_flag},
     {"BATON_READY", "ready", nullptr,
      "tcp:[HOST:]PORT, or a command that exits 0 once ready",
      "tcp:PORT, tcp:HOST:PORT or a command",
@@ -233,7 +225,7 @@ const std::vector<step_setting>& step_setting_table() {
      render_group},
     {"BATON_GROUP_FAIL_FAST", "failFast", step_settings::fail_fast_field,
      "true: a failure cancels the group's running steps", "true or false",
-     "true or false", read_fail_fast, render_always},
+     "true or false", read_flag<&step_settings::fail_fast>, render_flag},
   };
   return table;
 }
